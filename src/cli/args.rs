@@ -1,0 +1,86 @@
+//! Argument definitions (clap). Parsing only: values are validated and turned into library
+//! options by the command modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "alliance-sim",
+    version,
+    about = "Monte Carlo simulator for alliance decisions, driven by TOML scenarios",
+    long_about = "Monte Carlo simulator for alliance decisions, driven by TOML scenarios.\n\n\
+        With no command it runs the built-in default scenario: Seoul, Tokyo and Washington \
+        and Seoul's 2019 decision on GSOMIA, its intelligence-sharing pact with Japan.",
+    after_help = "Examples:\n  alliance-sim                                   run the default scenario\n  \
+        alliance-sim run scenarios/gsomia_2019.toml --runs 100000 --seed 7\n  \
+        alliance-sim run --set nk_threat=0.9\n  \
+        alliance-sim validate scenarios/*.toml"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and write the summary, per-run rows and charts
+    Run(RunArgs),
+    /// Check scenario files without running them
+    Validate(ValidateArgs),
+}
+
+impl Default for Command {
+    fn default() -> Command {
+        Command::Run(RunArgs::default())
+    }
+}
+
+/// Options shared by every command that runs simulations.
+#[derive(Debug, Clone, Args, Default)]
+pub struct CommonRunArgs {
+    /// Number of runs [default: the scenario's `runs`]
+    #[arg(long, short = 'n', value_name = "N")]
+    pub runs: Option<u64>,
+    /// Random seed [default: the scenario's `seed`]
+    #[arg(long, short = 's', value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads [default: all cores]; results do not depend on it
+    #[arg(long, short = 'j', value_name = "T")]
+    pub threads: Option<usize>,
+    /// Hold a parameter at a value instead of sampling it (repeatable)
+    #[arg(long = "set", value_name = "ID=VALUE")]
+    pub set: Vec<String>,
+    /// No progress bar
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args, Default)]
+#[command(after_help = "Examples:\n  alliance-sim run\n  \
+    alliance-sim run scenarios/gsomia_2019_strong_lobbying.toml --runs 100000\n  \
+    alliance-sim run --set japan_export_controls=1 --set us_lobbying_intensity=0.2 --out results")]
+pub struct RunArgs {
+    /// Scenario file [default: the built-in GSOMIA 2019 scenario]
+    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Folder for results; they go to DIR/<scenario file stem>/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Do not write runs.csv (one row per run)
+    #[arg(long)]
+    pub no_runs_csv: bool,
+    /// Print the summary as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Example:\n  alliance-sim validate scenarios/*.toml")]
+pub struct ValidateArgs {
+    /// Scenario files to check
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+}

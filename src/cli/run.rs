@@ -1,0 +1,197 @@
+//! `run` and `validate`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::args::{CommonRunArgs, RunArgs, ValidateArgs};
+use super::{cancel_flag, use_color, Failure};
+use crate::diagnostic::suggest;
+use crate::model::{self, Model};
+use crate::montecarlo::{self, StudyConfig, StudyError};
+use crate::report;
+use crate::scenario;
+
+/// Loads and compiles a scenario file, or the built-in default when `path` is `None`.
+pub fn load_model(path: Option<&Path>) -> Result<Model, Failure> {
+    let scenario = match path {
+        Some(p) => scenario::load(p),
+        None => scenario::load_default(),
+    }
+    .map_err(|d| Failure::Invalid(d.render(use_color())))?;
+    model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))
+}
+
+/// Turns `--set ID=VALUE` arguments into parameter indexes and values.
+pub fn parse_sets(model: &Model, sets: &[String]) -> Result<Vec<(usize, f64)>, Failure> {
+    let mut out = Vec::new();
+    for set in sets {
+        let Some((id, value)) = set.split_once('=') else {
+            return Err(Failure::Invalid(format!(
+                "error: --set expects ID=VALUE, got `{set}`"
+            )));
+        };
+        let id = id.trim();
+        let Some(index) = model.parameter_index(id) else {
+            let hint = suggest(id, model.parameters.iter().map(|p| p.id.as_str()))
+                .map(|h| format!("\n  = hint: {h}"))
+                .unwrap_or_else(|| {
+                    let ids: Vec<&str> = model.parameters.iter().map(|p| p.id.as_str()).collect();
+                    format!("\n  = hint: parameters are: {}", ids.join(", "))
+                });
+            return Err(Failure::Invalid(format!(
+                "error: --set: unknown parameter `{id}`{hint}"
+            )));
+        };
+        let value: f64 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .ok_or_else(|| {
+                Failure::Invalid(format!(
+                    "error: --set {id}: `{value}` is not a finite number"
+                ))
+            })?;
+        out.retain(|(i, _)| *i != index);
+        out.push((index, value));
+    }
+    Ok(out)
+}
+
+pub fn study_config(model: &Model, common: &CommonRunArgs) -> Result<StudyConfig, Failure> {
+    let runs = common.runs.unwrap_or(model.default_runs);
+    if runs == 0 || runs > scenario::LIMITS.runs {
+        return Err(Failure::Invalid(format!(
+            "error: --runs must be between 1 and {}, got {runs}",
+            scenario::LIMITS.runs
+        )));
+    }
+    Ok(StudyConfig {
+        runs,
+        seed: common.seed.unwrap_or(model.default_seed),
+        fixed: parse_sets(model, &common.set)?,
+        timeline: true,
+    })
+}
+
+/// Runs `f` on a pool of `threads` workers (all cores when `None`).
+pub fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, Failure> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        if t == 0 {
+            return Err(Failure::Invalid(
+                "error: --threads must be at least 1".into(),
+            ));
+        }
+        builder = builder.num_threads(t);
+    }
+    let pool = builder.build().context("starting worker threads")?;
+    Ok(pool.install(f))
+}
+
+pub fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template(&format!(
+        "{what} {{bar:40}} {{human_pos}}/{{human_len}} runs, {{per_sec}}, eta {{eta}}"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+pub fn study_error(e: StudyError) -> Failure {
+    match e {
+        StudyError::Run(e) => Failure::Invalid(format!(
+            "error: a run produced an invalid number and was stopped\n  {e}\n  = hint: check the expression for division by a value that can reach 0, ln/sqrt of a negative value, or overflow"
+        )),
+        StudyError::Cancelled => Failure::Other(anyhow::anyhow!(
+            "interrupted; no result files were written or changed"
+        )),
+        StudyError::Sink(e) => Failure::Other(anyhow::Error::new(e).context("writing runs.csv")),
+    }
+}
+
+pub fn output_dir(base: &Path, model: &Model) -> Result<PathBuf, Failure> {
+    let dir = base.join(&model.stem);
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating output folder {}", dir.display()))?;
+    Ok(dir)
+}
+
+pub fn run(args: RunArgs) -> Result<(), Failure> {
+    let model = load_model(args.scenario.as_deref())?;
+    let config = study_config(&model, &args.common)?;
+    let dir = output_dir(&args.out, &model)?;
+    let cancel = cancel_flag();
+    let bar = progress_bar(config.runs, args.common.quiet, "running");
+    let mut csv = if args.no_runs_csv {
+        None
+    } else {
+        Some(
+            report::runs_csv::RunsCsv::create(&dir.join("runs.csv"), &model)
+                .with_context(|| format!("creating runs.csv in {}", dir.display()))?,
+        )
+    };
+    let summary = with_threads(args.common.threads, || {
+        let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
+        montecarlo::run_study(&model, &config, sink, &|n| bar.inc(n), &cancel)
+    })?
+    .map_err(study_error)?;
+    bar.finish_and_clear();
+    if cancel.load(Ordering::SeqCst) {
+        return Err(study_error(StudyError::Cancelled));
+    }
+    let mut written = Vec::new();
+    if let Some(csv) = csv {
+        csv.finish().context("writing runs.csv")?;
+        written.push(dir.join("runs.csv"));
+    }
+    let summary_path = dir.join("summary.json");
+    report::write_summary_json(&summary, &summary_path)
+        .with_context(|| format!("writing {}", summary_path.display()))?;
+    written.push(summary_path);
+    if args.json {
+        let text = serde_json::to_string_pretty(&summary).context("serializing the summary")?;
+        println!("{text}");
+    } else {
+        print!("{}", report::table::render(&summary));
+        println!("\nwrote:");
+        for path in &written {
+            println!("  {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
+    let mut failures = Vec::new();
+    for path in &args.scenarios {
+        match load_model(Some(path)) {
+            Ok(model) => println!(
+                "ok: {} ({} parameters, {} events, {} rules, {} decisions, {} outcomes)",
+                path.display(),
+                model.parameters.len(),
+                model.events.len(),
+                model.rules.len(),
+                model.decisions.len(),
+                model.outcomes.len()
+            ),
+            Err(Failure::Invalid(text)) => failures.push(text),
+            Err(other) => return Err(other),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Invalid(failures.join("\n\n")))
+    }
+}

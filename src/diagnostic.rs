@@ -1,0 +1,242 @@
+//! Located error messages for scenario files.
+//!
+//! A user's scenario is hand-written, and every mistake in it must be reported where it is:
+//! `file:line:col`, the offending line, a caret under the problem and, where one helps, a hint.
+//! Spans are byte ranges into a [`SourceMap`] file so that expressions nested inside TOML
+//! strings can still point at the exact character.
+
+use std::fmt::{self, Write as _};
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, range: std::ops::Range<usize>) -> Span {
+        Span {
+            file,
+            start: range.start as u32,
+            end: range.end.max(range.start) as u32,
+        }
+    }
+
+    /// A sub-range of this span, `offset..offset + len` bytes from its start.
+    pub fn sub(self, offset: usize, len: usize) -> Span {
+        let start = self.start.saturating_add(offset as u32).min(self.end);
+        let end = start.saturating_add(len as u32).min(self.end).max(start);
+        Span {
+            file: self.file,
+            start,
+            end,
+        }
+    }
+}
+
+/// One file whose text spans refer to.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user should read it (relative when they gave it relative).
+    pub name: String,
+    pub text: String,
+}
+
+/// The files a scenario was read from: the scenario itself and every file it `extends`.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn add(&mut self, name: String, text: String) -> FileId {
+        self.files.push(SourceFile { name, text });
+        FileId(self.files.len() as u32 - 1)
+    }
+
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, file: FileId, offset: u32) -> (usize, usize) {
+        let text = &self.file(file).text;
+        let offset = (offset as usize).min(text.len());
+        let before = &text[..floor_char_boundary(text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        (line, col)
+    }
+
+    /// `name:line:col` of a span's start.
+    pub fn location(&self, span: Span) -> String {
+        let (line, col) = self.line_col(span.file, span.start);
+        format!("{}:{}:{}", self.file(span.file).name, line, col)
+    }
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    while offset > 0 && !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// One problem in a scenario, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub message: String,
+    pub span: Option<Span>,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic {
+            message: message.into(),
+            span: Some(span),
+            hint: None,
+        }
+    }
+
+    /// A problem that belongs to no particular place (e.g. a file that cannot be read).
+    pub fn unlocated(message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            message: message.into(),
+            span: None,
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Renders in the style of rustc: message, location, the line, a caret, the hint.
+    pub fn render(&self, sources: &SourceMap, color: bool) -> String {
+        let (red, blue, bold, reset) = if color {
+            ("\x1b[1;31m", "\x1b[1;34m", "\x1b[1m", "\x1b[0m")
+        } else {
+            ("", "", "", "")
+        };
+        let mut out = format!("{red}error{reset}{bold}: {}{reset}\n", self.message);
+        if let Some(span) = self.span {
+            let file = sources.file(span.file);
+            let (line, col) = sources.line_col(span.file, span.start);
+            let text_line = file.text.lines().nth(line - 1).unwrap_or("");
+            let gutter = " ".repeat(line.to_string().len());
+            let caret_len = caret_width(&file.text, span, text_line, col);
+            let _ = writeln!(out, "{gutter}{blue}-->{reset} {}:{line}:{col}", file.name);
+            let _ = writeln!(out, "{gutter} {blue}|{reset}");
+            let _ = writeln!(
+                out,
+                "{blue}{line} |{reset} {}",
+                text_line.replace('\t', " ")
+            );
+            let _ = writeln!(
+                out,
+                "{gutter} {blue}|{reset} {}{red}{}{reset}",
+                " ".repeat(col - 1),
+                "^".repeat(caret_len)
+            );
+        }
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(out, "  {blue}= hint:{reset} {hint}");
+        }
+        out
+    }
+}
+
+/// Width of the caret: the span's characters on its first line, at least one.
+fn caret_width(text: &str, span: Span, line: &str, col: usize) -> usize {
+    let start = floor_char_boundary(text, span.start as usize);
+    let end = floor_char_boundary(text, (span.end as usize).min(text.len()));
+    let spanned = text[start..end.max(start)].lines().next().unwrap_or("");
+    let rest_of_line = line.chars().count().saturating_sub(col - 1);
+    spanned.chars().count().min(rest_of_line).max(1)
+}
+
+/// Every problem found in a scenario, with the files they point into.
+#[derive(Debug, Clone)]
+pub struct Diagnostics {
+    pub sources: SourceMap,
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn render(&self, color: bool) -> String {
+        let mut out = String::new();
+        for item in &self.items {
+            out.push_str(&item.render(&self.sources, color));
+            out.push('\n');
+        }
+        let n = self.items.len();
+        let _ = write!(out, "{} error{} found", n, if n == 1 { "" } else { "s" });
+        out
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// "did you mean ...?" for a misspelt name, from the names that would have been valid.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut best: Option<(f64, &str)> = None;
+    for candidate in candidates {
+        let score = strsim::jaro_winkler(name, candidate);
+        if score > 0.8 && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, candidate));
+        }
+    }
+    best.map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_line_and_caret() {
+        let mut map = SourceMap::default();
+        let text = "a = 1\nb = \"foo + bar\"\n";
+        let file = map.add("x.toml".into(), text.into());
+        let span = Span::new(file, 11..14);
+        let d = Diagnostic::new("unknown name `foo`", span).with_hint("did you mean `food`?");
+        let out = d.render(&map, false);
+        assert!(out.contains("--> x.toml:2:6"), "{out}");
+        assert!(out.contains("2 | b = \"foo + bar\""), "{out}");
+        assert!(out.contains("|      ^^^\n"), "{out}");
+        assert!(out.contains("= hint: did you mean `food`?"), "{out}");
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        let mut map = SourceMap::default();
+        let file = map.add("k.toml".into(), "name = \"서울\" x".into());
+        let offset = "name = \"서울\" ".len() as u32;
+        assert_eq!(map.line_col(file, offset), (1, 13));
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        let names = ["japan_export_controls", "nk_threat"];
+        assert_eq!(
+            suggest("japan_export_control", names).as_deref(),
+            Some("did you mean `japan_export_controls`?")
+        );
+        assert_eq!(suggest("zzz", names), None);
+    }
+}

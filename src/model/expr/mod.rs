@@ -1,0 +1,44 @@
+//! The expression language of scenarios: parse, type-check, resolve names, fold constants and
+//! compile to a flat bytecode that evaluates without allocating.
+
+mod compile;
+mod parse;
+
+use std::ops::Range;
+
+pub use compile::{compile, is_function_name, Binding, Program, Scope};
+pub use parse::{parse, Expr};
+
+/// Numbers and conditions are kept apart so that `if(x, ...)` with a numeric `x` is a load-time
+/// error rather than a silent truthiness rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+    Number,
+    Bool,
+}
+
+/// An error inside one expression; `range` is in bytes of the expression text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExprError {
+    pub message: String,
+    pub range: Range<usize>,
+    pub hint: Option<String>,
+}
+
+impl ExprError {
+    pub fn new(message: impl Into<String>, range: Range<usize>) -> ExprError {
+        ExprError {
+            message: message.into(),
+            range,
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> ExprError {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests;

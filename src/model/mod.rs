@@ -1,0 +1,766 @@
+//! Compiles a [`Scenario`] into a [`Model`]: every name resolved to a slot of the run's state
+//! vector, every expression type-checked and turned into bytecode, initial values ordered.
+//!
+//! After this stage nothing is looked up by name; the engine only reads and writes slots.
+
+pub mod expr;
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{suggest, Diagnostic, Diagnostics, Span};
+use crate::distribution::Distribution;
+use crate::rng::stream_key;
+use crate::scenario::{self, Documentation, EffectOp, ExprSource, Scenario, TimeAxis};
+use expr::{Binding, Expr, Program, Scope, Type};
+
+pub use expr::is_function_name;
+
+/// A scenario ready to run.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub description: String,
+    pub file: String,
+    pub stem: String,
+    pub sha256: String,
+    pub time: TimeAxis,
+    pub default_runs: u64,
+    pub default_seed: u64,
+    pub parameters: Vec<ParameterModel>,
+    pub vars: Vec<VarModel>,
+    /// Var indexes in an order where each initial value only reads vars before it.
+    pub init_order: Vec<usize>,
+    pub events: Vec<EventModel>,
+    pub rules: Vec<RuleModel>,
+    pub decisions: Vec<DecisionModel>,
+    pub outcomes: Vec<OutcomeModel>,
+    pub metrics: Vec<MetricModel>,
+    pub layout: SlotLayout,
+    /// Scratch an evaluation needs (the deepest program's stack).
+    pub stack_size: usize,
+}
+
+/// Where each kind of value lives in the state vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotLayout {
+    pub parameters: u32,
+    pub vars: u32,
+    pub step: u32,
+    pub steps: u32,
+    pub len: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParameterModel {
+    pub id: String,
+    pub doc: Documentation,
+    pub distribution: Distribution,
+    /// Key of the random stream this parameter is sampled from.
+    pub stream: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct VarModel {
+    /// `actor.var`
+    pub id: String,
+    pub doc: Documentation,
+    pub init: Program,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Where an item was written, for run-time error messages.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub kind: &'static str,
+    pub id: String,
+    pub location: String,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} `{}` ({})", self.kind, self.id, self.location)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EffectModel {
+    pub var: usize,
+    pub op: EffectOp,
+    pub value: Program,
+}
+
+#[derive(Debug, Clone)]
+pub enum TriggerModel {
+    At(u32),
+    Chance {
+        probability: Program,
+        from: u32,
+        until: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct EventModel {
+    pub id: String,
+    pub doc: Documentation,
+    pub origin: Origin,
+    pub trigger: TriggerModel,
+    pub when: Option<Program>,
+    pub effects: Vec<EffectModel>,
+    pub stream: u64,
+    pub count_slot: u32,
+    pub fired_slot: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleModel {
+    pub id: String,
+    pub doc: Documentation,
+    pub origin: Origin,
+    pub when: Option<Program>,
+    pub effects: Vec<EffectModel>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ChoiceModel {
+    Logit { temperature: Program },
+    Argmax,
+}
+
+#[derive(Debug, Clone)]
+pub struct OptionModel {
+    pub id: String,
+    pub label: String,
+    pub utility: Program,
+    pub effects: Vec<EffectModel>,
+    pub slot: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecisionModel {
+    pub id: String,
+    pub doc: Documentation,
+    pub origin: Origin,
+    pub actor: String,
+    pub at: Option<u32>,
+    pub when: Option<Program>,
+    pub choice: ChoiceModel,
+    pub options: Vec<OptionModel>,
+    pub decided_slot: u32,
+    pub stream: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutcomeModel {
+    pub id: String,
+    pub label: String,
+    pub description: String,
+    pub when: Option<Program>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricModel {
+    pub id: String,
+    pub doc: Documentation,
+    pub origin: Origin,
+    pub expr: Program,
+}
+
+impl Model {
+    pub fn parameter_index(&self, id: &str) -> Option<usize> {
+        self.parameters.iter().position(|p| p.id == id)
+    }
+
+    pub fn outcome_index(&self, id: &str) -> Option<usize> {
+        self.outcomes.iter().position(|o| o.id == id)
+    }
+
+    pub fn metric_index(&self, id: &str) -> Option<usize> {
+        self.metrics.iter().position(|m| m.id == id)
+    }
+}
+
+/// The names expressions can use, mapped to slots.
+struct Names<'a> {
+    slots: HashMap<String, (u32, Type)>,
+    derived: HashMap<&'a str, (Expr, Type)>,
+}
+
+impl Scope for Names<'_> {
+    fn lookup(&self, name: &str) -> Option<Binding<'_>> {
+        if let Some((slot, ty)) = self.slots.get(name) {
+            return Some(Binding::Slot(*slot, *ty));
+        }
+        self.derived
+            .get(name)
+            .map(|(expr, ty)| Binding::Inline(expr, *ty))
+    }
+
+    fn candidates(&self) -> Vec<String> {
+        self.slots
+            .keys()
+            .cloned()
+            .chain(self.derived.keys().map(|k| k.to_string()))
+            .collect()
+    }
+}
+
+/// Compiles a scenario. All problems are reported together, each at its place in the file.
+pub fn compile(scenario: Scenario) -> Result<Model, Diagnostics> {
+    let mut errors = Vec::new();
+    let model = Compiler {
+        scenario: &scenario,
+        errors: &mut errors,
+    }
+    .compile();
+    match model {
+        Some(model) if errors.is_empty() => Ok(model),
+        _ => Err(Diagnostics {
+            sources: scenario.sources,
+            items: errors,
+        }),
+    }
+}
+
+struct Compiler<'a> {
+    scenario: &'a Scenario,
+    errors: &'a mut Vec<Diagnostic>,
+}
+
+impl<'a> Compiler<'a> {
+    fn origin(&self, kind: &'static str, id: &scenario::Ident) -> Origin {
+        Origin {
+            kind,
+            id: id.name.clone(),
+            location: self.scenario.sources.location(id.span),
+        }
+    }
+
+    fn compile(mut self) -> Option<Model> {
+        let s = self.scenario;
+        let (names, layout) = self.layout();
+        let mut names = names;
+        self.add_derived(&mut names);
+
+        let parameters = s
+            .parameters
+            .iter()
+            .map(|p| ParameterModel {
+                id: p.id.name.clone(),
+                doc: p.doc.clone(),
+                distribution: p.distribution.clone(),
+                stream: stream_key("parameter", &p.id.name),
+            })
+            .collect();
+
+        let var_ids: Vec<String> = s
+            .actors
+            .iter()
+            .flat_map(|a| {
+                a.vars
+                    .iter()
+                    .map(move |v| format!("{}.{}", a.id.name, v.id.name))
+            })
+            .collect();
+        let mut vars = Vec::new();
+        let mut var_deps = Vec::new();
+        for (actor, var) in s
+            .actors
+            .iter()
+            .flat_map(|a| a.vars.iter().map(move |v| (a, v)))
+        {
+            let id = format!("{}.{}", actor.id.name, var.id.name);
+            let parsed = self.parse(&var.init);
+            var_deps.push(
+                parsed
+                    .as_ref()
+                    .map(|e| self.var_dependencies(e, &names, &var_ids))
+                    .unwrap_or_default(),
+            );
+            let init =
+                parsed.and_then(|e| self.compile_parsed(&e, &var.init, &names, Type::Number));
+            vars.push(VarModel {
+                id,
+                doc: var.doc.clone(),
+                init: init.unwrap_or_else(placeholder),
+                min: var.min,
+                max: var.max,
+            });
+        }
+        let init_order = self.order_initial_values(&var_deps, &var_ids);
+
+        let events = s
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let trigger = match &e.trigger {
+                    scenario::Trigger::At(step) => TriggerModel::At(*step),
+                    scenario::Trigger::Chance {
+                        probability,
+                        from,
+                        until,
+                    } => TriggerModel::Chance {
+                        probability: self.expr(probability, &names, Type::Number),
+                        from: *from,
+                        until: *until,
+                    },
+                };
+                EventModel {
+                    id: e.id.name.clone(),
+                    doc: e.doc.clone(),
+                    origin: self.origin("event", &e.id),
+                    trigger,
+                    when: e.when.as_ref().map(|w| self.expr(w, &names, Type::Bool)),
+                    effects: self.effects(&e.effects, &names, &var_ids),
+                    stream: stream_key("event", &e.id.name),
+                    count_slot: layout.vars + var_ids.len() as u32 + 2 * i as u32,
+                    fired_slot: layout.vars + var_ids.len() as u32 + 2 * i as u32 + 1,
+                }
+            })
+            .collect();
+
+        let rules = s
+            .rules
+            .iter()
+            .map(|r| RuleModel {
+                id: r.id.name.clone(),
+                doc: r.doc.clone(),
+                origin: self.origin("rule", &r.id),
+                when: r.when.as_ref().map(|w| self.expr(w, &names, Type::Bool)),
+                effects: self.effects(&r.effects, &names, &var_ids),
+            })
+            .collect();
+
+        let decisions = s
+            .decisions
+            .iter()
+            .map(|d| {
+                if !s.actors.iter().any(|a| a.id.name == d.actor.name) {
+                    let mut diag =
+                        Diagnostic::new(format!("unknown actor `{}`", d.actor.name), d.actor.span);
+                    if let Some(h) =
+                        suggest(&d.actor.name, s.actors.iter().map(|a| a.id.name.as_str()))
+                    {
+                        diag = diag.with_hint(h);
+                    }
+                    self.errors.push(diag);
+                }
+                let (decided_slot, _) = names.slots[&format!("{}.decided", d.id.name)];
+                DecisionModel {
+                    id: d.id.name.clone(),
+                    doc: d.doc.clone(),
+                    origin: self.origin("decision", &d.id),
+                    actor: d.actor.name.clone(),
+                    at: d.at,
+                    when: d.when.as_ref().map(|w| self.expr(w, &names, Type::Bool)),
+                    choice: match &d.choice {
+                        scenario::Choice::Logit { temperature } => ChoiceModel::Logit {
+                            temperature: self.expr(temperature, &names, Type::Number),
+                        },
+                        scenario::Choice::Argmax => ChoiceModel::Argmax,
+                    },
+                    options: d
+                        .options
+                        .iter()
+                        .map(|o| OptionModel {
+                            id: o.id.name.clone(),
+                            label: o.label.clone(),
+                            utility: self.expr(&o.utility, &names, Type::Number),
+                            effects: self.effects(&o.effects, &names, &var_ids),
+                            slot: names.slots[&format!("{}.{}", d.id.name, o.id.name)].0,
+                        })
+                        .collect(),
+                    decided_slot,
+                    stream: stream_key("decision", &d.id.name),
+                }
+            })
+            .collect();
+
+        let outcomes = s
+            .outcomes
+            .iter()
+            .map(|o| OutcomeModel {
+                id: o.id.name.clone(),
+                label: o.label.clone(),
+                description: o.description.clone(),
+                when: o.when.as_ref().map(|w| self.expr(w, &names, Type::Bool)),
+            })
+            .collect();
+
+        let metrics = s
+            .metrics
+            .iter()
+            .map(|m| MetricModel {
+                id: m.id.name.clone(),
+                doc: m.doc.clone(),
+                origin: self.origin("metric", &m.id),
+                expr: self.expr(&m.expr, &names, Type::Number),
+            })
+            .collect();
+
+        let mut model = Model {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            file: s.file.clone(),
+            stem: s.stem.clone(),
+            sha256: s.sha256.clone(),
+            time: s.time,
+            default_runs: s.runs,
+            default_seed: s.seed,
+            parameters,
+            vars,
+            init_order,
+            events,
+            rules,
+            decisions,
+            outcomes,
+            metrics,
+            layout,
+            stack_size: 0,
+        };
+        model.stack_size = max_stack(&model).max(1);
+        Some(model)
+    }
+
+    /// Assigns slots: parameters, vars, event count/fired pairs, decision option and decided
+    /// flags, then `step` and `steps`.
+    fn layout(&mut self) -> (Names<'a>, SlotLayout) {
+        let s = self.scenario;
+        let mut slots = HashMap::new();
+        let mut next = 0u32;
+        let mut add = |slots: &mut HashMap<String, (u32, Type)>, name: String, ty: Type| {
+            slots.insert(name, (next, ty));
+            next += 1;
+            next - 1
+        };
+        for p in &s.parameters {
+            add(&mut slots, p.id.name.clone(), Type::Number);
+        }
+        let vars_start = s.parameters.len() as u32;
+        for a in &s.actors {
+            for v in &a.vars {
+                add(
+                    &mut slots,
+                    format!("{}.{}", a.id.name, v.id.name),
+                    Type::Number,
+                );
+            }
+        }
+        for e in &s.events {
+            add(&mut slots, format!("{}.count", e.id.name), Type::Number);
+            add(&mut slots, format!("{}.fired", e.id.name), Type::Bool);
+        }
+        for d in &s.decisions {
+            for o in &d.options {
+                if o.id.name == "decided" {
+                    self.errors.push(Diagnostic::new(
+                        "`decided` is reserved: `DECISION.decided` tells whether the decision was taken",
+                        o.id.span,
+                    ));
+                }
+                add(
+                    &mut slots,
+                    format!("{}.{}", d.id.name, o.id.name),
+                    Type::Bool,
+                );
+            }
+            add(&mut slots, format!("{}.decided", d.id.name), Type::Bool);
+        }
+        let step = add(&mut slots, "step".into(), Type::Number);
+        add(&mut slots, "steps".into(), Type::Number);
+        let layout = SlotLayout {
+            parameters: 0,
+            vars: vars_start,
+            step,
+            steps: step + 1,
+            len: step + 2,
+        };
+        (
+            Names {
+                slots,
+                derived: HashMap::new(),
+            },
+            layout,
+        )
+    }
+
+    /// Parses and type-checks derived values in dependency order; a cycle is an error.
+    fn add_derived(&mut self, names: &mut Names<'a>) {
+        let s = self.scenario;
+        let parsed: Vec<Option<Expr>> = s.derived.iter().map(|d| self.parse(&d.expr)).collect();
+        let index: HashMap<&str, usize> = s
+            .derived
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id.name.as_str(), i))
+            .collect();
+        // 0 = unvisited, 1 = on the current path, 2 = done.
+        let mut state = vec![0u8; s.derived.len()];
+        let mut order = Vec::new();
+        for start in 0..s.derived.len() {
+            let mut path = Vec::new();
+            self.visit_derived(start, &parsed, &index, &mut state, &mut path, &mut order);
+        }
+        for i in order {
+            let (Some(expr), d) = (&parsed[i], &s.derived[i]) else {
+                continue;
+            };
+            match expr::compile(expr, names, None) {
+                Ok(program) => {
+                    names
+                        .derived
+                        .insert(d.id.name.as_str(), (expr.clone(), program.ty()));
+                }
+                Err(e) => self.push_expr_error(&d.expr, e),
+            }
+        }
+    }
+
+    fn visit_derived(
+        &mut self,
+        i: usize,
+        parsed: &[Option<Expr>],
+        index: &HashMap<&str, usize>,
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+        order: &mut Vec<usize>,
+    ) -> bool {
+        match state[i] {
+            2 => return true,
+            1 => {
+                let s = self.scenario;
+                let start = path.iter().position(|p| *p == i).unwrap_or(0);
+                let cycle: Vec<&str> = path[start..]
+                    .iter()
+                    .chain([&i])
+                    .map(|p| s.derived[*p].id.name.as_str())
+                    .collect();
+                self.errors.push(
+                    Diagnostic::new(
+                        format!(
+                            "derived values depend on each other in a cycle: {}",
+                            cycle.join(" -> ")
+                        ),
+                        s.derived[i].id.span,
+                    )
+                    .with_hint("a derived value cannot use itself, directly or through others"),
+                );
+                return false;
+            }
+            _ => {}
+        }
+        state[i] = 1;
+        path.push(i);
+        let mut ok = true;
+        if let Some(expr) = &parsed[i] {
+            for (name, _) in expr.names() {
+                if let Some(&dep) = index.get(name) {
+                    ok &= self.visit_derived(dep, parsed, index, state, path, order);
+                    if !ok {
+                        break;
+                    }
+                }
+            }
+        }
+        path.pop();
+        state[i] = 2;
+        if ok {
+            order.push(i);
+        }
+        ok
+    }
+
+    /// Vars an initial value reads, directly or through derived values.
+    fn var_dependencies(&self, expr: &Expr, names: &Names<'_>, var_ids: &[String]) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut stack: Vec<&Expr> = vec![expr];
+        let mut seen_derived = Vec::new();
+        while let Some(e) = stack.pop() {
+            for (name, _) in e.names() {
+                if let Some(i) = var_ids.iter().position(|v| v == name) {
+                    out.push(i);
+                } else if let Some((body, _)) = names.derived.get(name) {
+                    if !seen_derived.contains(&name) {
+                        seen_derived.push(name);
+                        stack.push(body);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn order_initial_values(&mut self, deps: &[Vec<usize>], var_ids: &[String]) -> Vec<usize> {
+        let mut state = vec![0u8; deps.len()];
+        let mut order = Vec::with_capacity(deps.len());
+        let spans: Vec<Span> = self
+            .scenario
+            .actors
+            .iter()
+            .flat_map(|a| a.vars.iter().map(|v| v.init.span))
+            .collect();
+        fn visit(
+            i: usize,
+            deps: &[Vec<usize>],
+            state: &mut [u8],
+            path: &mut Vec<usize>,
+            order: &mut Vec<usize>,
+        ) -> Result<(), Vec<usize>> {
+            match state[i] {
+                2 => return Ok(()),
+                1 => {
+                    let start = path.iter().position(|p| *p == i).unwrap_or(0);
+                    let mut cycle = path[start..].to_vec();
+                    cycle.push(i);
+                    return Err(cycle);
+                }
+                _ => {}
+            }
+            state[i] = 1;
+            path.push(i);
+            for &d in &deps[i] {
+                visit(d, deps, state, path, order)?;
+            }
+            path.pop();
+            state[i] = 2;
+            order.push(i);
+            Ok(())
+        }
+        for i in 0..deps.len() {
+            let mut path = Vec::new();
+            if let Err(cycle) = visit(i, deps, &mut state, &mut path, &mut order) {
+                let names: Vec<&str> = cycle.iter().map(|c| var_ids[*c].as_str()).collect();
+                self.errors.push(
+                    Diagnostic::new(
+                        format!(
+                            "initial values depend on each other in a cycle: {}",
+                            names.join(" -> ")
+                        ),
+                        spans[cycle[0]],
+                    )
+                    .with_hint("give one of them a value that does not read the others"),
+                );
+                return (0..deps.len()).collect();
+            }
+        }
+        order
+    }
+
+    fn effects(
+        &mut self,
+        effects: &[scenario::Effect],
+        names: &Names<'_>,
+        var_ids: &[String],
+    ) -> Vec<EffectModel> {
+        let mut out = Vec::with_capacity(effects.len());
+        for effect in effects {
+            let value = self.expr(&effect.expr, names, Type::Number);
+            match var_ids.iter().position(|v| *v == effect.var.name) {
+                Some(var) => out.push(EffectModel {
+                    var,
+                    op: effect.op,
+                    value,
+                }),
+                None => {
+                    let mut d = Diagnostic::new(
+                        format!("`{}` is not a state variable", effect.var.name),
+                        effect.var.span,
+                    );
+                    d = match suggest(&effect.var.name, var_ids.iter().map(String::as_str)) {
+                        Some(h) => d.with_hint(h),
+                        None => d.with_hint("effects change a state variable, written `actor.var`"),
+                    };
+                    self.errors.push(d);
+                }
+            }
+        }
+        out
+    }
+
+    fn parse(&mut self, source: &ExprSource) -> Option<Expr> {
+        match expr::parse(&source.text, scenario::LIMITS.expression_depth) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                self.push_expr_error(source, e);
+                None
+            }
+        }
+    }
+
+    fn compile_parsed(
+        &mut self,
+        parsed: &Expr,
+        source: &ExprSource,
+        names: &Names<'_>,
+        ty: Type,
+    ) -> Option<Program> {
+        match expr::compile(parsed, names, Some(ty)) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.push_expr_error(source, e);
+                None
+            }
+        }
+    }
+
+    fn expr(&mut self, source: &ExprSource, names: &Names<'_>, ty: Type) -> Program {
+        self.parse(source)
+            .and_then(|e| self.compile_parsed(&e, source, names, ty))
+            .unwrap_or_else(placeholder)
+    }
+
+    fn push_expr_error(&mut self, source: &ExprSource, e: expr::ExprError) {
+        let mut d = Diagnostic::new(e.message, source.span_of(e.range));
+        d.hint = e.hint;
+        self.errors.push(d);
+    }
+}
+
+/// Stands in for an expression that failed to compile; the model is discarded in that case.
+fn placeholder() -> Program {
+    struct Empty;
+    impl Scope for Empty {
+        fn lookup(&self, _: &str) -> Option<Binding<'_>> {
+            None
+        }
+        fn candidates(&self) -> Vec<String> {
+            Vec::new()
+        }
+    }
+    let zero = expr::parse("0", 1).unwrap_or_else(|_| unreachable!("`0` parses"));
+    expr::compile(&zero, &Empty, None).unwrap_or_else(|_| unreachable!("`0` compiles"))
+}
+
+fn max_stack(model: &Model) -> usize {
+    let mut programs: Vec<&Program> = Vec::new();
+    programs.extend(model.vars.iter().map(|v| &v.init));
+    fn effects(e: &[EffectModel]) -> impl Iterator<Item = &Program> {
+        e.iter().map(|x| &x.value)
+    }
+    for e in &model.events {
+        if let TriggerModel::Chance { probability, .. } = &e.trigger {
+            programs.push(probability);
+        }
+        programs.extend(e.when.iter());
+        programs.extend(effects(&e.effects));
+    }
+    for r in &model.rules {
+        programs.extend(r.when.iter());
+        programs.extend(effects(&r.effects));
+    }
+    for d in &model.decisions {
+        programs.extend(d.when.iter());
+        if let ChoiceModel::Logit { temperature } = &d.choice {
+            programs.push(temperature);
+        }
+        for o in &d.options {
+            programs.push(&o.utility);
+            programs.extend(effects(&o.effects));
+        }
+    }
+    programs.extend(model.outcomes.iter().filter_map(|o| o.when.as_ref()));
+    programs.extend(model.metrics.iter().map(|m| &m.expr));
+    programs.iter().map(|p| p.stack_size()).max().unwrap_or(1)
+}

@@ -1,0 +1,597 @@
+//! Many runs of a model, in parallel, aggregated as they stream.
+//!
+//! Runs are grouped in fixed blocks of [`BLOCK`] run indexes. A block is simulated by one
+//! thread in index order; its aggregates merge into a per-thread accumulator whose merge is
+//! exact and order-free (see [`aggregate`]). Per-run rows go to a [`RunSink`] in run order
+//! through a bounded channel, so memory stays flat however many runs there are.
+
+pub mod aggregate;
+pub mod summary;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Engine, Observer, RunError};
+use crate::model::Model;
+use crate::rng::RunStream;
+use aggregate::{wilson, ExactSum, Sketch, COARSE_BITS, FINE_BITS};
+pub use summary::Summary;
+
+/// Runs per block: the unit of parallel work and of in-order summation.
+pub const BLOCK: u64 = 1024;
+/// Equal-probability bins per parameter for the drivers analysis.
+pub const DRIVER_BINS: usize = 10;
+const HISTOGRAM_BINS: usize = 30;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct StudyConfig {
+    pub runs: u64,
+    pub seed: u64,
+    /// Parameters held at a value instead of sampled: (parameter index, value).
+    pub fixed: Vec<(usize, f64)>,
+    /// Record the quantiles of every metric at every step (for timeline charts).
+    pub timeline: bool,
+}
+
+/// Receives per-run rows, in run order.
+pub trait RunSink: Send {
+    fn write_rows(&mut self, rows: &RunRows) -> std::io::Result<()>;
+}
+
+/// The rows of one block of runs, stored column-major per kind.
+#[derive(Debug, Clone, Default)]
+pub struct RunRows {
+    pub first_run: u64,
+    pub len: usize,
+    pub parameter_count: usize,
+    pub decision_count: usize,
+    pub metric_count: usize,
+    pub event_count: usize,
+    /// `len * parameter_count`, row by row.
+    pub parameters: Vec<f64>,
+    /// Chosen option per decision, -1 when not taken.
+    pub choices: Vec<i16>,
+    pub outcomes: Vec<u16>,
+    pub metrics: Vec<f64>,
+    pub event_counts: Vec<u32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StudyError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("interrupted")]
+    Cancelled,
+    #[error("writing per-run rows: {0}")]
+    Sink(std::io::Error),
+}
+
+/// Draws the parameter values of run `run` into `out`: each parameter's quantile function at a
+/// uniform number from its own named stream.
+pub fn sample_parameters(
+    model: &Model,
+    config: &StudyConfig,
+    stream: RunStream,
+    out: &mut [f64],
+    u_out: &mut [f64],
+) {
+    for (i, p) in model.parameters.iter().enumerate() {
+        let u = stream.uniform(p.stream, 0);
+        u_out[i] = u;
+        out[i] = p.distribution.quantile(u);
+    }
+    for &(i, value) in &config.fixed {
+        out[i] = value;
+    }
+}
+
+/// Sums within a block are plain (in run order); blocks are added to the exact sums.
+struct BlockSums {
+    metric_sum: Vec<f64>,
+    metric_sq: Vec<f64>,
+    parameter_sum: Vec<f64>,
+}
+
+/// Everything a study aggregates. Merging two is exact and commutative.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accumulator {
+    pub runs: u64,
+    outcome_counts: Vec<u64>,
+    /// Per decision: counts per option, then one for "not taken".
+    option_counts: Vec<Vec<u64>>,
+    event_totals: Vec<u64>,
+    event_any: Vec<u64>,
+    metric_sum: Vec<ExactSum>,
+    metric_sq: Vec<ExactSum>,
+    metric_end: Vec<Sketch>,
+    /// `metrics x steps`, empty when the timeline is off.
+    metric_steps: Vec<Sketch>,
+    parameter_sum: Vec<ExactSum>,
+    /// `parameters x DRIVER_BINS x outcomes`.
+    driver_counts: Vec<u64>,
+}
+
+impl Accumulator {
+    pub fn new(model: &Model, timeline: bool) -> Accumulator {
+        let m = model.metrics.len();
+        let steps = if timeline {
+            model.time.steps as usize
+        } else {
+            0
+        };
+        Accumulator {
+            runs: 0,
+            outcome_counts: vec![0; model.outcomes.len()],
+            option_counts: model
+                .decisions
+                .iter()
+                .map(|d| vec![0; d.options.len() + 1])
+                .collect(),
+            event_totals: vec![0; model.events.len()],
+            event_any: vec![0; model.events.len()],
+            metric_sum: vec![ExactSum::default(); m],
+            metric_sq: vec![ExactSum::default(); m],
+            metric_end: vec![Sketch::new(FINE_BITS); m],
+            metric_steps: vec![Sketch::new(COARSE_BITS); m * steps],
+            parameter_sum: vec![ExactSum::default(); model.parameters.len()],
+            driver_counts: vec![0; model.parameters.len() * DRIVER_BINS * model.outcomes.len()],
+        }
+    }
+
+    pub fn merge(&mut self, other: &Accumulator) {
+        self.runs += other.runs;
+        add_counts(&mut self.outcome_counts, &other.outcome_counts);
+        for (a, b) in self.option_counts.iter_mut().zip(&other.option_counts) {
+            add_counts(a, b);
+        }
+        add_counts(&mut self.event_totals, &other.event_totals);
+        add_counts(&mut self.event_any, &other.event_any);
+        for (a, b) in self.metric_sum.iter_mut().zip(&other.metric_sum) {
+            a.merge(b);
+        }
+        for (a, b) in self.metric_sq.iter_mut().zip(&other.metric_sq) {
+            a.merge(b);
+        }
+        for (a, b) in self.metric_end.iter_mut().zip(&other.metric_end) {
+            a.merge(b);
+        }
+        for (a, b) in self.metric_steps.iter_mut().zip(&other.metric_steps) {
+            a.merge(b);
+        }
+        for (a, b) in self.parameter_sum.iter_mut().zip(&other.parameter_sum) {
+            a.merge(b);
+        }
+        add_counts(&mut self.driver_counts, &other.driver_counts);
+    }
+
+    /// Outcome counts, in model order.
+    pub fn outcome_counts(&self) -> &[u64] {
+        &self.outcome_counts
+    }
+}
+
+fn add_counts(a: &mut [u64], b: &[u64]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+/// Records per-step metrics into the accumulator's timeline sketches.
+struct TimelineObserver<'a> {
+    sketches: &'a mut [Sketch],
+    steps: usize,
+}
+
+impl Observer for TimelineObserver<'_> {
+    const WANTS_STEP_METRICS: bool = true;
+
+    fn step_metrics(&mut self, step: u32, values: &[f64]) {
+        for (m, v) in values.iter().enumerate() {
+            self.sketches[m * self.steps + step as usize].add(*v);
+        }
+    }
+}
+
+/// Simulates runs `first..first + len` into `acc`, and their rows into `rows` if given.
+fn simulate_block(
+    model: &Model,
+    config: &StudyConfig,
+    engine: &mut Engine<'_>,
+    acc: &mut Accumulator,
+    first: u64,
+    len: u64,
+    mut rows: Option<&mut RunRows>,
+) -> Result<(), RunError> {
+    let p = model.parameters.len();
+    let m = model.metrics.len();
+    let outcomes = model.outcomes.len();
+    let mut params = vec![0.0; p];
+    let mut us = vec![0.0; p];
+    let mut sums = BlockSums {
+        metric_sum: vec![0.0; m],
+        metric_sq: vec![0.0; m],
+        parameter_sum: vec![0.0; p],
+    };
+    let fixed: Vec<bool> = (0..p)
+        .map(|i| {
+            config.fixed.iter().any(|(f, _)| *f == i) || model.parameters[i].distribution.is_fixed()
+        })
+        .collect();
+    let steps = model.time.steps as usize;
+    for run in first..first + len {
+        let stream = RunStream::new(config.seed, run);
+        sample_parameters(model, config, stream, &mut params, &mut us);
+        let result = if config.timeline {
+            let mut observer = TimelineObserver {
+                sketches: &mut acc.metric_steps,
+                steps,
+            };
+            engine.run(run, &params, stream, &mut observer)?
+        } else {
+            engine.run(run, &params, stream, &mut crate::engine::Quiet)?
+        };
+        let outcome = result.outcome;
+        acc.runs += 1;
+        acc.outcome_counts[outcome] += 1;
+        for (d, choice) in engine.choices().iter().enumerate() {
+            let counts = &mut acc.option_counts[d];
+            let last = counts.len() - 1;
+            counts[choice.map_or(last, usize::from)] += 1;
+        }
+        for e in 0..model.events.len() {
+            let n = engine.event_count(e);
+            acc.event_totals[e] += u64::from(n);
+            acc.event_any[e] += u64::from(n > 0);
+        }
+        for (k, &v) in engine.metrics().iter().enumerate() {
+            sums.metric_sum[k] += v;
+            sums.metric_sq[k] += v * v;
+            acc.metric_end[k].add(v);
+        }
+        for i in 0..p {
+            sums.parameter_sum[i] += params[i];
+            if !fixed[i] {
+                let bin = ((us[i] * DRIVER_BINS as f64) as usize).min(DRIVER_BINS - 1);
+                acc.driver_counts[(i * DRIVER_BINS + bin) * outcomes + outcome] += 1;
+            }
+        }
+        if let Some(rows) = rows.as_deref_mut() {
+            rows.parameters.extend_from_slice(&params);
+            rows.choices
+                .extend(engine.choices().iter().map(|c| c.map_or(-1, |x| x as i16)));
+            rows.outcomes.push(outcome as u16);
+            rows.metrics.extend_from_slice(engine.metrics());
+            rows.event_counts
+                .extend((0..model.events.len()).map(|e| engine.event_count(e)));
+            rows.len += 1;
+        }
+    }
+    for k in 0..m {
+        acc.metric_sum[k].add(sums.metric_sum[k]);
+        acc.metric_sq[k].add(sums.metric_sq[k]);
+    }
+    for i in 0..p {
+        acc.parameter_sum[i].add(sums.parameter_sum[i]);
+    }
+    Ok(())
+}
+
+/// Runs the blocks `blocks` in parallel and returns their merged aggregates. `progress` is
+/// called with the number of runs finished after each block.
+pub fn run_blocks(
+    model: &Model,
+    config: &StudyConfig,
+    blocks: std::ops::Range<u64>,
+    sink: Option<&mut dyn RunSink>,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Accumulator, StudyError> {
+    let total = config.runs;
+    let with_rows = sink.is_some();
+    let (sender, receiver) = mpsc::sync_channel::<RunRows>(2 * rayon::current_num_threads() + 2);
+    let sink_failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let writer = sink.map(|sink| {
+            let sink_failed = &sink_failed;
+            scope.spawn(move || write_in_order(sink, receiver, blocks.start * BLOCK, sink_failed))
+        });
+        let result = (blocks.start..blocks.end)
+            .into_par_iter()
+            .try_fold(
+                || (Accumulator::new(model, config.timeline), Engine::new(model)),
+                |(mut acc, mut engine), block| {
+                    if cancel.load(Ordering::Relaxed) || sink_failed.load(Ordering::Relaxed) {
+                        return Err(StudyError::Cancelled);
+                    }
+                    let first = block * BLOCK;
+                    let len = BLOCK.min(total - first);
+                    let mut rows = with_rows.then(|| RunRows {
+                        first_run: first,
+                        parameter_count: model.parameters.len(),
+                        decision_count: model.decisions.len(),
+                        metric_count: model.metrics.len(),
+                        event_count: model.events.len(),
+                        ..RunRows::default()
+                    });
+                    simulate_block(
+                        model,
+                        config,
+                        &mut engine,
+                        &mut acc,
+                        first,
+                        len,
+                        rows.as_mut(),
+                    )?;
+                    if let Some(rows) = rows {
+                        // The writer only stops early after a failure, which the next block
+                        // sees through `sink_failed`.
+                        let _ = sender.send(rows);
+                    }
+                    progress(len);
+                    Ok((acc, engine))
+                },
+            )
+            .map(|r| r.map(|(acc, _)| acc))
+            .try_reduce(
+                || Accumulator::new(model, config.timeline),
+                |mut a, b| {
+                    a.merge(&b);
+                    Ok(a)
+                },
+            );
+        drop(sender);
+        let written = writer.map(|w| w.join());
+        match (result, written) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(Ok(Err(e)))) => Err(StudyError::Sink(e)),
+            (Ok(_), Some(Err(_))) => Err(StudyError::Sink(std::io::Error::other(
+                "the writer thread panicked",
+            ))),
+            (Ok(acc), _) => Ok(acc),
+        }
+    })
+}
+
+/// Writes blocks in run order, holding early arrivals until their turn.
+fn write_in_order(
+    sink: &mut dyn RunSink,
+    receiver: mpsc::Receiver<RunRows>,
+    mut next: u64,
+    failed: &AtomicBool,
+) -> std::io::Result<()> {
+    let mut waiting = BTreeMap::new();
+    let mut outcome = Ok(());
+    for rows in receiver {
+        if outcome.is_err() {
+            continue; // keep draining so that workers never block
+        }
+        waiting.insert(rows.first_run, rows);
+        while let Some(rows) = waiting.remove(&next) {
+            next += rows.len as u64;
+            if let Err(e) = sink.write_rows(&rows) {
+                failed.store(true, Ordering::Relaxed);
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    outcome
+}
+
+/// Runs a whole study and summarises it.
+pub fn run_study(
+    model: &Model,
+    config: &StudyConfig,
+    sink: Option<&mut dyn RunSink>,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Summary, StudyError> {
+    let blocks = config.runs.div_ceil(BLOCK);
+    let acc = run_blocks(model, config, 0..blocks, sink, progress, cancel)?;
+    Ok(summarize(model, config, &acc))
+}
+
+/// Turns aggregates into the summary written to `summary.json`.
+pub fn summarize(model: &Model, config: &StudyConfig, acc: &Accumulator) -> Summary {
+    use summary::*;
+    let n = acc.runs;
+    let share = |k: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    let dates: Vec<String> = (0..=model.time.steps)
+        .map(|s| model.time.date_of(s).to_string())
+        .collect();
+    let outcomes = model
+        .outcomes
+        .iter()
+        .zip(&acc.outcome_counts)
+        .map(|(o, &count)| OutcomeSummary {
+            id: o.id.clone(),
+            label: o.label.clone(),
+            count,
+            probability: share(count),
+            ci95: wilson(count, n),
+        })
+        .collect();
+    let decisions = model
+        .decisions
+        .iter()
+        .zip(&acc.option_counts)
+        .map(|(d, counts)| DecisionSummary {
+            id: d.id.clone(),
+            label: d.doc.label.clone(),
+            actor: d.actor.clone(),
+            step: d.at,
+            not_taken: counts[d.options.len()],
+            options: d
+                .options
+                .iter()
+                .zip(counts)
+                .map(|(o, &count)| OptionSummary {
+                    id: o.id.clone(),
+                    count,
+                    probability: share(count),
+                    ci95: wilson(count, n),
+                })
+                .collect(),
+        })
+        .collect();
+    let events = model
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EventSummary {
+            id: e.id.clone(),
+            label: e.doc.label.clone(),
+            step: match e.trigger {
+                crate::model::TriggerModel::At(s) => Some(s),
+                crate::model::TriggerModel::Chance { .. } => None,
+            },
+            mean_count: share(acc.event_totals[i]),
+            share_fired: share(acc.event_any[i]),
+        })
+        .collect();
+    let steps = if config.timeline {
+        model.time.steps as usize
+    } else {
+        0
+    };
+    let metrics = model
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let sum = acc.metric_sum[k].value();
+            let sq = acc.metric_sq[k].value();
+            let mean = share_f(sum, n);
+            let var = if n > 1 {
+                ((sq - sum * sum / n as f64) / (n - 1) as f64).max(0.0)
+            } else {
+                0.0
+            };
+            let end = &acc.metric_end[k];
+            let (edges, counts) = end.histogram(HISTOGRAM_BINS);
+            MetricSummary {
+                id: m.id.clone(),
+                label: m.doc.label.clone(),
+                unit: m.doc.unit.clone(),
+                mean,
+                sd: var.sqrt(),
+                min: end.min(),
+                max: end.max(),
+                p05: end.quantile(0.05),
+                p50: end.quantile(0.5),
+                p95: end.quantile(0.95),
+                histogram: Histogram { edges, counts },
+                timeline: (0..steps)
+                    .map(|s| {
+                        let sk = &acc.metric_steps[k * steps + s];
+                        StepQuantiles {
+                            step: s as u32,
+                            date: dates[s].clone(),
+                            p05: sk.quantile(0.05),
+                            p25: sk.quantile(0.25),
+                            p50: sk.quantile(0.5),
+                            p75: sk.quantile(0.75),
+                            p95: sk.quantile(0.95),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let outcome_count = model.outcomes.len();
+    let parameters = model
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let fixed = config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed();
+            let drivers = if fixed {
+                Vec::new()
+            } else {
+                (0..DRIVER_BINS)
+                    .map(|b| {
+                        let base = (i * DRIVER_BINS + b) * outcome_count;
+                        let outcome_counts = acc.driver_counts[base..base + outcome_count].to_vec();
+                        DriverBin {
+                            lo: bin_edge(&p.distribution, b as f64 / DRIVER_BINS as f64),
+                            hi: bin_edge(&p.distribution, (b + 1) as f64 / DRIVER_BINS as f64),
+                            runs: outcome_counts.iter().sum(),
+                            outcome_counts,
+                        }
+                    })
+                    .collect()
+            };
+            let distribution = match config.fixed.iter().find(|(f, _)| *f == i) {
+                Some((_, v)) => format!("fixed {v} (set)"),
+                None => p.distribution.describe(),
+            };
+            ParameterSummary {
+                id: p.id.clone(),
+                label: p.doc.label.clone(),
+                unit: p.doc.unit.clone(),
+                distribution,
+                rationale: p.doc.rationale.clone(),
+                source: p.doc.source.clone(),
+                mean: share_f(acc.parameter_sum[i].value(), n),
+                drivers,
+            }
+        })
+        .collect();
+    Summary {
+        scenario: ScenarioInfo {
+            name: model.name.clone(),
+            description: model.description.clone(),
+            file: model.file.clone(),
+            sha256: model.sha256.clone(),
+        },
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        seed: config.seed,
+        runs: n,
+        sampling: "monte-carlo".into(),
+        fixed: config
+            .fixed
+            .iter()
+            .map(|(i, v)| FixedParameter {
+                id: model.parameters[*i].id.clone(),
+                value: *v,
+            })
+            .collect(),
+        outcomes,
+        decisions,
+        events,
+        metrics,
+        parameters,
+        time_axis: TimeAxis {
+            start: model.time.start.to_string(),
+            unit: model.time.unit.name().to_string(),
+            steps: model.time.steps,
+            dates,
+        },
+    }
+}
+
+fn share_f(sum: f64, n: u64) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f64
+    }
+}
+
+/// The parameter value at quantile `q`, using the support's edge at 0 and 1 when it is finite
+/// and the 0.1 % / 99.9 % quantile when it is not (JSON has no infinity).
+fn bin_edge(distribution: &crate::distribution::Distribution, q: f64) -> f64 {
+    let (lo, hi) = distribution.support();
+    if q <= 0.0 && lo.is_finite() {
+        lo
+    } else if q >= 1.0 && hi.is_finite() {
+        hi
+    } else {
+        distribution.quantile(q.clamp(0.001, 0.999))
+    }
+}

@@ -1,0 +1,1172 @@
+//! Turns a merged TOML tree into typed scenario parts, reporting every problem with its span.
+//!
+//! Decoding goes on after an error where it can, so that a user sees all the mistakes in a file
+//! at once rather than one per attempt.
+
+use std::collections::HashMap;
+
+use super::tree::{Entry, Kind, Table, Value};
+use super::*;
+use crate::diagnostic::suggest;
+use crate::distribution::DistError;
+
+/// Sizes beyond which a scenario is rejected as unreasonable rather than run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub steps: u32,
+    pub runs: u64,
+    pub file_bytes: u64,
+    pub extends_depth: usize,
+    pub expression_chars: usize,
+    pub expression_depth: usize,
+    pub items: usize,
+}
+
+pub const LIMITS: Limits = Limits {
+    steps: 10_000,
+    runs: 1_000_000_000,
+    file_bytes: 1 << 20,
+    extends_depth: 16,
+    expression_chars: 4_096,
+    expression_depth: 64,
+    items: 10_000,
+};
+
+pub(super) struct Parts {
+    pub name: String,
+    pub description: String,
+    pub time: TimeAxis,
+    pub runs: u64,
+    pub seed: u64,
+    pub parameters: Vec<Parameter>,
+    pub actors: Vec<Actor>,
+    pub derived: Vec<Derived>,
+    pub events: Vec<Event>,
+    pub rules: Vec<Rule>,
+    pub decisions: Vec<Decision>,
+    pub outcomes: Vec<Outcome>,
+    pub metrics: Vec<Metric>,
+}
+
+type Errors = Vec<Diagnostic>;
+
+const TOP_KEYS: &[&str] = &[
+    "scenario",
+    "parameters",
+    "actors",
+    "derived",
+    "events",
+    "rules",
+    "decisions",
+    "outcomes",
+    "metrics",
+];
+
+pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
+    let root_span = root
+        .entries
+        .values()
+        .next()
+        .map(|e| e.key_span)
+        .unwrap_or(Span {
+            file: crate::diagnostic::FileId(0),
+            start: 0,
+            end: 0,
+        });
+    let mut top = Reader::new(root, root_span, "the scenario file", errors);
+    let scenario_table = top.table("scenario", true);
+    let parameters_table = top.table("parameters", false);
+    let actors_table = top.table("actors", true);
+    let derived_table = top.table("derived", false);
+    let events_table = top.table("events", false);
+    let rules_table = top.table("rules", false);
+    let decisions_table = top.table("decisions", false);
+    let outcomes_table = top.table("outcomes", true);
+    let metrics_table = top.table("metrics", false);
+    top.finish(TOP_KEYS);
+
+    let (meta, time) = match scenario_table {
+        Some((table, span)) => decode_meta(table, span, errors)?,
+        None => return None,
+    };
+
+    let parameters = items(parameters_table, errors, |id, value, errors| {
+        decode_parameter(id, value, errors)
+    });
+    let actors = items(actors_table, errors, decode_actor);
+    let derived = items(derived_table, errors, |id, value, errors| {
+        let expr = expression(value, errors)?;
+        Some(Derived { id, expr })
+    });
+    let events = items(events_table, errors, |id, value, errors| {
+        decode_event(id, value, &time, errors)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let rules = items(rules_table, errors, decode_rule)
+        .into_iter()
+        .flatten()
+        .collect();
+    let decisions = items(decisions_table, errors, |id, value, errors| {
+        decode_decision(id, value, &time, errors)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let outcomes = items(outcomes_table, errors, decode_outcome);
+    let metrics = items(metrics_table, errors, decode_metric);
+
+    if actors.is_empty() && actors_table.is_some() {
+        let (_, span) = actors_table?;
+        errors.push(
+            Diagnostic::new("a scenario needs at least one actor", span)
+                .with_hint("add e.g. `[actors.seoul]` with `label = \"Seoul\"`"),
+        );
+    }
+    check_outcomes_exhaustive(&outcomes, outcomes_table.map(|(_, s)| s), errors);
+
+    let parts = Parts {
+        name: meta.name,
+        description: meta.description,
+        time,
+        runs: meta.runs,
+        seed: meta.seed,
+        parameters,
+        actors,
+        derived,
+        events,
+        rules,
+        decisions,
+        outcomes,
+        metrics,
+    };
+    check_unique_ids(&parts, errors);
+    Some(parts)
+}
+
+struct Meta {
+    name: String,
+    description: String,
+    runs: u64,
+    seed: u64,
+}
+
+fn decode_meta(table: &Table, span: Span, errors: &mut Errors) -> Option<(Meta, TimeAxis)> {
+    let mut r = Reader::new(table, span, "[scenario]", errors);
+    let name = r.string("name", true).unwrap_or_default();
+    let description = r.string("description", false).unwrap_or_default();
+    let start = r.date("start", true);
+    let unit = r.choice("step", &["day", "week", "month"], true);
+    let steps = r.integer("steps", true, 1, LIMITS.steps as i64);
+    let runs = r
+        .integer("runs", false, 1, LIMITS.runs as i64)
+        .unwrap_or(10_000);
+    let seed = r.integer("seed", false, 0, i64::MAX).unwrap_or(0);
+    r.finish(&[
+        "name",
+        "description",
+        "start",
+        "step",
+        "steps",
+        "runs",
+        "seed",
+    ]);
+    let unit = match unit? {
+        "day" => StepUnit::Day,
+        "week" => StepUnit::Week,
+        _ => StepUnit::Month,
+    };
+    Some((
+        Meta {
+            name,
+            description,
+            runs: runs as u64,
+            seed: seed as u64,
+        },
+        TimeAxis {
+            start: start?,
+            unit,
+            steps: steps? as u32,
+        },
+    ))
+}
+
+/// Decodes every `[section.ID]` of a keyed section, in the order written.
+fn items<T>(
+    section: Option<(&Table, Span)>,
+    errors: &mut Errors,
+    mut decode_one: impl FnMut(Ident, &Value, &mut Errors) -> Option<T>,
+) -> Vec<T> {
+    let Some((table, span)) = section else {
+        return Vec::new();
+    };
+    if table.entries.len() > LIMITS.items {
+        errors.push(Diagnostic::new(
+            format!(
+                "this section has {} items; the limit is {}",
+                table.entries.len(),
+                LIMITS.items
+            ),
+            span,
+        ));
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(table.entries.len());
+    for (key, entry) in &table.entries {
+        let Some(id) = ident(key, entry, errors) else {
+            continue;
+        };
+        if let Some(item) = decode_one(id, &entry.value, errors) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+fn ident(key: &str, entry: &Entry, errors: &mut Errors) -> Option<Ident> {
+    let valid = key.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid || is_reserved(key) {
+        let why = if valid {
+            format!("`{key}` is a reserved word")
+        } else {
+            format!("invalid id `{key}`")
+        };
+        errors.push(Diagnostic::new(why, entry.key_span).with_hint(
+            "ids are snake_case: a lowercase letter, then lowercase letters, digits or `_`",
+        ));
+        return None;
+    }
+    Some(Ident {
+        name: key.to_string(),
+        span: entry.key_span,
+    })
+}
+
+fn is_reserved(name: &str) -> bool {
+    matches!(
+        name,
+        "and" | "or" | "not" | "true" | "false" | "if" | "step" | "steps"
+    ) || crate::model::is_function_name(name)
+}
+
+fn documentation(r: &mut Reader<'_, '_>) -> Documentation {
+    Documentation {
+        label: r.string("label", false).unwrap_or_default(),
+        unit: r.string("unit", false).unwrap_or_default(),
+        rationale: r.string("rationale", false).unwrap_or_default(),
+        source: r.string("source", false).unwrap_or_default(),
+    }
+}
+
+const DOC_KEYS: &[&str] = &["label", "unit", "rationale", "source"];
+
+fn with_doc_keys(keys: &[&'static str]) -> Vec<&'static str> {
+    keys.iter().chain(DOC_KEYS).copied().collect()
+}
+
+fn decode_parameter(id: Ident, value: &Value, errors: &mut Errors) -> Option<Parameter> {
+    let (table, span) = as_table(value, &format!("parameter `{}`", id.name), errors)?;
+    let mut r = Reader::new(table, span, "a parameter", errors);
+    let doc = documentation(&mut r);
+    let has_value = table.entries.contains_key("value");
+    let kinds = [
+        "fixed",
+        "uniform",
+        "normal",
+        "lognormal",
+        "triangular",
+        "pert",
+        "beta",
+        "bernoulli",
+        "discrete",
+    ];
+    let kind = if table.entries.contains_key("dist") || !has_value {
+        r.choice("dist", &kinds, true)
+    } else {
+        Some("fixed")
+    };
+    let kind = kind?;
+    let mut keys: Vec<&'static str> = with_doc_keys(&["dist"]);
+    let result: Option<Result<Distribution, DistError>> = match kind {
+        "fixed" => {
+            keys.push("value");
+            r.number("value", true).map(Distribution::fixed)
+        }
+        "uniform" => {
+            keys.extend(["min", "max"]);
+            let (min, max) = (r.number("min", true), r.number("max", true));
+            Some(Distribution::uniform(min?, max?))
+        }
+        "normal" => {
+            keys.extend(["mean", "sd", "min", "max"]);
+            let (mean, sd) = (r.number("mean", true), r.number("sd", true));
+            let (min, max) = (r.number("min", false), r.number("max", false));
+            Some(Distribution::normal(mean?, sd?, min, max))
+        }
+        "lognormal" => {
+            keys.extend(["mu", "sigma"]);
+            let (mu, sigma) = (r.number("mu", true), r.number("sigma", true));
+            Some(Distribution::lognormal(mu?, sigma?))
+        }
+        "triangular" => {
+            keys.extend(["min", "mode", "max"]);
+            let (min, mode, max) = (
+                r.number("min", true),
+                r.number("mode", true),
+                r.number("max", true),
+            );
+            Some(Distribution::triangular(min?, mode?, max?))
+        }
+        "pert" => {
+            keys.extend(["min", "mode", "max", "lambda"]);
+            let (min, mode, max) = (
+                r.number("min", true),
+                r.number("mode", true),
+                r.number("max", true),
+            );
+            let lambda = r.number("lambda", false).unwrap_or(4.0);
+            Some(Distribution::pert(min?, mode?, max?, lambda))
+        }
+        "beta" => {
+            keys.extend(["alpha", "beta", "min", "max"]);
+            let (alpha, beta) = (r.number("alpha", true), r.number("beta", true));
+            let min = r.number("min", false).unwrap_or(0.0);
+            let max = r.number("max", false).unwrap_or(1.0);
+            Some(Distribution::beta(alpha?, beta?, min, max))
+        }
+        "bernoulli" => {
+            keys.push("p");
+            r.number("p", true).map(Distribution::bernoulli)
+        }
+        _ => {
+            keys.extend(["values", "weights"]);
+            let values = r.number_array("values", true);
+            let weights = r.number_array("weights", true);
+            Some(Distribution::discrete(values?, weights?))
+        }
+    };
+    r.finish(&keys);
+    match result? {
+        Ok(distribution) => Some(Parameter {
+            id,
+            doc,
+            distribution,
+        }),
+        Err(err) => {
+            let at = table
+                .entries
+                .get(err.key)
+                .map(|e| e.value.span)
+                .unwrap_or(span);
+            errors.push(Diagnostic::new(
+                format!("parameter `{}`: {}", id.name, err.message),
+                at,
+            ));
+            None
+        }
+    }
+}
+
+fn decode_actor(id: Ident, value: &Value, errors: &mut Errors) -> Option<Actor> {
+    let (table, span) = as_table(value, &format!("actor `{}`", id.name), errors)?;
+    let mut r = Reader::new(table, span, "an actor", errors);
+    let label = r.string("label", false).unwrap_or_else(|| id.name.clone());
+    let _description = r.string("description", false);
+    let vars_table = r.table("vars", false);
+    r.finish(&["label", "description", "vars"]);
+    let vars = items(vars_table, errors, |var_id, value, errors| {
+        decode_var(var_id, value, errors)
+    });
+    Some(Actor { id, label, vars })
+}
+
+fn decode_var(id: Ident, value: &Value, errors: &mut Errors) -> Option<Var> {
+    let empty_doc = || Documentation {
+        label: String::new(),
+        unit: String::new(),
+        rationale: String::new(),
+        source: String::new(),
+    };
+    match &value.kind {
+        Kind::Table(table) => {
+            let mut r = Reader::new(table, value.span, "a state variable", errors);
+            let doc = documentation(&mut r);
+            let init = r.expr("init", true);
+            let min = r.number("min", false).unwrap_or(f64::NEG_INFINITY);
+            let max = r.number("max", false).unwrap_or(f64::INFINITY);
+            r.finish(&with_doc_keys(&["init", "min", "max"]));
+            if min > max {
+                let at = table
+                    .entries
+                    .get("min")
+                    .map_or(value.span, |e| e.value.span);
+                errors.push(Diagnostic::new(
+                    format!(
+                        "variable `{}`: min {min} is greater than max {max}",
+                        id.name
+                    ),
+                    at,
+                ));
+                return None;
+            }
+            Some(Var {
+                id,
+                doc,
+                init: init?,
+                min,
+                max,
+            })
+        }
+        _ => {
+            let init = expression(value, errors)?;
+            Some(Var {
+                id,
+                doc: empty_doc(),
+                init,
+                min: f64::NEG_INFINITY,
+                max: f64::INFINITY,
+            })
+        }
+    }
+}
+
+fn decode_effects(r: &mut Reader<'_, '_>) -> Vec<Effect> {
+    let Some(entry) = r.take("effects") else {
+        return Vec::new();
+    };
+    let Kind::Array(items) = &entry.value.kind else {
+        r.type_error(
+            "effects",
+            &entry.value,
+            "an array of effects like `[{ var = \"a.b\", add = \"1\" }]`",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let Kind::Table(table) = &item.kind else {
+            r.errors.push(
+                Diagnostic::new(
+                    format!("an effect must be a table, found {}", item.type_name()),
+                    item.span,
+                )
+                .with_hint("write `{ var = \"actor.var\", add = \"expression\" }`"),
+            );
+            continue;
+        };
+        let mut er = Reader::new(table, item.span, "an effect", r.errors);
+        let var = er.ident_ref("var");
+        let ops: Vec<(EffectOp, &str)> = [
+            (EffectOp::Set, "set"),
+            (EffectOp::Add, "add"),
+            (EffectOp::Multiply, "multiply"),
+        ]
+        .into_iter()
+        .filter(|(_, key)| table.entries.contains_key(*key))
+        .collect();
+        let op = match ops.as_slice() {
+            [(op, key)] => er.expr(key, true).map(|expr| (*op, expr)),
+            [] => {
+                er.errors.push(
+                    Diagnostic::new(
+                        "an effect needs one of `set`, `add` or `multiply`",
+                        item.span,
+                    )
+                    .with_hint("e.g. `{ var = \"seoul.anger\", add = \"0.1\" }`"),
+                );
+                None
+            }
+            [_, (_, second), ..] => {
+                let at = table.entries[*second].key_span;
+                er.errors.push(Diagnostic::new(
+                    "an effect takes only one of `set`, `add` or `multiply`",
+                    at,
+                ));
+                None
+            }
+        };
+        er.finish(&["var", "set", "add", "multiply"]);
+        if let (Some(var), Some((op, expr))) = (var, op) {
+            out.push(Effect { var, op, expr });
+        }
+    }
+    out
+}
+
+/// A step given as `at = N` or `date = YYYY-MM-DD`; `None` if neither is present.
+fn step_key(
+    r: &mut Reader<'_, '_>,
+    at_key: &'static str,
+    date_key: &'static str,
+    time: &TimeAxis,
+) -> Option<Option<u32>> {
+    let has_at = r.table.entries.contains_key(at_key);
+    let has_date = r.table.entries.contains_key(date_key);
+    if has_at && has_date {
+        let span = r.table.entries[date_key].key_span;
+        r.errors.push(Diagnostic::new(
+            format!("give either `{at_key}` or `{date_key}`, not both"),
+            span,
+        ));
+        return None;
+    }
+    match (has_at, has_date) {
+        (true, _) => step_value(r, at_key, time).map(Some),
+        (_, true) => step_value(r, date_key, time).map(Some),
+        _ => Some(None),
+    }
+}
+
+/// A step index (an integer) or a date on the time axis, under one key.
+fn step_value(r: &mut Reader<'_, '_>, key: &'static str, time: &TimeAxis) -> Option<u32> {
+    let entry = r.take(key)?;
+    let span = entry.value.span;
+    match &entry.value.kind {
+        Kind::Integer(_) => {
+            let max = time.steps as i64 - 1;
+            r.taken.pop();
+            r.integer(key, true, 0, max).map(|n| n as u32)
+        }
+        _ => {
+            r.taken.pop();
+            let date = r.date(key, true)?;
+            match time.step_of(date) {
+                Some(step) => Some(step),
+                None => {
+                    r.errors.push(
+                        Diagnostic::new(
+                            format!(
+                                "date {date} is outside the scenario's time axis ({} to {})",
+                                time.start,
+                                time.date_of(time.steps)
+                            ),
+                            span,
+                        )
+                        .with_hint("move the date, or change `start`/`steps` in [scenario]"),
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
+fn decode_event(
+    id: Ident,
+    value: &Value,
+    time: &TimeAxis,
+    errors: &mut Errors,
+) -> Option<Option<Event>> {
+    let (table, span) = as_table(value, &format!("event `{}`", id.name), errors)?;
+    let mut r = Reader::new(table, span, "an event", errors);
+    let doc = documentation(&mut r);
+    let enabled = r.boolean("enabled", false).unwrap_or(true);
+    let at = step_key(&mut r, "at", "date", time);
+    let probability = r.expr("probability", false);
+    let from = if table.entries.contains_key("from") {
+        step_value(&mut r, "from", time).map(Some)
+    } else {
+        Some(None)
+    };
+    let until = if table.entries.contains_key("until") {
+        step_value(&mut r, "until", time).map(Some)
+    } else {
+        Some(None)
+    };
+    let when = r.expr("when", false);
+    let effects = decode_effects(&mut r);
+    r.finish(&with_doc_keys(&[
+        "enabled",
+        "at",
+        "date",
+        "probability",
+        "from",
+        "until",
+        "when",
+        "effects",
+    ]));
+    let trigger = match (at?, probability) {
+        (Some(step), None) => Trigger::At(step),
+        (None, Some(probability)) => {
+            let from = from?.unwrap_or(0);
+            let until = until?.unwrap_or(time.steps - 1);
+            if from > until {
+                errors.push(Diagnostic::new(
+                    format!(
+                        "event `{}`: `from` (step {from}) is after `until` (step {until})",
+                        id.name
+                    ),
+                    span,
+                ));
+                return None;
+            }
+            Trigger::Chance {
+                probability,
+                from,
+                until,
+            }
+        }
+        (Some(_), Some(p)) => {
+            errors.push(
+                Diagnostic::new(
+                    format!("event `{}` has both a date and a probability", id.name),
+                    p.span,
+                )
+                .with_hint("a dated event fires once at its date; a stochastic one has `probability` per step"),
+            );
+            return None;
+        }
+        (None, None) => {
+            errors.push(
+                Diagnostic::new(
+                    format!(
+                        "event `{}` needs `date` (or `at`) or `probability`",
+                        id.name
+                    ),
+                    id.span,
+                )
+                .with_hint("e.g. `date = 2019-08-02` or `probability = \"0.2 * nk_threat\"`"),
+            );
+            return None;
+        }
+    };
+    Some(enabled.then_some(Event {
+        id,
+        doc,
+        trigger,
+        when,
+        effects,
+    }))
+}
+
+fn decode_rule(id: Ident, value: &Value, errors: &mut Errors) -> Option<Option<Rule>> {
+    let (table, span) = as_table(value, &format!("rule `{}`", id.name), errors)?;
+    let mut r = Reader::new(table, span, "a rule", errors);
+    let doc = documentation(&mut r);
+    let enabled = r.boolean("enabled", false).unwrap_or(true);
+    let when = r.expr("when", false);
+    let effects = decode_effects(&mut r);
+    r.finish(&with_doc_keys(&["enabled", "when", "effects"]));
+    Some(enabled.then_some(Rule {
+        id,
+        doc,
+        when,
+        effects,
+    }))
+}
+
+fn decode_decision(
+    id: Ident,
+    value: &Value,
+    time: &TimeAxis,
+    errors: &mut Errors,
+) -> Option<Option<Decision>> {
+    let (table, span) = as_table(value, &format!("decision `{}`", id.name), errors)?;
+    let mut r = Reader::new(table, span, "a decision", errors);
+    let doc = documentation(&mut r);
+    let enabled = r.boolean("enabled", false).unwrap_or(true);
+    let actor = r.ident_ref("actor");
+    let at = step_key(&mut r, "at", "date", time);
+    let when = r.expr("when", false);
+    let choice_kind = r
+        .choice("choice", &["logit", "argmax"], false)
+        .unwrap_or("logit");
+    let temperature = r.expr("temperature", false);
+    let options_table = r.table("options", true);
+    r.finish(&with_doc_keys(&[
+        "enabled",
+        "actor",
+        "at",
+        "date",
+        "when",
+        "choice",
+        "temperature",
+        "options",
+    ]));
+    let choice = match (choice_kind, temperature) {
+        ("logit", Some(temperature)) => Choice::Logit { temperature },
+        ("logit", None) => {
+            errors.push(
+                Diagnostic::new(
+                    format!("decision `{}` uses logit choice but has no `temperature`", id.name),
+                    id.span,
+                )
+                .with_hint("add e.g. `temperature = 0.2`, or `choice = \"argmax\"` for a deterministic choice"),
+            );
+            return None;
+        }
+        (_, Some(t)) => {
+            errors.push(Diagnostic::new(
+                "`temperature` only applies to `choice = \"logit\"`",
+                t.span,
+            ));
+            return None;
+        }
+        (_, None) => Choice::Argmax,
+    };
+    let at = at?;
+    if at.is_none() && when.is_none() {
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "decision `{}` needs a `date` (or `at`) or a `when` condition",
+                    id.name
+                ),
+                id.span,
+            )
+            .with_hint("e.g. `date = 2019-08-22`, or `when = \"seoul.anger > 0.8\"`"),
+        );
+        return None;
+    }
+    let options = items(options_table, errors, |option_id, value, errors| {
+        let (table, span) = as_table(value, &format!("option `{}`", option_id.name), errors)?;
+        let mut r = Reader::new(table, span, "a decision option", errors);
+        let label = r
+            .string("label", false)
+            .unwrap_or_else(|| option_id.name.clone());
+        let _rationale = r.string("rationale", false);
+        let utility = r.expr("utility", true);
+        let effects = decode_effects(&mut r);
+        r.finish(&["label", "rationale", "utility", "effects"]);
+        Some(DecisionOption {
+            id: option_id,
+            label,
+            utility: utility?,
+            effects,
+        })
+    });
+    if options.len() < 2 {
+        let at = options_table.map_or(span, |(_, s)| s);
+        errors.push(
+            Diagnostic::new(
+                format!("decision `{}` needs at least two options", id.name),
+                at,
+            )
+            .with_hint("add `[decisions.ID.options.OPTION]` tables, each with a `utility`"),
+        );
+        return None;
+    }
+    Some(enabled.then_some(Decision {
+        id,
+        doc,
+        actor: actor?,
+        at,
+        when,
+        choice,
+        options,
+    }))
+}
+
+fn decode_outcome(id: Ident, value: &Value, errors: &mut Errors) -> Option<Outcome> {
+    let (table, span) = as_table(value, &format!("outcome `{}`", id.name), errors)?;
+    let mut r = Reader::new(table, span, "an outcome", errors);
+    let label = r.string("label", false).unwrap_or_else(|| id.name.clone());
+    let description = r.string("description", false).unwrap_or_default();
+    let when = r.expr("when", false);
+    r.finish(&["label", "description", "when"]);
+    Some(Outcome {
+        id,
+        label,
+        description,
+        when,
+    })
+}
+
+fn decode_metric(id: Ident, value: &Value, errors: &mut Errors) -> Option<Metric> {
+    let (table, span) = as_table(value, &format!("metric `{}`", id.name), errors)?;
+    let mut r = Reader::new(table, span, "a metric", errors);
+    let doc = documentation(&mut r);
+    let expr = r.expr("expr", true);
+    r.finish(&with_doc_keys(&["expr"]));
+    Some(Metric {
+        id,
+        doc,
+        expr: expr?,
+    })
+}
+
+fn check_outcomes_exhaustive(outcomes: &[Outcome], section: Option<Span>, errors: &mut Errors) {
+    let Some(section) = section else { return };
+    let Some(last) = outcomes.last() else {
+        errors.push(
+            Diagnostic::new("a scenario needs at least one outcome", section)
+                .with_hint("add `[outcomes.ID]` tables; the last one has no `when`"),
+        );
+        return;
+    };
+    for outcome in &outcomes[..outcomes.len() - 1] {
+        if outcome.when.is_none() {
+            errors.push(
+                Diagnostic::new(
+                    format!(
+                        "outcome `{}` has no `when`, so it takes every run and the outcomes after it can never happen",
+                        outcome.id.name
+                    ),
+                    outcome.id.span,
+                )
+                .with_hint("only the last outcome may omit `when`"),
+            );
+        }
+    }
+    if let Some(when) = &last.when {
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "outcomes are not exhaustive: the last outcome `{}` has a `when`, so some runs could match no outcome",
+                    last.id.name
+                ),
+                when.span,
+            )
+            .with_hint("remove `when` from the last outcome (it then takes every run no earlier outcome matched), or add a catch-all outcome at the end"),
+        );
+    }
+}
+
+/// Parameters, actors, derived values, events, decisions and metrics share one namespace.
+fn check_unique_ids(parts: &Parts, errors: &mut Errors) {
+    let mut seen: HashMap<&str, (&'static str, Span)> = HashMap::new();
+    let all = parts
+        .parameters
+        .iter()
+        .map(|p| ("parameter", &p.id))
+        .chain(parts.actors.iter().map(|a| ("actor", &a.id)))
+        .chain(parts.derived.iter().map(|d| ("derived value", &d.id)))
+        .chain(parts.events.iter().map(|e| ("event", &e.id)))
+        .chain(parts.decisions.iter().map(|d| ("decision", &d.id)))
+        .chain(parts.metrics.iter().map(|m| ("metric", &m.id)));
+    for (kind, id) in all {
+        if let Some((other_kind, _)) = seen.get(id.name.as_str()) {
+            errors.push(
+                Diagnostic::new(
+                    format!("`{}` is already the id of a {other_kind}", id.name),
+                    id.span,
+                )
+                .with_hint(format!(
+                    "parameters, actors, derived values, events, decisions and metrics share one namespace; rename this {kind}"
+                )),
+            );
+        } else {
+            seen.insert(&id.name, (kind, id.span));
+        }
+    }
+}
+
+fn as_table<'a>(value: &'a Value, what: &str, errors: &mut Errors) -> Option<(&'a Table, Span)> {
+    match &value.kind {
+        Kind::Table(t) => Some((t, value.span)),
+        _ => {
+            errors.push(Diagnostic::new(
+                format!("{what} must be a table, found {}", value.type_name()),
+                value.span,
+            ));
+            None
+        }
+    }
+}
+
+/// An expression written as a string, or a plain number or boolean standing for itself.
+fn expression(value: &Value, errors: &mut Errors) -> Option<ExprSource> {
+    let (text, text_offset) = match &value.kind {
+        Kind::String(s) => (s.clone(), None),
+        Kind::Integer(n) => (n.to_string(), Some(0)),
+        Kind::Float(f) if f.is_finite() => (format!("{f:?}"), Some(0)),
+        Kind::Bool(b) => (b.to_string(), Some(0)),
+        _ => {
+            errors.push(Diagnostic::new(
+                format!(
+                    "expected an expression (a string like \"0.5 * nk_threat\") or a number, found {}",
+                    value.type_name()
+                ),
+                value.span,
+            ));
+            return None;
+        }
+    };
+    if text.chars().count() > LIMITS.expression_chars {
+        errors.push(Diagnostic::new(
+            format!(
+                "expression is {} characters long; the limit is {}",
+                text.chars().count(),
+                LIMITS.expression_chars
+            ),
+            value.span,
+        ));
+        return None;
+    }
+    let text_offset = text_offset.or_else(|| raw_string_offset(&text, value));
+    Some(ExprSource {
+        text,
+        span: value.span,
+        text_offset,
+    })
+}
+
+/// Where the decoded string starts inside its TOML literal, if the literal holds it verbatim.
+fn raw_string_offset(text: &str, value: &Value) -> Option<u32> {
+    // Spans are into the file text, which the caller no longer has; the literal's length tells
+    // whether it is a simple quoted string (`"..."` or `'...'`) with no escapes.
+    let literal_len = (value.span.end - value.span.start) as usize;
+    if literal_len == text.len() + 2 && !text.contains('\\') {
+        Some(1)
+    } else if literal_len == text.len() + 6 {
+        Some(3)
+    } else {
+        None
+    }
+}
+
+/// Reads typed keys out of one table and reports unknown keys once done.
+struct Reader<'t, 'e> {
+    table: &'t Table,
+    span: Span,
+    what: &'static str,
+    errors: &'e mut Errors,
+    taken: Vec<&'t str>,
+}
+
+impl<'t, 'e> Reader<'t, 'e> {
+    fn new(
+        table: &'t Table,
+        span: Span,
+        what: &'static str,
+        errors: &'e mut Errors,
+    ) -> Reader<'t, 'e> {
+        Reader {
+            table,
+            span,
+            what,
+            errors,
+            taken: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, key: &'t str) -> Option<&'t Entry> {
+        self.taken.push(key);
+        self.table.entries.get(key)
+    }
+
+    fn missing(&mut self, key: &str) {
+        self.errors.push(Diagnostic::new(
+            format!("missing key `{key}` in {}", self.what),
+            self.span,
+        ));
+    }
+
+    fn type_error(&mut self, key: &str, value: &Value, expected: &str) {
+        self.errors.push(Diagnostic::new(
+            format!("`{key}` must be {expected}, found {}", value.type_name()),
+            value.span,
+        ));
+    }
+
+    fn required(&mut self, key: &'t str, required: bool) -> Option<&'t Entry> {
+        let entry = self.take(key);
+        if entry.is_none() && required {
+            self.missing(key);
+        }
+        entry
+    }
+
+    fn string(&mut self, key: &'t str, required: bool) -> Option<String> {
+        let entry = self.required(key, required)?;
+        match &entry.value.kind {
+            Kind::String(s) => Some(s.clone()),
+            _ => {
+                self.type_error(key, &entry.value, "a string");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, key: &'t str, required: bool) -> Option<bool> {
+        let entry = self.required(key, required)?;
+        match &entry.value.kind {
+            Kind::Bool(b) => Some(*b),
+            _ => {
+                self.type_error(key, &entry.value, "true or false");
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, key: &'t str, required: bool) -> Option<f64> {
+        let entry = self.required(key, required)?;
+        number_value(key, &entry.value, self.errors)
+    }
+
+    fn number_array(&mut self, key: &'t str, required: bool) -> Option<Vec<f64>> {
+        let entry = self.required(key, required)?;
+        let Kind::Array(items) = &entry.value.kind else {
+            self.type_error(key, &entry.value, "an array of numbers");
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(number_value(key, item, self.errors)?);
+        }
+        Some(out)
+    }
+
+    fn integer(&mut self, key: &'t str, required: bool, min: i64, max: i64) -> Option<i64> {
+        let entry = self.required(key, required)?;
+        match &entry.value.kind {
+            Kind::Integer(n) if (min..=max).contains(n) => Some(*n),
+            Kind::Integer(n) => {
+                self.errors.push(Diagnostic::new(
+                    format!("`{key}` must be between {min} and {max}, got {n}"),
+                    entry.value.span,
+                ));
+                None
+            }
+            _ => {
+                self.type_error(key, &entry.value, "an integer");
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, key: &'t str, required: bool) -> Option<chrono::NaiveDate> {
+        let entry = self.required(key, required)?;
+        match &entry.value.kind {
+            Kind::Date(d) => Some(*d),
+            Kind::String(s) => {
+                self.errors.push(
+                    Diagnostic::new(
+                        format!("`{key}` must be a TOML date, found a string"),
+                        entry.value.span,
+                    )
+                    .with_hint(format!("remove the quotes: `{key} = {s}`")),
+                );
+                None
+            }
+            _ => {
+                self.type_error(key, &entry.value, "a date like 2019-08-22");
+                None
+            }
+        }
+    }
+
+    fn choice(
+        &mut self,
+        key: &'t str,
+        allowed: &[&'static str],
+        required: bool,
+    ) -> Option<&'static str> {
+        let entry = self.required(key, required)?;
+        let Kind::String(s) = &entry.value.kind else {
+            let expected = format!("one of {}", quoted_list(allowed));
+            self.type_error(key, &entry.value, &expected);
+            return None;
+        };
+        match allowed.iter().copied().find(|a| *a == s.as_str()) {
+            Some(a) => Some(a),
+            None => {
+                let mut d = Diagnostic::new(
+                    format!(
+                        "`{key}` must be one of {}, got \"{s}\"",
+                        quoted_list(allowed)
+                    ),
+                    entry.value.span,
+                );
+                if let Some(hint) = suggest(s, allowed.iter().copied()) {
+                    d = d.with_hint(hint);
+                }
+                self.errors.push(d);
+                None
+            }
+        }
+    }
+
+    fn expr(&mut self, key: &'t str, required: bool) -> Option<ExprSource> {
+        let entry = self.required(key, required)?;
+        expression(&entry.value, self.errors)
+    }
+
+    /// A reference such as `seoul` or `seoul.anger`, kept as text with its span.
+    fn ident_ref(&mut self, key: &'t str) -> Option<Ident> {
+        let entry = self.required(key, true)?;
+        match &entry.value.kind {
+            Kind::String(s) => Some(Ident {
+                name: s.clone(),
+                span: entry.value.span,
+            }),
+            _ => {
+                self.type_error(key, &entry.value, "a string");
+                None
+            }
+        }
+    }
+
+    fn table(&mut self, key: &'t str, required: bool) -> Option<(&'t Table, Span)> {
+        let entry = self.required(key, required)?;
+        match &entry.value.kind {
+            Kind::Table(t) => Some((t, entry.value.span)),
+            _ => {
+                self.type_error(key, &entry.value, "a table");
+                None
+            }
+        }
+    }
+
+    /// Reports keys that no getter asked for, naming the allowed ones.
+    fn finish(self, allowed: &[&str]) {
+        for (key, entry) in &self.table.entries {
+            if self.taken.contains(&key.as_str()) {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                format!("unknown key `{key}` in {}", self.what),
+                entry.key_span,
+            );
+            d = match suggest(key, allowed.iter().copied()) {
+                Some(hint) => d.with_hint(format!("{hint} (allowed: {})", allowed.join(", "))),
+                None => d.with_hint(format!("allowed keys: {}", allowed.join(", "))),
+            };
+            self.errors.push(d);
+        }
+    }
+}
+
+fn number_value(key: &str, value: &Value, errors: &mut Errors) -> Option<f64> {
+    match &value.kind {
+        Kind::Integer(n) => Some(*n as f64),
+        Kind::Float(f) if f.is_finite() => Some(*f),
+        Kind::Float(_) => {
+            errors.push(Diagnostic::new(
+                format!("`{key}` must be a finite number"),
+                value.span,
+            ));
+            None
+        }
+        Kind::String(s) => {
+            let mut d = Diagnostic::new(
+                format!("`{key}` must be a number, found a string"),
+                value.span,
+            );
+            if s.trim().parse::<f64>().is_ok() {
+                d = d.with_hint(format!("remove the quotes: `{key} = {}`", s.trim()));
+            }
+            errors.push(d);
+            None
+        }
+        _ => {
+            errors.push(Diagnostic::new(
+                format!("`{key}` must be a number, found {}", value.type_name()),
+                value.span,
+            ));
+            None
+        }
+    }
+}
+
+fn quoted_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,434 @@
+//! Reading scenarios: TOML text in, a validated [`Scenario`] with source spans out.
+//!
+//! This stage knows the file format and nothing of how a scenario runs. It follows `extends`
+//! chains, merges the files, checks every key and value, and keeps the span of everything that
+//! a later stage might need to point at (expressions above all).
+
+mod decode;
+mod tree;
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{Diagnostic, Diagnostics, SourceMap, Span};
+use crate::distribution::Distribution;
+
+pub use decode::{Limits, LIMITS};
+
+/// The scenario that ships inside the binary: Seoul, Tokyo and Washington in 2019.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/gsomia_2019.toml");
+/// The name the embedded default scenario reports as its file.
+pub const DEFAULT_SCENARIO_NAME: &str = "gsomia_2019.toml";
+
+/// A validated scenario. Ids are unique within their namespace and every expression is still
+/// text: the model stage compiles them.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub sources: SourceMap,
+    /// The file it was read from, as given (`gsomia_2019.toml` for the embedded default).
+    pub file: String,
+    /// The file stem, used to name the output folder.
+    pub stem: String,
+    /// SHA-256 of the merged scenario (after `extends`), hex.
+    pub sha256: String,
+    pub name: String,
+    pub description: String,
+    pub time: TimeAxis,
+    pub runs: u64,
+    pub seed: u64,
+    pub parameters: Vec<Parameter>,
+    pub actors: Vec<Actor>,
+    pub derived: Vec<Derived>,
+    pub events: Vec<Event>,
+    pub rules: Vec<Rule>,
+    pub decisions: Vec<Decision>,
+    pub outcomes: Vec<Outcome>,
+    pub metrics: Vec<Metric>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepUnit {
+    Day,
+    Week,
+    Month,
+}
+
+impl StepUnit {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepUnit::Day => "day",
+            StepUnit::Week => "week",
+            StepUnit::Month => "month",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeAxis {
+    pub start: chrono::NaiveDate,
+    pub unit: StepUnit,
+    pub steps: u32,
+}
+
+impl TimeAxis {
+    /// The first day of step `step` (`step == steps` gives the end of the axis).
+    pub fn date_of(&self, step: u32) -> chrono::NaiveDate {
+        use chrono::{Days, Months};
+        let next = match self.unit {
+            StepUnit::Day => self.start.checked_add_days(Days::new(step as u64)),
+            StepUnit::Week => self.start.checked_add_days(Days::new(7 * step as u64)),
+            StepUnit::Month => self.start.checked_add_months(Months::new(step)),
+        };
+        next.unwrap_or(chrono::NaiveDate::MAX)
+    }
+
+    /// The step that contains `date`, if the date falls on the axis.
+    pub fn step_of(&self, date: chrono::NaiveDate) -> Option<u32> {
+        if date < self.start {
+            return None;
+        }
+        // Steps are short and few (<= the step limit), so a search is clear and cheap enough.
+        let mut lo = 0u32;
+        let mut hi = self.steps;
+        if date >= self.date_of(hi) {
+            return None;
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.date_of(mid) <= date {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some(lo)
+    }
+}
+
+/// An id as written, with where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// Expression source text. `span` covers the TOML value; `text_offset` is where the
+/// expression's first character sits inside it (1 for a plain quoted string). When the string
+/// used escapes, positions inside it cannot be mapped and errors point at the whole value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExprSource {
+    pub text: String,
+    pub span: Span,
+    pub text_offset: Option<u32>,
+}
+
+impl ExprSource {
+    /// The span of bytes `range` of the expression text.
+    pub fn span_of(&self, range: std::ops::Range<usize>) -> Span {
+        match self.text_offset {
+            Some(offset) => self.span.sub(
+                offset as usize + range.start,
+                range.end.saturating_sub(range.start),
+            ),
+            None => self.span,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Documentation {
+    pub label: String,
+    pub unit: String,
+    pub rationale: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub id: Ident,
+    pub doc: Documentation,
+    pub distribution: Distribution,
+}
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Ident,
+    pub label: String,
+    pub vars: Vec<Var>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Var {
+    pub id: Ident,
+    pub doc: Documentation,
+    pub init: ExprSource,
+    pub min: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Derived {
+    pub id: Ident,
+    pub expr: ExprSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectOp {
+    Set,
+    Add,
+    Multiply,
+}
+
+#[derive(Debug, Clone)]
+pub struct Effect {
+    /// `actor.var` as written.
+    pub var: Ident,
+    pub op: EffectOp,
+    pub expr: ExprSource,
+}
+
+#[derive(Debug, Clone)]
+pub enum Trigger {
+    /// Fires once, at this step.
+    At(u32),
+    /// May fire at each step in `from..=until` with this probability.
+    Chance {
+        probability: ExprSource,
+        from: u32,
+        until: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: Ident,
+    pub doc: Documentation,
+    pub trigger: Trigger,
+    pub when: Option<ExprSource>,
+    pub effects: Vec<Effect>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: Ident,
+    pub doc: Documentation,
+    pub when: Option<ExprSource>,
+    pub effects: Vec<Effect>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Choice {
+    Logit { temperature: ExprSource },
+    Argmax,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecisionOption {
+    pub id: Ident,
+    pub label: String,
+    pub utility: ExprSource,
+    pub effects: Vec<Effect>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub id: Ident,
+    pub doc: Documentation,
+    pub actor: Ident,
+    /// Scheduled step; `None` means "the first step at which `when` holds".
+    pub at: Option<u32>,
+    pub when: Option<ExprSource>,
+    pub choice: Choice,
+    pub options: Vec<DecisionOption>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: Ident,
+    pub label: String,
+    pub description: String,
+    /// `None` only for the last outcome, which takes every remaining run.
+    pub when: Option<ExprSource>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Metric {
+    pub id: Ident,
+    pub doc: Documentation,
+    pub expr: ExprSource,
+}
+
+/// Reads a scenario file, following `extends`.
+pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
+    let loader = Loader::default();
+    let name = path.display().to_string();
+    let text = match read_scenario_file(path) {
+        Ok(text) => text,
+        Err(message) => return Err(loader.fail(Diagnostic::unlocated(message))),
+    };
+    loader.load(name, text, Some(path.to_path_buf()))
+}
+
+/// Reads a scenario from text. `extends` paths resolve against `base_dir` (or the current
+/// folder when `None`).
+pub fn load_str(name: &str, text: &str, base_dir: Option<&Path>) -> Result<Scenario, Diagnostics> {
+    let pseudo_path = base_dir.map(|dir| dir.join(name));
+    Loader::default().load(name.to_string(), text.to_string(), pseudo_path)
+}
+
+/// The embedded default scenario.
+pub fn load_default() -> Result<Scenario, Diagnostics> {
+    load_str(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO, None)
+}
+
+fn read_scenario_file(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read scenario `{}`: {e}", path.display()))?;
+    if meta.is_dir() {
+        return Err(format!(
+            "`{}` is a folder; give a scenario file (.toml)",
+            path.display()
+        ));
+    }
+    if meta.len() > LIMITS.file_bytes {
+        return Err(format!(
+            "`{}` is {} bytes; scenario files are limited to {} bytes",
+            path.display(),
+            meta.len(),
+            LIMITS.file_bytes
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("cannot read scenario `{}`: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8 text", path.display()))
+}
+
+#[derive(Default)]
+struct Loader {
+    sources: SourceMap,
+}
+
+impl Loader {
+    fn fail(self, diagnostic: Diagnostic) -> Diagnostics {
+        Diagnostics {
+            sources: self.sources,
+            items: vec![diagnostic],
+        }
+    }
+
+    fn load(
+        mut self,
+        name: String,
+        text: String,
+        path: Option<PathBuf>,
+    ) -> Result<Scenario, Diagnostics> {
+        let stem = Path::new(&name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into());
+        let merged = match self.resolve_extends(name.clone(), text, path, &mut Vec::new()) {
+            Ok(tree) => tree,
+            Err(d) => return Err(self.fail(d)),
+        };
+        let sha256 = hex(&Sha256::digest(tree::canonical(&merged).as_bytes()));
+        let mut items = Vec::new();
+        let decoded = decode::decode(&merged, &mut items);
+        match decoded {
+            Some(parts) if items.is_empty() => Ok(Scenario {
+                sources: self.sources,
+                file: name,
+                stem,
+                sha256,
+                name: parts.name,
+                description: parts.description,
+                time: parts.time,
+                runs: parts.runs,
+                seed: parts.seed,
+                parameters: parts.parameters,
+                actors: parts.actors,
+                derived: parts.derived,
+                events: parts.events,
+                rules: parts.rules,
+                decisions: parts.decisions,
+                outcomes: parts.outcomes,
+                metrics: parts.metrics,
+            }),
+            _ => Err(Diagnostics {
+                sources: self.sources,
+                items,
+            }),
+        }
+    }
+
+    /// Parses `text` and, if it `extends` a base, merges it over the base's resolved tree.
+    fn resolve_extends(
+        &mut self,
+        name: String,
+        text: String,
+        path: Option<PathBuf>,
+        chain: &mut Vec<PathBuf>,
+    ) -> Result<tree::Table, Diagnostic> {
+        let file = self.sources.add(name, text);
+        let mut table = tree::parse(&self.sources.file(file).text, file)?;
+        let Some(entry) = table.entries.shift_remove("extends") else {
+            return Ok(table);
+        };
+        let tree::Kind::String(base_name) = &entry.value.kind else {
+            return Err(Diagnostic::new(
+                format!(
+                    "`extends` must be a string (a path to the base scenario), found {}",
+                    entry.value.type_name()
+                ),
+                entry.value.span,
+            ));
+        };
+        if chain.len() >= LIMITS.extends_depth {
+            return Err(Diagnostic::new(
+                format!(
+                    "`extends` chain is deeper than {} files",
+                    LIMITS.extends_depth
+                ),
+                entry.value.span,
+            ));
+        }
+        let dir = path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let base_path = dir.join(base_name);
+        let canonical = std::fs::canonicalize(&base_path).unwrap_or_else(|_| base_path.clone());
+        let this_canonical = path.as_deref().and_then(|p| std::fs::canonicalize(p).ok());
+        if chain.contains(&canonical) || this_canonical.as_ref() == Some(&canonical) {
+            return Err(Diagnostic::new(
+                format!(
+                    "`extends` forms a loop: `{}` is already being read",
+                    base_path.display()
+                ),
+                entry.value.span,
+            )
+            .with_hint("a variant must extend a base that does not extend it back"));
+        }
+        let base_text = read_scenario_file(&base_path).map_err(|message| {
+            Diagnostic::new(message, entry.value.span)
+                .with_hint("`extends` paths are relative to the file that contains them")
+        })?;
+        if let Some(p) = this_canonical {
+            chain.push(p);
+        }
+        chain.push(canonical);
+        let mut base = self.resolve_extends(
+            base_path.display().to_string(),
+            base_text,
+            Some(base_path),
+            chain,
+        )?;
+        tree::merge(&mut base, table);
+        Ok(base)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,213 @@
+//! A TOML document as a tree whose every key and value remembers its file and span.
+//!
+//! `extends` merges documents from several files, so a span must say which file it is in; the
+//! `toml` crate's spanned parse gives byte ranges, which this module pairs with a [`FileId`].
+
+use indexmap::IndexMap;
+use toml::de::{DeTable, DeValue};
+
+use crate::diagnostic::{Diagnostic, FileId, Span};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    String(String),
+    Integer(i64),
+    Float(f64),
+    Bool(bool),
+    /// A TOML local date (the only datetime form scenarios use).
+    Date(chrono::NaiveDate),
+    /// Any other TOML datetime, kept as text so it can be reported.
+    OtherDatetime(String),
+    Array(Vec<Value>),
+    Table(Table),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value {
+    pub kind: Kind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key_span: Span,
+    pub value: Value,
+}
+
+/// Keys in the order they were written; later files' keys append.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub entries: IndexMap<String, Entry>,
+}
+
+impl Value {
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            Kind::String(_) => "a string",
+            Kind::Integer(_) => "an integer",
+            Kind::Float(_) => "a float",
+            Kind::Bool(_) => "a boolean",
+            Kind::Date(_) | Kind::OtherDatetime(_) => "a date",
+            Kind::Array(_) => "an array",
+            Kind::Table(_) => "a table",
+        }
+    }
+}
+
+/// Parses one file into a spanned tree.
+pub fn parse(text: &str, file: FileId) -> Result<Table, Diagnostic> {
+    let root = DeTable::parse(text).map_err(|err| {
+        let range = err.span().unwrap_or(0..0);
+        let message = err.message().trim().to_string();
+        Diagnostic::new(format!("invalid TOML: {message}"), Span::new(file, range))
+    })?;
+    Ok(convert_table(root.into_inner(), file))
+}
+
+fn convert_table(table: DeTable<'_>, file: FileId) -> Table {
+    let mut entries = IndexMap::with_capacity(table.len());
+    for (key, value) in table {
+        let key_span = Span::new(file, key.span());
+        let value = convert_value(value.span(), value.into_inner(), file);
+        entries.insert(key.into_inner().into_owned(), Entry { key_span, value });
+    }
+    Table { entries }
+}
+
+fn convert_value(range: std::ops::Range<usize>, value: DeValue<'_>, file: FileId) -> Value {
+    let span = Span::new(file, range);
+    let kind = match value {
+        DeValue::String(s) => Kind::String(s.into_owned()),
+        DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+            Ok(n) => Kind::Integer(n),
+            // Out of i64 range: keep it as a float so a range check can report it.
+            Err(_) => Kind::Float(i.as_str().parse().unwrap_or(f64::INFINITY)),
+        },
+        DeValue::Float(f) => Kind::Float(parse_float(f.as_str())),
+        DeValue::Boolean(b) => Kind::Bool(b),
+        DeValue::Datetime(dt) => match (dt.date, dt.time, dt.offset) {
+            (Some(d), None, None) => {
+                match chrono::NaiveDate::from_ymd_opt(d.year as i32, d.month as u32, d.day as u32) {
+                    Some(date) => Kind::Date(date),
+                    None => Kind::OtherDatetime(dt.to_string()),
+                }
+            }
+            _ => Kind::OtherDatetime(dt.to_string()),
+        },
+        DeValue::Array(items) => Kind::Array(
+            items
+                .into_iter()
+                .map(|item| convert_value(item.span(), item.into_inner(), file))
+                .collect(),
+        ),
+        DeValue::Table(table) => Kind::Table(convert_table(table, file)),
+    };
+    Value { kind, span }
+}
+
+fn parse_float(text: &str) -> f64 {
+    match text {
+        "inf" | "+inf" => f64::INFINITY,
+        "-inf" => f64::NEG_INFINITY,
+        "nan" | "+nan" | "-nan" => f64::NAN,
+        other => other.replace('_', "").parse().unwrap_or(f64::NAN),
+    }
+}
+
+/// Merges `over` into `base`: tables merge key by key at any depth, anything else replaces.
+pub fn merge(base: &mut Table, over: Table) {
+    for (key, entry) in over.entries {
+        match base.entries.get_mut(&key) {
+            Some(existing) => match (&mut existing.value.kind, entry.value.kind) {
+                (Kind::Table(base_table), Kind::Table(over_table)) => {
+                    merge(base_table, over_table);
+                }
+                (_, kind) => {
+                    existing.value = Value {
+                        kind,
+                        span: entry.value.span,
+                    };
+                    existing.key_span = entry.key_span;
+                }
+            },
+            None => {
+                base.entries.insert(key, entry);
+            }
+        }
+    }
+}
+
+/// A canonical text of the tree (keys in order, spans omitted), for hashing a resolved scenario.
+pub fn canonical(table: &Table) -> String {
+    let mut out = String::new();
+    write_table(table, &mut out);
+    out
+}
+
+fn write_table(table: &Table, out: &mut String) {
+    out.push('{');
+    for (key, entry) in &table.entries {
+        out.push_str(&format!("{key:?}="));
+        write_value(&entry.value, out);
+        out.push(';');
+    }
+    out.push('}');
+}
+
+fn write_value(value: &Value, out: &mut String) {
+    match &value.kind {
+        Kind::String(s) => out.push_str(&format!("{s:?}")),
+        Kind::Integer(n) => out.push_str(&n.to_string()),
+        Kind::Float(f) => out.push_str(&format!("{f:?}")),
+        Kind::Bool(b) => out.push_str(&b.to_string()),
+        Kind::Date(d) => out.push_str(&d.to_string()),
+        Kind::OtherDatetime(d) => out.push_str(d),
+        Kind::Array(items) => {
+            out.push('[');
+            for item in items {
+                write_value(item, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        Kind::Table(t) => write_table(t, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(text: &str) -> Table {
+        parse(text, FileId(0)).expect("valid toml")
+    }
+
+    #[test]
+    fn spans_point_at_values() {
+        let text = "[a]\nb = \"x + y\"\n";
+        let t = tree(text);
+        let Kind::Table(a) = &t.entries["a"].value.kind else {
+            panic!("not a table")
+        };
+        let span = a.entries["b"].value.span;
+        assert_eq!(&text[span.start as usize..span.end as usize], "\"x + y\"");
+    }
+
+    #[test]
+    fn merge_overrides_leaves_and_keeps_order() {
+        let mut base = tree("[p.a]\nmin = 1\nmax = 2\n[p.b]\nvalue = 3\n");
+        let over = tree("[p.a]\nmax = 5\n[p.c]\nvalue = 4\n");
+        merge(&mut base, over);
+        assert_eq!(
+            canonical(&base),
+            r#"{"p"={"a"={"min"=1;"max"=5;};"b"={"value"=3;};"c"={"value"=4;};};}"#
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_located() {
+        let err = parse("a = 1\nb = [1, 2\n", FileId(0)).expect_err("invalid");
+        assert!(err.message.starts_with("invalid TOML"), "{}", err.message);
+        assert!(err.span.is_some());
+    }
+}
