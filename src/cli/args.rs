@@ -72,6 +72,9 @@ pub struct RunArgs {
     /// Do not write runs.csv (one row per run)
     #[arg(long)]
     pub no_runs_csv: bool,
+    /// Do not draw charts or the HTML report
+    #[arg(long)]
+    pub no_charts: bool,
     /// Print the summary as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,

@@ -1,0 +1,187 @@
+//! The command line on the real scenario files.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn sim() -> Command {
+    let mut cmd = Command::cargo_bin("alliance-sim").expect("binary builds");
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("file written");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+#[test]
+fn default_run_writes_summary_and_runs_csv() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .current_dir(dir.path())
+        .args(["run", "--runs", "3000", "--no-charts"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("95% interval"));
+    let out = dir.path().join("output/gsomia_2019");
+    let summary = read_json(&out.join("summary.json"));
+    assert_eq!(summary["runs"], 3000);
+    assert_eq!(summary["scenario"]["file"], "gsomia_2019.toml");
+    assert_eq!(summary["scenario"]["sha256"].as_str().map(str::len), Some(64));
+    let outcomes = summary["outcomes"].as_array().expect("outcomes");
+    let total: f64 = outcomes.iter().map(|o| o["probability"].as_f64().unwrap_or(f64::NAN)).sum();
+    assert!((total - 1.0).abs() < 1e-12, "probabilities sum to {total}");
+    let counts: u64 = outcomes.iter().map(|o| o["count"].as_u64().unwrap_or(0)).sum();
+    assert_eq!(counts, 3000);
+    for o in outcomes {
+        let p = o["probability"].as_f64().unwrap_or(f64::NAN);
+        let lo = o["ci95"][0].as_f64().unwrap_or(f64::NAN);
+        let hi = o["ci95"][1].as_f64().unwrap_or(f64::NAN);
+        assert!(lo <= p && p <= hi, "{o}");
+    }
+    let csv = std::fs::read_to_string(out.join("runs.csv")).expect("runs.csv");
+    let mut lines = csv.lines();
+    let header = lines.next().expect("header");
+    for column in ["run", "japan_export_controls", "notice", "outcome"] {
+        assert!(header.split(',').any(|c| c == column), "missing column {column}: {header}");
+    }
+    assert_eq!(lines.count(), 3000);
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("t{threads}"));
+        sim()
+            .args(["run", "--runs", "5000", "--seed", "42", "--no-charts", "--threads", threads])
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        let summary = std::fs::read(out.join("gsomia_2019/summary.json")).expect("summary");
+        let rows = std::fs::read(out.join("gsomia_2019/runs.csv")).expect("runs.csv");
+        outputs.push((summary, rows));
+    }
+    assert!(outputs[0].0 == outputs[1].0 && outputs[1].0 == outputs[2].0, "summary.json differs");
+    assert!(outputs[0].1 == outputs[1].1 && outputs[1].1 == outputs[2].1, "runs.csv differs");
+}
+
+#[test]
+fn different_seeds_give_different_results() {
+    let a = sim().args(["run", "--runs", "2000", "--seed", "1", "--json", "--no-charts", "--no-runs-csv", "--out"]).arg(tempfile::tempdir().expect("dir").path()).output().expect("runs");
+    let b = sim().args(["run", "--runs", "2000", "--seed", "2", "--json", "--no-charts", "--no-runs-csv", "--out"]).arg(tempfile::tempdir().expect("dir").path()).output().expect("runs");
+    assert!(a.status.success() && b.status.success());
+    let a: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
+    let b: serde_json::Value = serde_json::from_slice(&b.stdout).expect("json");
+    assert_ne!(a["outcomes"], b["outcomes"]);
+}
+
+#[test]
+fn set_fixes_a_parameter_and_unknown_ids_are_rejected() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = sim()
+        .args(["run", "--runs", "500", "--json", "--no-charts", "--no-runs-csv", "--set", "nk_threat=0.9", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(summary["fixed"][0]["id"], "nk_threat");
+    let nk = summary["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["id"] == "nk_threat"))
+        .expect("nk_threat reported");
+    let mean = nk["mean"].as_f64().unwrap_or(f64::NAN);
+    assert!((mean - 0.9).abs() < 1e-9, "mean of a fixed parameter is its value, got {mean}");
+
+    sim()
+        .args(["run", "--runs", "10", "--set", "nk_threats=0.5", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown parameter `nk_threats`"))
+        .stderr(predicate::str::contains("did you mean `nk_threat`?"));
+    sim()
+        .args(["run", "--runs", "10", "--set", "nk_threat=lots", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn every_shipped_scenario_validates_and_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut files: Vec<_> = std::fs::read_dir("scenarios")
+        .expect("scenarios folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "default scenario and variants");
+    sim().arg("validate").args(&files).assert().success();
+    for file in &files {
+        sim()
+            .arg("run")
+            .arg(file)
+            .args(["--runs", "500", "--no-charts", "--no-runs-csv", "-q", "--out"])
+            .arg(dir.path())
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn bad_scenario_exits_2_with_a_located_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[scenario]\nname = \"x\"\nstart = 2019-01-01\nstep = \"week\"\nsteps = 4\n\n\
+         [parameters.p]\nvalue = 1\n\n[actors.a.vars]\nv = \"p + q\"\n\n[outcomes.only]\n",
+    )
+    .expect("write");
+    sim()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown name `q`"))
+        .stderr(predicate::str::contains("bad.toml:11:10"))
+        .stderr(predicate::str::contains("^"));
+    sim()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    assert!(!dir.path().join("bad").exists(), "no output folder for an invalid scenario");
+}
+
+#[test]
+fn missing_file_and_bad_arguments_exit_2() {
+    sim().args(["run", "no/such/file.toml"]).assert().code(2).stderr(predicate::str::contains("no/such/file.toml"));
+    sim().args(["run", "--runs", "0"]).assert().code(2);
+    sim().args(["run", "--frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn variant_extends_its_base() {
+    let out = sim()
+        .args(["run", "scenarios/gsomia_2019_no_cost_demand.toml", "--runs", "200", "--json", "--no-charts", "--no-runs-csv", "--out"])
+        .arg(tempfile::tempdir().expect("dir").path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let demand = summary["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["id"] == "us_cost_share_demand_busd"))
+        .expect("parameter inherited from the base");
+    let mean = demand["mean"].as_f64().unwrap_or(f64::NAN);
+    assert!(mean < 1.5, "the variant's demand stays near the 2019 level, got mean {mean}");
+}
