@@ -185,3 +185,21 @@ fn variant_extends_its_base() {
     let mean = demand["mean"].as_f64().unwrap_or(f64::NAN);
     assert!(mean < 1.5, "the variant's demand stays near the 2019 level, got mean {mean}");
 }
+
+#[test]
+fn readme_example_scenario_validates_and_runs() {
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    let start = readme.find("```toml\n[scenario]").expect("annotated example in README") + "```toml\n".len();
+    let end = start + readme[start..].find("```").expect("closing fence");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("base_closure.toml");
+    std::fs::write(&path, &readme[start..end]).expect("write");
+    sim()
+        .arg("run")
+        .arg(&path)
+        .args(["--runs", "300", "--no-charts", "-q", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Base closed"));
+}
