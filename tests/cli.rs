@@ -29,11 +29,20 @@ fn default_run_writes_summary_and_runs_csv() {
     let summary = read_json(&out.join("summary.json"));
     assert_eq!(summary["runs"], 3000);
     assert_eq!(summary["scenario"]["file"], "gsomia_2019.toml");
-    assert_eq!(summary["scenario"]["sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(
+        summary["scenario"]["sha256"].as_str().map(str::len),
+        Some(64)
+    );
     let outcomes = summary["outcomes"].as_array().expect("outcomes");
-    let total: f64 = outcomes.iter().map(|o| o["probability"].as_f64().unwrap_or(f64::NAN)).sum();
+    let total: f64 = outcomes
+        .iter()
+        .map(|o| o["probability"].as_f64().unwrap_or(f64::NAN))
+        .sum();
     assert!((total - 1.0).abs() < 1e-12, "probabilities sum to {total}");
-    let counts: u64 = outcomes.iter().map(|o| o["count"].as_u64().unwrap_or(0)).sum();
+    let counts: u64 = outcomes
+        .iter()
+        .map(|o| o["count"].as_u64().unwrap_or(0))
+        .sum();
     assert_eq!(counts, 3000);
     for o in outcomes {
         let p = o["probability"].as_f64().unwrap_or(f64::NAN);
@@ -45,7 +54,10 @@ fn default_run_writes_summary_and_runs_csv() {
     let mut lines = csv.lines();
     let header = lines.next().expect("header");
     for column in ["run", "japan_export_controls", "notice", "outcome"] {
-        assert!(header.split(',').any(|c| c == column), "missing column {column}: {header}");
+        assert!(
+            header.split(',').any(|c| c == column),
+            "missing column {column}: {header}"
+        );
     }
     assert_eq!(lines.count(), 3000);
 }
@@ -57,7 +69,16 @@ fn results_do_not_depend_on_thread_count() {
     for threads in ["1", "2", "3"] {
         let out = dir.path().join(format!("t{threads}"));
         sim()
-            .args(["run", "--runs", "5000", "--seed", "42", "--no-charts", "--threads", threads])
+            .args([
+                "run",
+                "--runs",
+                "5000",
+                "--seed",
+                "42",
+                "--no-charts",
+                "--threads",
+                threads,
+            ])
             .arg("--out")
             .arg(&out)
             .assert()
@@ -66,14 +87,48 @@ fn results_do_not_depend_on_thread_count() {
         let rows = std::fs::read(out.join("gsomia_2019/runs.csv")).expect("runs.csv");
         outputs.push((summary, rows));
     }
-    assert!(outputs[0].0 == outputs[1].0 && outputs[1].0 == outputs[2].0, "summary.json differs");
-    assert!(outputs[0].1 == outputs[1].1 && outputs[1].1 == outputs[2].1, "runs.csv differs");
+    assert!(
+        outputs[0].0 == outputs[1].0 && outputs[1].0 == outputs[2].0,
+        "summary.json differs"
+    );
+    assert!(
+        outputs[0].1 == outputs[1].1 && outputs[1].1 == outputs[2].1,
+        "runs.csv differs"
+    );
 }
 
 #[test]
 fn different_seeds_give_different_results() {
-    let a = sim().args(["run", "--runs", "2000", "--seed", "1", "--json", "--no-charts", "--no-runs-csv", "--out"]).arg(tempfile::tempdir().expect("dir").path()).output().expect("runs");
-    let b = sim().args(["run", "--runs", "2000", "--seed", "2", "--json", "--no-charts", "--no-runs-csv", "--out"]).arg(tempfile::tempdir().expect("dir").path()).output().expect("runs");
+    let a = sim()
+        .args([
+            "run",
+            "--runs",
+            "2000",
+            "--seed",
+            "1",
+            "--json",
+            "--no-charts",
+            "--no-runs-csv",
+            "--out",
+        ])
+        .arg(tempfile::tempdir().expect("dir").path())
+        .output()
+        .expect("runs");
+    let b = sim()
+        .args([
+            "run",
+            "--runs",
+            "2000",
+            "--seed",
+            "2",
+            "--json",
+            "--no-charts",
+            "--no-runs-csv",
+            "--out",
+        ])
+        .arg(tempfile::tempdir().expect("dir").path())
+        .output()
+        .expect("runs");
     assert!(a.status.success() && b.status.success());
     let a: serde_json::Value = serde_json::from_slice(&a.stdout).expect("json");
     let b: serde_json::Value = serde_json::from_slice(&b.stdout).expect("json");
@@ -84,7 +139,17 @@ fn different_seeds_give_different_results() {
 fn set_fixes_a_parameter_and_unknown_ids_are_rejected() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = sim()
-        .args(["run", "--runs", "500", "--json", "--no-charts", "--no-runs-csv", "--set", "nk_threat=0.9", "--out"])
+        .args([
+            "run",
+            "--runs",
+            "500",
+            "--json",
+            "--no-charts",
+            "--no-runs-csv",
+            "--set",
+            "nk_threat=0.9",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .expect("runs");
@@ -96,7 +161,10 @@ fn set_fixes_a_parameter_and_unknown_ids_are_rejected() {
         .and_then(|ps| ps.iter().find(|p| p["id"] == "nk_threat"))
         .expect("nk_threat reported");
     let mean = nk["mean"].as_f64().unwrap_or(f64::NAN);
-    assert!((mean - 0.9).abs() < 1e-9, "mean of a fixed parameter is its value, got {mean}");
+    assert!(
+        (mean - 0.9).abs() < 1e-9,
+        "mean of a fixed parameter is its value, got {mean}"
+    );
 
     sim()
         .args(["run", "--runs", "10", "--set", "nk_threats=0.5", "--out"])
@@ -127,7 +195,14 @@ fn every_shipped_scenario_validates_and_runs() {
         sim()
             .arg("run")
             .arg(file)
-            .args(["--runs", "500", "--no-charts", "--no-runs-csv", "-q", "--out"])
+            .args([
+                "--runs",
+                "500",
+                "--no-charts",
+                "--no-runs-csv",
+                "-q",
+                "--out",
+            ])
             .arg(dir.path())
             .assert()
             .success();
@@ -159,12 +234,19 @@ fn bad_scenario_exits_2_with_a_located_message() {
         .arg(dir.path())
         .assert()
         .code(2);
-    assert!(!dir.path().join("bad").exists(), "no output folder for an invalid scenario");
+    assert!(
+        !dir.path().join("bad").exists(),
+        "no output folder for an invalid scenario"
+    );
 }
 
 #[test]
 fn missing_file_and_bad_arguments_exit_2() {
-    sim().args(["run", "no/such/file.toml"]).assert().code(2).stderr(predicate::str::contains("no/such/file.toml"));
+    sim()
+        .args(["run", "no/such/file.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/file.toml"));
     sim().args(["run", "--runs", "0"]).assert().code(2);
     sim().args(["run", "--frobnicate"]).assert().code(2);
 }
@@ -172,24 +254,43 @@ fn missing_file_and_bad_arguments_exit_2() {
 #[test]
 fn variant_extends_its_base() {
     let out = sim()
-        .args(["run", "scenarios/gsomia_2019_no_cost_demand.toml", "--runs", "200", "--json", "--no-charts", "--no-runs-csv", "--out"])
+        .args([
+            "run",
+            "scenarios/gsomia_2019_no_cost_demand.toml",
+            "--runs",
+            "200",
+            "--json",
+            "--no-charts",
+            "--no-runs-csv",
+            "--out",
+        ])
         .arg(tempfile::tempdir().expect("dir").path())
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let demand = summary["parameters"]
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["id"] == "us_cost_share_demand_busd"))
         .expect("parameter inherited from the base");
     let mean = demand["mean"].as_f64().unwrap_or(f64::NAN);
-    assert!(mean < 1.5, "the variant's demand stays near the 2019 level, got mean {mean}");
+    assert!(
+        mean < 1.5,
+        "the variant's demand stays near the 2019 level, got mean {mean}"
+    );
 }
 
 #[test]
 fn readme_example_scenario_validates_and_runs() {
     let readme = std::fs::read_to_string("README.md").expect("README");
-    let start = readme.find("```toml\n[scenario]").expect("annotated example in README") + "```toml\n".len();
+    let start = readme
+        .find("```toml\n[scenario]")
+        .expect("annotated example in README")
+        + "```toml\n".len();
     let end = start + readme[start..].find("```").expect("closing fence");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("base_closure.toml");
@@ -202,4 +303,89 @@ fn readme_example_scenario_validates_and_runs() {
         .assert()
         .success()
         .stdout(predicate::str::contains("Base closed"));
+}
+
+#[test]
+fn explain_tells_the_story_of_the_run_that_runs_csv_recorded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .args([
+            "run",
+            "--runs",
+            "20",
+            "--seed",
+            "5",
+            "--no-charts",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(dir.path().join("gsomia_2019/runs.csv")).expect("runs.csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let outcome_col = header
+        .iter()
+        .position(|c| *c == "outcome")
+        .expect("outcome column");
+    for k in [0usize, 7, 19] {
+        let row: Vec<&str> = csv.lines().nth(k + 1).expect("row").split(',').collect();
+        let story = sim()
+            .args(["explain", "--seed", "5", "--run", &k.to_string()])
+            .output()
+            .expect("explain runs");
+        assert!(story.status.success());
+        let text = String::from_utf8_lossy(&story.stdout);
+        assert!(
+            text.contains(&format!("({})\n", row[outcome_col])),
+            "run {k}: {text}"
+        );
+        assert!(text.contains("decision `notice` by seoul"), "{text}");
+        assert!(text.contains("probability"), "{text}");
+    }
+}
+
+#[test]
+fn init_writes_a_starter_that_runs_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .current_dir(dir.path())
+        .args(["init", "mine"])
+        .assert()
+        .success();
+    let path = dir.path().join("mine.toml");
+    let original = std::fs::read_to_string(&path).expect("starter written");
+    sim()
+        .current_dir(dir.path())
+        .args(["run", "mine.toml", "--runs", "100", "--no-charts", "-q"])
+        .assert()
+        .success();
+    std::fs::write(&path, "# my edits\n").expect("edit");
+    sim()
+        .current_dir(dir.path())
+        .args(["init", "mine.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already exists"));
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("kept"),
+        "# my edits\n"
+    );
+    assert!(original.contains("[scenario]"));
+}
+
+#[test]
+fn completions_and_help_work() {
+    sim()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("alliance-sim"));
+    for command in ["run", "validate", "explain", "init"] {
+        sim()
+            .args([command, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Example"));
+    }
 }

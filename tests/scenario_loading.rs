@@ -63,12 +63,21 @@ fn variant_overrides_only_what_it_names() {
     assert_eq!(s.time.steps, 6, "inherited from the base");
     assert_eq!(s.events.len(), 0, "the shock is switched off");
     let p = &s.parameters[0];
-    assert_eq!(p.distribution.quantile(0.999_999), 0.1 * 0.999_999, "max overridden, min kept");
+    assert_eq!(
+        p.distribution.quantile(0.999_999),
+        0.1 * 0.999_999,
+        "max overridden, min kept"
+    );
     assert_eq!(s.stem, "calm");
 
     // With the shock off and pressure <= 0.1, tension never beats 0.6: nobody leaves.
     let m = model::compile(s).expect("compiles");
-    let config = StudyConfig { runs: 500, seed: 3, fixed: vec![], timeline: false };
+    let config = StudyConfig {
+        runs: 500,
+        seed: 3,
+        fixed: vec![],
+        timeline: false,
+    };
     let summary = run_study(&m, &config, None, &|_| {}, &Default::default()).expect("runs");
     assert_eq!(summary.outcomes[0].count, 0);
     assert_eq!(summary.outcomes[1].count, 500);
@@ -80,7 +89,12 @@ fn base_alone_behaves_as_written() {
     let base = write(dir.path(), "base.toml", BASE);
     let m = model::compile(scenario::load(&base).expect("loads")).expect("compiles");
     assert_eq!(m.events.len(), 1);
-    let config = StudyConfig { runs: 4000, seed: 9, fixed: vec![], timeline: true };
+    let config = StudyConfig {
+        runs: 4000,
+        seed: 9,
+        fixed: vec![],
+        timeline: true,
+    };
     let summary = run_study(&m, &config, None, &|_| {}, &Default::default()).expect("runs");
     // tension = pressure + 0.5 (clamped to 1) beats 0.6 exactly when pressure > 0.1.
     let left = summary.outcomes[0].probability;
@@ -107,12 +121,22 @@ fn extends_loop_and_missing_base_are_located_errors() {
 
 #[test]
 fn expression_errors_point_into_the_toml_string() {
-    let text = BASE.replace("utility = \"a.tension\"", "utility = \"a.tension * presure\"");
+    let text = BASE.replace(
+        "utility = \"a.tension\"",
+        "utility = \"a.tension * presure\"",
+    );
     let s = scenario::load_str("x.toml", &text, None).expect("loads");
     let err = model::compile(s).expect_err("unknown name");
     let rendered = err.render(false);
-    let line = text.lines().position(|l| l.contains("presure")).expect("line") + 1;
-    assert!(rendered.contains(&format!("x.toml:{line}:24")), "{rendered}");
+    let line = text
+        .lines()
+        .position(|l| l.contains("presure"))
+        .expect("line")
+        + 1;
+    assert!(
+        rendered.contains(&format!("x.toml:{line}:24")),
+        "{rendered}"
+    );
     assert!(rendered.contains("did you mean `pressure`?"), "{rendered}");
 }
 
@@ -126,8 +150,13 @@ fn default_scenario_exposes_the_documented_parameters() {
         "nk_threat",
         "korea_public_anger",
     ] {
-        let i = m.parameter_index(id).unwrap_or_else(|| panic!("missing parameter {id}"));
-        assert!(!m.parameters[i].doc.rationale.is_empty(), "{id} has a rationale");
+        let i = m
+            .parameter_index(id)
+            .unwrap_or_else(|| panic!("missing parameter {id}"));
+        assert!(
+            !m.parameters[i].doc.rationale.is_empty(),
+            "{id} has a rationale"
+        );
     }
     assert!(m.decisions.iter().any(|d| d.id == "notice"));
     assert!(m.decisions.iter().any(|d| d.id == "final"));

@@ -29,6 +29,12 @@ pub enum Command {
     Run(RunArgs),
     /// Check scenario files without running them
     Validate(ValidateArgs),
+    /// Replay one run and tell its story: parameters, events, rules, decisions, outcome
+    Explain(super::explain::ExplainArgs),
+    /// Write a small commented starter scenario
+    Init(super::init::InitArgs),
+    /// Print shell completions
+    Completions(super::init::CompletionsArgs),
 }
 
 impl Default for Command {

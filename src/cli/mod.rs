@@ -1,6 +1,8 @@
 //! The command line: parse arguments, call the library, print. No simulation logic lives here.
 
 mod args;
+mod explain;
+mod init;
 mod run;
 
 use std::io::IsTerminal;
@@ -64,6 +66,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or_default() {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => run::validate(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Init(a) => init::init(a),
+        Command::Completions(a) => init::completions(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

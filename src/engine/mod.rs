@@ -18,7 +18,8 @@ pub trait Observer {
     const WANTS_DETAIL: bool = false;
 
     fn step_metrics(&mut self, _step: u32, _values: &[f64]) {}
-    fn event_fired(&mut self, _step: u32, _event: usize) {}
+    /// An event fired; `changes` are (var index, before, after) when detail is wanted.
+    fn event_fired(&mut self, _step: u32, _event: usize, _changes: &[(usize, f64, f64)]) {}
     /// A rule's condition held; `changes` are (var index, before, after).
     fn rule_applied(&mut self, _step: u32, _rule: usize, _changes: &[(usize, f64, f64)]) {}
     fn decision_taken(&mut self, _step: u32, _decision: usize, _detail: &DecisionDetail<'_>) {}
@@ -198,7 +199,7 @@ impl<'m> Engine<'m> {
             self.slots[event.count_slot as usize] += 1.0;
             self.changes.clear();
             self.apply_effects::<O>(&event.effects, step, &event.origin)?;
-            observer.event_fired(step, i);
+            observer.event_fired(step, i, &self.changes);
         }
         Ok(())
     }

@@ -272,8 +272,16 @@ pub fn wilson(k: u64, n: u64) -> [f64; 2] {
     let centre = (p + z2 / (2.0 * n_f)) / denom;
     let half = Z / denom * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();
     // At k = 0 or k = n the bound is exactly 0 or 1; rounding would leave a speck.
-    let lo = if k == 0 { 0.0 } else { (centre - half).max(0.0) };
-    let hi = if k == n { 1.0 } else { (centre + half).min(1.0) };
+    let lo = if k == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let hi = if k == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
     [lo, hi]
 }
 

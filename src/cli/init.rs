@@ -1,0 +1,71 @@
+//! `init` and `completions`: getting started.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory};
+
+use super::{Cli, Failure};
+
+const STARTER: &str = include_str!("starter.toml");
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Example:\n  alliance-sim init my_alliance && alliance-sim run my_alliance.toml"
+)]
+pub struct InitArgs {
+    /// Name of the new scenario file (`.toml` is added if missing)
+    pub name: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Example:\n  alliance-sim completions bash > ~/.local/share/bash-completion/completions/alliance-sim"
+)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for
+    pub shell: clap_complete::Shell,
+}
+
+pub fn init(args: InitArgs) -> Result<(), Failure> {
+    let mut path = args.name;
+    if path.extension().is_none_or(|e| e != "toml") {
+        path.as_mut_os_string().push(".toml");
+    }
+    // Never overwrite: the user's file may hold work.
+    let mut file = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Failure::Invalid(format!(
+                "error: `{}` already exists; choose another name (nothing was changed)",
+                path.display()
+            )))
+        }
+        Err(e) => {
+            return Err(Failure::Other(
+                anyhow::Error::new(e).context(format!("creating {}", path.display())),
+            ))
+        }
+    };
+    std::io::Write::write_all(&mut file, STARTER.as_bytes())?;
+    println!(
+        "wrote {}\nnext: alliance-sim run {}",
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+pub fn completions(args: CompletionsArgs) -> Result<(), Failure> {
+    let mut command = Cli::command();
+    clap_complete::generate(
+        args.shell,
+        &mut command,
+        "alliance-sim",
+        &mut std::io::stdout(),
+    );
+    Ok(())
+}
