@@ -4,6 +4,7 @@
 //! [`engine`] (one run) -> [`montecarlo`] (many runs) -> [`report`] (files and tables) ->
 //! [`cli`]. See ARCHITECTURE.md.
 
+pub mod analysis;
 pub mod cli;
 pub mod diagnostic;
 pub mod distribution;

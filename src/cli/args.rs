@@ -29,6 +29,8 @@ pub enum Command {
     Run(RunArgs),
     /// Check scenario files without running them
     Validate(ValidateArgs),
+    /// Score the model against history: run each case in a folder and compare with what happened
+    Backtest(super::backtest::BacktestArgs),
     /// Replay one run and tell its story: parameters, events, rules, decisions, outcome
     Explain(super::explain::ExplainArgs),
     /// Write a small commented starter scenario
@@ -61,6 +63,27 @@ pub struct CommonRunArgs {
     /// No progress bar
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// How parameters are sampled
+    #[arg(long, value_enum, default_value_t = SamplingArg::Mc)]
+    pub sampling: SamplingArg,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SamplingArg {
+    /// Plain Monte Carlo: independent draws
+    #[default]
+    Mc,
+    /// Latin hypercube: each parameter's runs spread one per equal-probability stratum
+    Lhs,
+}
+
+impl From<SamplingArg> for crate::montecarlo::Sampling {
+    fn from(s: SamplingArg) -> Self {
+        match s {
+            SamplingArg::Mc => crate::montecarlo::Sampling::MonteCarlo,
+            SamplingArg::Lhs => crate::montecarlo::Sampling::LatinHypercube,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args, Default)]

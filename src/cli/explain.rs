@@ -141,11 +141,12 @@ pub fn run(args: ExplainArgs) -> Result<(), Failure> {
         seed: args.seed.unwrap_or(model.default_seed),
         fixed: parse_sets(&model, &args.set)?,
         timeline: false,
+        sampling: Default::default(),
     };
     let stream = RunStream::new(config.seed, args.run);
     let mut params = vec![0.0; model.parameters.len()];
     let mut us = vec![0.0; model.parameters.len()];
-    sample_parameters(&model, &config, stream, &mut params, &mut us);
+    sample_parameters(&model, &config, args.run, stream, &mut params, &mut us);
 
     let mut out = format!(
         "Run {} of {} (seed {})\n\nParameters\n",

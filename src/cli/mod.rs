@@ -1,6 +1,7 @@
 //! The command line: parse arguments, call the library, print. No simulation logic lives here.
 
 mod args;
+mod backtest;
 mod explain;
 mod init;
 mod run;
@@ -66,6 +67,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or_default() {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => run::validate(a),
+        Command::Backtest(a) => backtest::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Init(a) => init::init(a),
         Command::Completions(a) => init::completions(a),

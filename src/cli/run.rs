@@ -74,6 +74,7 @@ pub fn study_config(model: &Model, common: &CommonRunArgs) -> Result<StudyConfig
         seed: common.seed.unwrap_or(model.default_seed),
         fixed: parse_sets(model, &common.set)?,
         timeline: true,
+        sampling: common.sampling.into(),
     })
 }
 

@@ -5,7 +5,7 @@
 
 pub mod expr;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics, Span};
 use crate::distribution::Distribution;
@@ -38,6 +38,30 @@ pub struct Model {
     pub layout: SlotLayout,
     /// Scratch an evaluation needs (the deepest program's stack).
     pub stack_size: usize,
+    /// What really happened, when the scenario is a backtest case (its `[backtest]` table).
+    pub backtest: Option<BacktestCase>,
+}
+
+/// A backtest case, resolved: which choice is scored and which of its classes happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacktestCase {
+    pub scored: Scored,
+    /// Index of the observed class: an option of the scored decision, or an outcome.
+    pub observed: usize,
+    /// Index of the class that leaves things as they were (for the naive baseline).
+    pub status_quo: Option<usize>,
+    pub date: chrono::NaiveDate,
+    pub description: String,
+    pub source: String,
+}
+
+/// What a backtest case scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scored {
+    /// The options of decision `index` (in `Model::decisions`).
+    Decision(usize),
+    /// The run's outcome.
+    Outcome,
 }
 
 /// Where each kind of value lives in the state vector.
@@ -185,6 +209,8 @@ impl Model {
 struct Names<'a> {
     slots: HashMap<String, (u32, Type)>,
     derived: HashMap<&'a str, (Expr, Type)>,
+    /// Derived values whose definition failed (an error is already reported for each).
+    unusable: HashSet<&'a str>,
 }
 
 impl Scope for Names<'_> {
@@ -192,9 +218,10 @@ impl Scope for Names<'_> {
         if let Some((slot, ty)) = self.slots.get(name) {
             return Some(Binding::Slot(*slot, *ty));
         }
-        self.derived
-            .get(name)
-            .map(|(expr, ty)| Binding::Inline(expr, *ty))
+        if let Some((expr, ty)) = self.derived.get(name) {
+            return Some(Binding::Inline(expr, *ty));
+        }
+        self.unusable.contains(name).then_some(Binding::Unusable)
     }
 
     fn candidates(&self) -> Vec<String> {
@@ -340,11 +367,11 @@ impl<'a> Compiler<'a> {
                 if !s.actors.iter().any(|a| a.id.name == d.actor.name) {
                     let mut diag =
                         Diagnostic::new(format!("unknown actor `{}`", d.actor.name), d.actor.span);
-                    if let Some(h) =
-                        suggest(&d.actor.name, s.actors.iter().map(|a| a.id.name.as_str()))
-                    {
-                        diag = diag.with_hint(h);
-                    }
+                    let actors: Vec<&str> = s.actors.iter().map(|a| a.id.name.as_str()).collect();
+                    diag = match suggest(&d.actor.name, actors.iter().copied()) {
+                        Some(h) => diag.with_hint(h),
+                        None => diag.with_hint(format!("actors are: {}", actors.join(", "))),
+                    };
                     self.errors.push(diag);
                 }
                 let (decided_slot, _) = names.slots[&format!("{}.decided", d.id.name)];
@@ -357,7 +384,7 @@ impl<'a> Compiler<'a> {
                     when: d.when.as_ref().map(|w| self.expr(w, &names, Type::Bool)),
                     choice: match &d.choice {
                         scenario::Choice::Logit { temperature } => ChoiceModel::Logit {
-                            temperature: self.expr(temperature, &names, Type::Number),
+                            temperature: self.temperature(temperature, &names),
                         },
                         scenario::Choice::Argmax => ChoiceModel::Argmax,
                     },
@@ -419,7 +446,9 @@ impl<'a> Compiler<'a> {
             metrics,
             layout,
             stack_size: 0,
+            backtest: None,
         };
+        model.backtest = s.backtest.as_ref().and_then(|b| backtest_case(&model, b));
         model.stack_size = max_stack(&model).max(1);
         Some(model)
     }
@@ -481,6 +510,7 @@ impl<'a> Compiler<'a> {
             Names {
                 slots,
                 derived: HashMap::new(),
+                unusable: HashSet::new(),
             },
             layout,
         )
@@ -499,6 +529,9 @@ impl<'a> Compiler<'a> {
         // 0 = unvisited, 1 = on the current path, 2 = done.
         let mut state = vec![0u8; s.derived.len()];
         let mut order = Vec::new();
+        // Each derived value is unusable until it compiles, so that a broken one (bad syntax, a
+        // cycle) is reported once, not again as an unknown name wherever it is used.
+        names.unusable = s.derived.iter().map(|d| d.id.name.as_str()).collect();
         for start in 0..s.derived.len() {
             let mut path = Vec::new();
             self.visit_derived(start, &parsed, &index, &mut state, &mut path, &mut order);
@@ -509,6 +542,7 @@ impl<'a> Compiler<'a> {
             };
             match expr::compile(expr, names, None) {
                 Ok(program) => {
+                    names.unusable.remove(d.id.name.as_str());
                     names
                         .derived
                         .insert(d.id.name.as_str(), (expr.clone(), program.ty()));
@@ -668,8 +702,19 @@ impl<'a> Compiler<'a> {
                         format!("`{}` is not a state variable", effect.var.name),
                         effect.var.span,
                     );
+                    // `anger` for `seoul.anger`: the actor was left out.
+                    let suffix = format!(".{}", effect.var.name);
+                    let owners: Vec<&str> = var_ids
+                        .iter()
+                        .filter(|v| v.ends_with(&suffix))
+                        .map(String::as_str)
+                        .collect();
                     d = match suggest(&effect.var.name, var_ids.iter().map(String::as_str)) {
                         Some(h) => d.with_hint(h),
+                        None if !owners.is_empty() => d.with_hint(format!(
+                            "variables are written `actor.var`: did you mean `{}`?",
+                            owners.join("` or `")
+                        )),
                         None => d.with_hint("effects change a state variable, written `actor.var`"),
                     };
                     self.errors.push(d);
@@ -711,11 +756,59 @@ impl<'a> Compiler<'a> {
             .unwrap_or_else(placeholder)
     }
 
+    /// A logit temperature; a constant one must be positive (choice probabilities divide by it).
+    fn temperature(&mut self, source: &ExprSource, names: &Names<'_>) -> Program {
+        let Some(program) = self
+            .parse(source)
+            .and_then(|e| self.compile_parsed(&e, source, names, Type::Number))
+        else {
+            return placeholder();
+        };
+        if let Some(t) = program.as_constant().filter(|t| *t <= 0.0) {
+            self.errors.push(
+                Diagnostic::new(format!("the logit temperature must be > 0, got {t}"), source.span)
+                    .with_hint("a lower temperature makes the choice closer to the best option; for a deterministic choice write `choice = \"argmax\"` without a temperature"),
+            );
+        }
+        program
+    }
+
     fn push_expr_error(&mut self, source: &ExprSource, e: expr::ExprError) {
+        // A follow-on error repeats one already reported; one is enough.
+        if e.follow_on && !self.errors.is_empty() {
+            return;
+        }
         let mut d = Diagnostic::new(e.message, source.span_of(e.range));
         d.hint = e.hint;
         self.errors.push(d);
     }
+}
+
+/// Resolves `[backtest]` ids to indexes; the loader has checked that they exist.
+fn backtest_case(model: &Model, b: &scenario::Backtest) -> Option<BacktestCase> {
+    let (scored, classes): (Scored, Vec<&str>) = match &b.decision {
+        Some(id) => {
+            let index = model.decisions.iter().position(|d| d.id == id.name)?;
+            let options = model.decisions[index].options.iter();
+            (Scored::Decision(index), options.map(|o| o.id.as_str()).collect())
+        }
+        None => (
+            Scored::Outcome,
+            model.outcomes.iter().map(|o| o.id.as_str()).collect(),
+        ),
+    };
+    let find = |id: &scenario::Ident| classes.iter().position(|c| *c == id.name);
+    Some(BacktestCase {
+        scored,
+        observed: find(&b.observed)?,
+        status_quo: match &b.status_quo {
+            Some(id) => Some(find(id)?),
+            None => None,
+        },
+        date: b.date,
+        description: b.description.clone(),
+        source: b.source.clone(),
+    })
 }
 
 /// Stands in for an expression that failed to compile; the model is discarded in that case.

@@ -6,6 +6,8 @@
 //! through a bounded channel, so memory stays flat however many runs there are.
 
 pub mod aggregate;
+pub mod design;
+pub mod paired;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -19,6 +21,7 @@ use crate::engine::{Engine, Observer, RunError};
 use crate::model::Model;
 use crate::rng::RunStream;
 use aggregate::{wilson, ExactSum, Sketch, COARSE_BITS, FINE_BITS};
+pub use design::Sampling;
 pub use summary::Summary;
 
 /// Runs per block: the unit of parallel work and of in-order summation.
@@ -36,6 +39,7 @@ pub struct StudyConfig {
     pub fixed: Vec<(usize, f64)>,
     /// Record the quantiles of every metric at every step (for timeline charts).
     pub timeline: bool,
+    pub sampling: Sampling,
 }
 
 /// Receives per-run rows, in run order.
@@ -76,12 +80,14 @@ pub enum StudyError {
 pub fn sample_parameters(
     model: &Model,
     config: &StudyConfig,
+    run: u64,
     stream: RunStream,
     out: &mut [f64],
     u_out: &mut [f64],
 ) {
     for (i, p) in model.parameters.iter().enumerate() {
-        let u = stream.uniform(p.stream, 0);
+        let jitter = stream.uniform(p.stream, 0);
+        let u = design::design_uniform(config.sampling, jitter, run, config.runs, p.stream ^ config.seed);
         u_out[i] = u;
         out[i] = p.distribution.quantile(u);
     }
@@ -225,7 +231,7 @@ fn simulate_block(
     let steps = model.time.steps as usize;
     for run in first..first + len {
         let stream = RunStream::new(config.seed, run);
-        sample_parameters(model, config, stream, &mut params, &mut us);
+        sample_parameters(model, config, run, stream, &mut params, &mut us);
         let result = if config.timeline {
             let mut observer = TimelineObserver {
                 sketches: &mut acc.metric_steps,
@@ -381,6 +387,44 @@ fn write_in_order(
         }
     }
     outcome
+}
+
+/// Runs in batches of `batch` runs until every outcome's 95% interval is at most
+/// `half_width` either side, or `config.runs` is reached. The stopping point depends only on
+/// the results, which depend only on the seed, so it is reproducible; the summary equals that of
+/// a plain study with the same final run count.
+pub fn run_until_precise(
+    model: &Model,
+    config: &StudyConfig,
+    half_width: f64,
+    batch: u64,
+    mut sink: Option<&mut dyn RunSink>,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Summary, StudyError> {
+    let total_blocks = config.runs.div_ceil(BLOCK);
+    let batch_blocks = batch.div_ceil(BLOCK).max(1);
+    let mut acc = Accumulator::new(model, config.timeline);
+    let mut next = 0;
+    while next < total_blocks {
+        let end = (next + batch_blocks).min(total_blocks);
+        let part_sink = sink.as_mut().map(|s| &mut **s as &mut dyn RunSink);
+        let part = run_blocks(model, config, next..end, part_sink, progress, cancel)?;
+        acc.merge(&part);
+        next = end;
+        let widest = acc
+            .outcome_counts
+            .iter()
+            .map(|&k| {
+                let [lo, hi] = wilson(k, acc.runs);
+                (hi - lo) / 2.0
+            })
+            .fold(0.0, f64::max);
+        if widest <= half_width {
+            break;
+        }
+    }
+    Ok(summarize(model, config, &acc))
 }
 
 /// Runs a whole study and summarises it.
@@ -552,7 +596,7 @@ pub fn summarize(model: &Model, config: &StudyConfig, acc: &Accumulator) -> Summ
         version: env!("CARGO_PKG_VERSION").to_string(),
         seed: config.seed,
         runs: n,
-        sampling: "monte-carlo".into(),
+        sampling: config.sampling.name().into(),
         fixed: config
             .fixed
             .iter()

@@ -46,6 +46,7 @@ pub(super) struct Parts {
     pub decisions: Vec<Decision>,
     pub outcomes: Vec<Outcome>,
     pub metrics: Vec<Metric>,
+    pub backtest: Option<Backtest>,
 }
 
 type Errors = Vec<Diagnostic>;
@@ -60,30 +61,66 @@ const TOP_KEYS: &[&str] = &[
     "decisions",
     "outcomes",
     "metrics",
+    "backtest",
 ];
 
 pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
-    let root_span = root
-        .entries
-        .values()
-        .next()
-        .map(|e| e.key_span)
-        .unwrap_or(Span {
-            file: crate::diagnostic::FileId(0),
-            start: 0,
-            end: 0,
-        });
+    // Problems of the file as a whole (a missing table) point at the start of the file the user
+    // named, which is file 0: the bases it extends are read after it.
+    let root_span = Span {
+        file: crate::diagnostic::FileId(0),
+        start: 0,
+        end: 0,
+    };
+    if root.entries.is_empty() {
+        errors.push(
+            Diagnostic::new("the scenario file is empty", root_span).with_hint(
+                "a scenario needs a [scenario] table, at least one [actors.ID] and [outcomes.ID]; see docs/scenario-format.md",
+            ),
+        );
+        return None;
+    }
     let mut top = Reader::new(root, root_span, "the scenario file", errors);
-    let scenario_table = top.table("scenario", true);
+    let scenario_table = top.table("scenario", false);
     let parameters_table = top.table("parameters", false);
-    let actors_table = top.table("actors", true);
+    let actors_table = top.table("actors", false);
     let derived_table = top.table("derived", false);
     let events_table = top.table("events", false);
     let rules_table = top.table("rules", false);
     let decisions_table = top.table("decisions", false);
-    let outcomes_table = top.table("outcomes", true);
+    let outcomes_table = top.table("outcomes", false);
     let metrics_table = top.table("metrics", false);
+    let backtest_table = top.table("backtest", false);
+    for (key, entry) in &root.entries {
+        if SCENARIO_KEYS.contains(&key.as_str()) {
+            top.taken.push(key);
+            top.errors.push(
+                Diagnostic::new(
+                    format!("`{key}` belongs in [scenario], not at the top of the file"),
+                    entry.key_span,
+                )
+                .with_hint("move it below the `[scenario]` header (keys above the first header are top-level keys)"),
+            );
+        }
+    }
     top.finish(TOP_KEYS);
+    for (key, hint) in [
+        (
+            "scenario",
+            "add a [scenario] table with `name`, `start`, `step` and `steps`",
+        ),
+        ("actors", "add e.g. `[actors.seoul]` with `label = \"Seoul\"`"),
+        (
+            "outcomes",
+            "add `[outcomes.ID]` tables; the last one has no `when` and takes every remaining run",
+        ),
+    ] {
+        if !root.entries.contains_key(key) {
+            errors.push(
+                Diagnostic::new(format!("missing table [{key}]"), root_span).with_hint(hint),
+            );
+        }
+    }
 
     let (meta, time) = match scenario_table {
         Some((table, span)) => decode_meta(table, span, errors)?,
@@ -108,7 +145,7 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
         .into_iter()
         .flatten()
         .collect();
-    let decisions = items(decisions_table, errors, |id, value, errors| {
+    let decisions: Vec<Decision> = items(decisions_table, errors, |id, value, errors| {
         decode_decision(id, value, &time, errors)
     })
     .into_iter()
@@ -124,7 +161,12 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
                 .with_hint("add e.g. `[actors.seoul]` with `label = \"Seoul\"`"),
         );
     }
-    check_outcomes_exhaustive(&outcomes, outcomes_table.map(|(_, s)| s), errors);
+    // An outcome that failed to decode was reported already; judging the rest would mislead.
+    if outcomes_table.is_some_and(|(t, _)| t.entries.len() == outcomes.len()) {
+        check_outcomes_exhaustive(&outcomes, outcomes_table.map(|(_, s)| s), errors);
+    }
+    let backtest = backtest_table
+        .and_then(|(table, span)| decode_backtest(table, span, &decisions, &outcomes, errors));
 
     let parts = Parts {
         name: meta.name,
@@ -140,6 +182,7 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
         decisions,
         outcomes,
         metrics,
+        backtest,
     };
     check_unique_ids(&parts, errors);
     Some(parts)
@@ -152,6 +195,16 @@ struct Meta {
     seed: u64,
 }
 
+const SCENARIO_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "start",
+    "step",
+    "steps",
+    "runs",
+    "seed",
+];
+
 fn decode_meta(table: &Table, span: Span, errors: &mut Errors) -> Option<(Meta, TimeAxis)> {
     let mut r = Reader::new(table, span, "[scenario]", errors);
     let name = r.string("name", true).unwrap_or_default();
@@ -163,15 +216,7 @@ fn decode_meta(table: &Table, span: Span, errors: &mut Errors) -> Option<(Meta, 
         .integer("runs", false, 1, LIMITS.runs as i64)
         .unwrap_or(10_000);
     let seed = r.integer("seed", false, 0, i64::MAX).unwrap_or(0);
-    r.finish(&[
-        "name",
-        "description",
-        "start",
-        "step",
-        "steps",
-        "runs",
-        "seed",
-    ]);
+    r.finish(SCENARIO_KEYS);
     let unit = match unit? {
         "day" => StepUnit::Day,
         "week" => StepUnit::Week,
@@ -264,11 +309,34 @@ fn documentation(r: &mut Reader<'_, '_>) -> Documentation {
 
 const DOC_KEYS: &[&str] = &["label", "unit", "rationale", "source"];
 
+/// Every key some distribution takes.
+const DIST_KEYS: &[&str] = &[
+    "value", "min", "max", "mean", "sd", "mu", "sigma", "mode", "lambda", "alpha", "beta", "p",
+    "values", "weights",
+];
+
 fn with_doc_keys(keys: &[&'static str]) -> Vec<&'static str> {
     keys.iter().chain(DOC_KEYS).copied().collect()
 }
 
 fn decode_parameter(id: Ident, value: &Value, errors: &mut Errors) -> Option<Parameter> {
+    if let Kind::Integer(_) | Kind::Float(_) = value.kind {
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "parameter `{}` must be a table, found {}",
+                    id.name,
+                    value.type_name()
+                ),
+                value.span,
+            )
+            .with_hint(format!(
+                "for a fixed value write `{} = {{ value = ... }}`, or a `[parameters.{}]` table with `value = ...`",
+                id.name, id.name
+            )),
+        );
+        return None;
+    }
     let (table, span) = as_table(value, &format!("parameter `{}`", id.name), errors)?;
     let mut r = Reader::new(table, span, "a parameter", errors);
     let doc = documentation(&mut r);
@@ -284,10 +352,22 @@ fn decode_parameter(id: Ident, value: &Value, errors: &mut Errors) -> Option<Par
         "bernoulli",
         "discrete",
     ];
-    let kind = if table.entries.contains_key("dist") || !has_value {
+    let kind = if table.entries.contains_key("dist") {
         r.choice("dist", &kinds, true)
-    } else {
+    } else if has_value {
         Some("fixed")
+    } else {
+        r.errors.push(
+            Diagnostic::new(
+                format!("parameter `{}` has neither `dist` nor `value`", id.name),
+                span,
+            )
+            .with_hint(format!(
+                "give a distribution and its keys (`dist = \"uniform\"`, `min`, `max`; dist is one of {}), or `value = ...` for a fixed value",
+                kinds.join(", ")
+            )),
+        );
+        None
     };
     let kind = kind?;
     let mut keys: Vec<&'static str> = with_doc_keys(&["dist"]);
@@ -349,6 +429,27 @@ fn decode_parameter(id: Ident, value: &Value, errors: &mut Errors) -> Option<Par
             Some(Distribution::discrete(values?, weights?))
         }
     };
+    // A key of another distribution is likely a mix-up of `dist`, not a typo.
+    for key in table.entries.keys() {
+        if DIST_KEYS.contains(&key.as_str()) && !keys.contains(&key.as_str()) {
+            r.taken.push(key);
+            let own: Vec<&str> = keys
+                .iter()
+                .copied()
+                .filter(|k| !DOC_KEYS.contains(k) && *k != "dist")
+                .collect();
+            r.errors.push(
+                Diagnostic::new(
+                    format!("`{key}` does not apply to a {kind} distribution"),
+                    table.entries[key].key_span,
+                )
+                .with_hint(format!(
+                    "a {kind} distribution takes {}; check `dist`",
+                    own.join(", ")
+                )),
+            );
+        }
+    }
     r.finish(&keys);
     match result? {
         Ok(distribution) => Some(Parameter {
@@ -481,6 +582,9 @@ fn decode_effects(r: &mut Reader<'_, '_>) -> Vec<Effect> {
                 None
             }
             [_, (_, second), ..] => {
+                for (_, key) in &ops {
+                    er.take(key);
+                }
                 let at = table.entries[*second].key_span;
                 er.errors.push(Diagnostic::new(
                     "an effect takes only one of `set`, `add` or `multiply`",
@@ -507,6 +611,8 @@ fn step_key(
     let has_at = r.table.entries.contains_key(at_key);
     let has_date = r.table.entries.contains_key(date_key);
     if has_at && has_date {
+        r.take(at_key);
+        r.take(date_key);
         let span = r.table.entries[date_key].key_span;
         r.errors.push(Diagnostic::new(
             format!("give either `{at_key}` or `{date_key}`, not both"),
@@ -531,7 +637,7 @@ fn step_value(r: &mut Reader<'_, '_>, key: &'static str, time: &TimeAxis) -> Opt
             r.taken.pop();
             r.integer(key, true, 0, max).map(|n| n as u32)
         }
-        _ => {
+        Kind::Date(_) | Kind::String(_) | Kind::OtherDatetime(_) => {
             r.taken.pop();
             let date = r.date(key, true)?;
             match time.step_of(date) {
@@ -551,6 +657,18 @@ fn step_value(r: &mut Reader<'_, '_>, key: &'static str, time: &TimeAxis) -> Opt
                     None
                 }
             }
+        }
+        _ => {
+            r.errors.push(Diagnostic::new(
+                format!(
+                    "`{key}` must be a step index (0 to {}) or a date like {}, found {}",
+                    time.steps - 1,
+                    time.start,
+                    entry.value.type_name()
+                ),
+                span,
+            ));
+            None
         }
     }
 }
@@ -595,12 +713,13 @@ fn decode_event(
             let from = from?.unwrap_or(0);
             let until = until?.unwrap_or(time.steps - 1);
             if from > until {
+                let at = table.entries.get("from").map_or(span, |e| e.value.span);
                 errors.push(Diagnostic::new(
                     format!(
                         "event `{}`: `from` (step {from}) is after `until` (step {until})",
                         id.name
                     ),
-                    span,
+                    at,
                 ));
                 return None;
             }
@@ -689,6 +808,8 @@ fn decode_decision(
     ]));
     let choice = match (choice_kind, temperature) {
         ("logit", Some(temperature)) => Choice::Logit { temperature },
+        // Given but invalid: that was reported where it is written.
+        ("logit", None) if table.entries.contains_key("temperature") => return None,
         ("logit", None) => {
             errors.push(
                 Diagnostic::new(
@@ -739,8 +860,11 @@ fn decode_decision(
             effects,
         })
     });
-    if options.len() < 2 {
-        let at = options_table.map_or(span, |(_, s)| s);
+    let Some((declared, options_span)) = options_table else {
+        return None; // reported as a missing key
+    };
+    if declared.entries.len() < 2 {
+        let at = options_span;
         errors.push(
             Diagnostic::new(
                 format!("decision `{}` needs at least two options", id.name),
@@ -749,6 +873,9 @@ fn decode_decision(
             .with_hint("add `[decisions.ID.options.OPTION]` tables, each with a `utility`"),
         );
         return None;
+    }
+    if options.len() < declared.entries.len() {
+        return None; // the broken options were reported
     }
     Some(enabled.then_some(Decision {
         id,
@@ -786,6 +913,94 @@ fn decode_metric(id: Ident, value: &Value, errors: &mut Errors) -> Option<Metric
         id,
         doc,
         expr: expr?,
+    })
+}
+
+/// `[backtest]`: `observed` (and `status_quo`) name an option of `decision`, or an outcome when
+/// there is no `decision`.
+fn decode_backtest(
+    table: &Table,
+    span: Span,
+    decisions: &[Decision],
+    outcomes: &[Outcome],
+    errors: &mut Errors,
+) -> Option<Backtest> {
+    let mut r = Reader::new(table, span, "[backtest]", errors);
+    let decision = r.table.entries.contains_key("decision").then(|| r.ident_ref("decision"));
+    let observed = r.ident_ref("observed");
+    let status_quo = r
+        .table
+        .entries
+        .contains_key("status_quo")
+        .then(|| r.ident_ref("status_quo"));
+    let date = r.date("date", true);
+    let description = r.string("description", false).unwrap_or_default();
+    let source = r.string("source", false).unwrap_or_default();
+    r.finish(&[
+        "decision",
+        "observed",
+        "status_quo",
+        "date",
+        "description",
+        "source",
+    ]);
+    let decision = decision.map(|d| d.ok_or(())).transpose().ok()?;
+    let (choices, what): (Vec<&str>, String) = match &decision {
+        Some(id) => match decisions.iter().find(|d| d.id.name == id.name) {
+            Some(d) => (
+                d.options.iter().map(|o| o.id.name.as_str()).collect(),
+                format!("an option of decision `{}`", id.name),
+            ),
+            None => {
+                let hint = suggest(&id.name, decisions.iter().map(|d| d.id.name.as_str()))
+                    .unwrap_or_else(|| {
+                        "a backtest scores a decision the case takes (not one switched off)".into()
+                    });
+                errors.push(
+                    Diagnostic::new(
+                        format!("`decision`: `{}` is not a decision of this scenario", id.name),
+                        id.span,
+                    )
+                    .with_hint(hint),
+                );
+                return None;
+            }
+        },
+        None => (
+            outcomes.iter().map(|o| o.id.name.as_str()).collect(),
+            "an outcome".to_string(),
+        ),
+    };
+    let mut check = |id: &Ident, key: &str| {
+        if choices.contains(&id.name.as_str()) {
+            return true;
+        }
+        let mut d = Diagnostic::new(
+            format!("`{key}`: `{}` is not {what}", id.name),
+            id.span,
+        );
+        d = match suggest(&id.name, choices.iter().copied()) {
+            Some(h) => d.with_hint(h),
+            None => d.with_hint(format!("expected one of: {}", choices.join(", "))),
+        };
+        errors.push(d);
+        false
+    };
+    let observed = observed?;
+    let observed_ok = check(&observed, "observed");
+    let status_quo_ok = status_quo
+        .as_ref()
+        .map_or(true, |s| s.as_ref().is_some_and(|s| check(s, "status_quo")));
+    if !(observed_ok && status_quo_ok) {
+        return None;
+    }
+    Some(Backtest {
+        decision,
+        observed,
+        status_quo: status_quo.flatten(),
+        date: date?,
+        description,
+        source,
     })
 }
 
@@ -840,9 +1055,10 @@ fn check_unique_ids(parts: &Parts, errors: &mut Errors) {
         .chain(parts.metrics.iter().map(|m| ("metric", &m.id)));
     for (kind, id) in all {
         if let Some((other_kind, _)) = seen.get(id.name.as_str()) {
+            let article = if other_kind.starts_with('e') { "an" } else { "a" };
             errors.push(
                 Diagnostic::new(
-                    format!("`{}` is already the id of a {other_kind}", id.name),
+                    format!("`{}` is already the id of {article} {other_kind}", id.name),
                     id.span,
                 )
                 .with_hint(format!(
@@ -875,6 +1091,16 @@ fn expression(value: &Value, errors: &mut Errors) -> Option<ExprSource> {
         Kind::Integer(n) => (n.to_string(), Some(0)),
         Kind::Float(f) if f.is_finite() => (format!("{f:?}"), Some(0)),
         Kind::Bool(b) => (b.to_string(), Some(0)),
+        Kind::Float(f) => {
+            errors.push(
+                Diagnostic::new(
+                    format!("expected a finite number or an expression, found {f}"),
+                    value.span,
+                )
+                .with_hint("nan and inf are not values a scenario can use"),
+            );
+            return None;
+        }
         _ => {
             errors.push(Diagnostic::new(
                 format!(
@@ -1005,8 +1231,9 @@ impl<'t, 'e> Reader<'t, 'e> {
             return None;
         };
         let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            out.push(number_value(key, item, self.errors)?);
+        for (i, item) in items.iter().enumerate() {
+            let what = format!("item {} of `{key}`", i + 1);
+            out.push(number_value_as(&what, "", item, self.errors)?);
         }
         Some(out)
     }
@@ -1018,6 +1245,14 @@ impl<'t, 'e> Reader<'t, 'e> {
             Kind::Integer(n) => {
                 self.errors.push(Diagnostic::new(
                     format!("`{key}` must be between {min} and {max}, got {n}"),
+                    entry.value.span,
+                ));
+                None
+            }
+            // An integer too large for TOML is read as a float; it is a range error all the same.
+            Kind::Float(f) if f.fract() == 0.0 && f.abs() >= i64::MAX as f64 => {
+                self.errors.push(Diagnostic::new(
+                    format!("`{key}` must be between {min} and {max}, got {f:.0}"),
                     entry.value.span,
                 ));
                 None
@@ -1132,30 +1367,36 @@ impl<'t, 'e> Reader<'t, 'e> {
 }
 
 fn number_value(key: &str, value: &Value, errors: &mut Errors) -> Option<f64> {
+    number_value_as(&format!("`{key}`"), &format!("{key} = "), value, errors)
+}
+
+/// A number, or an error that calls the value `what`; a quoted number gets a hint that shows
+/// it as `{assign}{number}`.
+fn number_value_as(what: &str, assign: &str, value: &Value, errors: &mut Errors) -> Option<f64> {
     match &value.kind {
         Kind::Integer(n) => Some(*n as f64),
         Kind::Float(f) if f.is_finite() => Some(*f),
         Kind::Float(_) => {
             errors.push(Diagnostic::new(
-                format!("`{key}` must be a finite number"),
+                format!("{what} must be a finite number"),
                 value.span,
             ));
             None
         }
         Kind::String(s) => {
             let mut d = Diagnostic::new(
-                format!("`{key}` must be a number, found a string"),
+                format!("{what} must be a number, found a string"),
                 value.span,
             );
             if s.trim().parse::<f64>().is_ok() {
-                d = d.with_hint(format!("remove the quotes: `{key} = {}`", s.trim()));
+                d = d.with_hint(format!("remove the quotes: `{assign}{}`", s.trim()));
             }
             errors.push(d);
             None
         }
         _ => {
             errors.push(Diagnostic::new(
-                format!("`{key}` must be a number, found {}", value.type_name()),
+                format!("{what} must be a number, found {}", value.type_name()),
                 value.span,
             ));
             None

@@ -45,6 +45,24 @@ pub struct Scenario {
     pub decisions: Vec<Decision>,
     pub outcomes: Vec<Outcome>,
     pub metrics: Vec<Metric>,
+    /// Present in backtest cases only: what really happened, for `alliance-sim backtest`.
+    pub backtest: Option<Backtest>,
+}
+
+/// The `[backtest]` table of a backtest case: the decision it scores and what really happened.
+/// The engine ignores it; `analysis::backtest` reads it.
+#[derive(Debug, Clone)]
+pub struct Backtest {
+    /// The decision whose options are scored; `None` scores the run's outcome instead.
+    pub decision: Option<Ident>,
+    /// The option (or outcome) that really happened.
+    pub observed: Ident,
+    /// The option (or outcome) that leaves things as they were, for the naive baseline.
+    pub status_quo: Option<Ident>,
+    /// The date of the real decision.
+    pub date: chrono::NaiveDate,
+    pub description: String,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,11 +279,14 @@ pub struct Metric {
 
 /// Reads a scenario file, following `extends`.
 pub fn load(path: &Path) -> Result<Scenario, Diagnostics> {
-    let loader = Loader::default();
+    let mut loader = Loader::default();
     let name = path.display().to_string();
     let text = match read_scenario_file(path) {
         Ok(text) => text,
-        Err(message) => return Err(loader.fail(Diagnostic::unlocated(message))),
+        Err(e) => {
+            let diagnostic = loader.read_error(name, e, None);
+            return Err(loader.fail(diagnostic));
+        }
     };
     loader.load(name, text, Some(path.to_path_buf()))
 }
@@ -282,26 +303,39 @@ pub fn load_default() -> Result<Scenario, Diagnostics> {
     load_str(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO, None)
 }
 
-fn read_scenario_file(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read scenario `{}`: {e}", path.display()))?;
+/// Why a scenario file gave no text.
+#[derive(Debug)]
+enum ReadError {
+    /// Missing, a folder, too large or unreadable: there is nothing in it to point at.
+    Unreadable(String),
+    /// Not UTF-8: the text with the bad bytes replaced, and the offset of the first of them.
+    NotUtf8 { text: String, at: usize },
+}
+
+fn read_scenario_file(path: &Path) -> Result<String, ReadError> {
+    let unreadable = |e: std::io::Error| {
+        ReadError::Unreadable(format!("cannot read scenario `{}`: {e}", path.display()))
+    };
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
     if meta.is_dir() {
-        return Err(format!(
+        return Err(ReadError::Unreadable(format!(
             "`{}` is a folder; give a scenario file (.toml)",
             path.display()
-        ));
+        )));
     }
     if meta.len() > LIMITS.file_bytes {
-        return Err(format!(
+        return Err(ReadError::Unreadable(format!(
             "`{}` is {} bytes; scenario files are limited to {} bytes",
             path.display(),
             meta.len(),
             LIMITS.file_bytes
-        ));
+        )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read scenario `{}`: {e}", path.display()))?;
-    String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8 text", path.display()))
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
+        at: e.utf8_error().valid_up_to(),
+        text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 #[derive(Default)]
@@ -314,6 +348,23 @@ impl Loader {
         Diagnostics {
             sources: self.sources,
             items: vec![diagnostic],
+        }
+    }
+
+    /// The diagnostic for a file that could not be read. A file that is not UTF-8 is shown with
+    /// its bad bytes replaced, pointing at the first; `extends_span` is where a base was named.
+    fn read_error(&mut self, name: String, e: ReadError, extends_span: Option<Span>) -> Diagnostic {
+        match (e, extends_span) {
+            (ReadError::NotUtf8 { text, at }, _) => {
+                let message = format!("`{name}` is not UTF-8 text");
+                let file = self.sources.add(name, text);
+                // The first bad byte (or run of bytes) became one U+FFFD, 3 bytes long.
+                Diagnostic::new(message, Span::new(file, at..at + 3))
+                    .with_hint("this byte is not valid UTF-8; save the file as UTF-8")
+            }
+            (ReadError::Unreadable(message), Some(span)) => Diagnostic::new(message, span)
+                .with_hint("`extends` paths are relative to the file that contains them"),
+            (ReadError::Unreadable(message), None) => Diagnostic::unlocated(message),
         }
     }
 
@@ -353,6 +404,7 @@ impl Loader {
                 decisions: parts.decisions,
                 outcomes: parts.outcomes,
                 metrics: parts.metrics,
+                backtest: parts.backtest,
             }),
             _ => Err(Diagnostics {
                 sources: self.sources,
@@ -410,10 +462,13 @@ impl Loader {
             )
             .with_hint("a variant must extend a base that does not extend it back"));
         }
-        let base_text = read_scenario_file(&base_path).map_err(|message| {
-            Diagnostic::new(message, entry.value.span)
-                .with_hint("`extends` paths are relative to the file that contains them")
-        })?;
+        let base_text = match read_scenario_file(&base_path) {
+            Ok(text) => text,
+            Err(e) => {
+                let name = base_path.display().to_string();
+                return Err(self.read_error(name, e, Some(entry.value.span)));
+            }
+        };
         if let Some(p) = this_canonical {
             chain.push(p);
         }

@@ -47,7 +47,8 @@ impl Value {
             Kind::Integer(_) => "an integer",
             Kind::Float(_) => "a float",
             Kind::Bool(_) => "a boolean",
-            Kind::Date(_) | Kind::OtherDatetime(_) => "a date",
+            Kind::Date(_) => "a date",
+            Kind::OtherDatetime(_) => "a date-time",
             Kind::Array(_) => "an array",
             Kind::Table(_) => "a table",
         }
@@ -59,9 +60,198 @@ pub fn parse(text: &str, file: FileId) -> Result<Table, Diagnostic> {
     let root = DeTable::parse(text).map_err(|err| {
         let range = err.span().unwrap_or(0..0);
         let message = err.message().trim().to_string();
-        Diagnostic::new(format!("invalid TOML: {message}"), Span::new(file, range))
+        syntax_error(text, range, &message, file)
     })?;
     Ok(convert_table(root.into_inner(), file))
+}
+
+/// A TOML syntax error as the user should read it.
+///
+/// The parser reports where it gave up, which for a bracket or string left open is often many
+/// lines below the mistake; such errors are moved to the opening delimiter. A few terse messages
+/// get the detail they lack (the duplicated key, a missing value, an invisible character).
+fn syntax_error(
+    text: &str,
+    range: std::ops::Range<usize>,
+    message: &str,
+    file: FileId,
+) -> Diagnostic {
+    let start = floor_boundary(text, range.start);
+    let end = floor_boundary(text, range.end).max(start);
+    let line_of = |offset: usize| text[..offset].matches('\n').count() + 1;
+    let line_end = |offset: usize| text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    match open_delimiter(text, start) {
+        Some((at, Open::MultiLineString)) if text[start..].trim().is_empty() => {
+            return Diagnostic::new(
+                "invalid TOML: this multi-line string is never closed",
+                Span::new(file, at..at + 3),
+            )
+            .with_hint("close it with `\"\"\"` (or `'''` for a literal string)");
+        }
+        Some((at, Open::Bracket(bracket)))
+            if line_of(at) < line_of(start)
+                && starts_new_statement(&text[at + 1..line_end(start)], bracket) =>
+        {
+            let close = if bracket == b'[' { ']' } else { '}' };
+            return Diagnostic::new(
+                format!("invalid TOML: this `{}` is never closed", bracket as char),
+                Span::new(file, at..at + 1),
+            )
+            .with_hint(format!(
+                "add `{close}` where it ends; the parser read on to line {} and stopped there ({message})",
+                line_of(start)
+            ));
+        }
+        _ => {}
+    }
+    let span = Span::new(file, start..end);
+    let found = text[start..end].trim();
+    if message == "duplicate key" && !found.is_empty() {
+        return Diagnostic::new(format!("invalid TOML: duplicate key `{found}`"), span)
+            .with_hint("a key or table can be defined only once; remove or merge the repeat");
+    }
+    if message.starts_with("string values must be quoted") {
+        let rest_of_line = text[start..].lines().next().unwrap_or("").trim();
+        if rest_of_line.is_empty() || rest_of_line.starts_with('#') {
+            return Diagnostic::new("invalid TOML: missing value after `=`", span)
+                .with_hint("write a value: a number, a \"string\", true or false, or a date");
+        }
+        return Diagnostic::new(format!("invalid TOML: {message}"), span)
+            .with_hint(format!("write `\"{found}\"`"));
+    }
+    if let Some(c) = text[start..]
+        .chars()
+        .next()
+        .filter(|c| c.is_control() && *c != '\n' && *c != '\r')
+    {
+        let code = u32::from(c);
+        return Diagnostic::new(
+            format!("invalid TOML: control character U+{code:04X} in a string"),
+            span,
+        )
+        .with_hint(format!(
+            "remove it, or write it as the escape `\\u{code:04X}`"
+        ));
+    }
+    Diagnostic::new(format!("invalid TOML: {message}"), span)
+}
+
+fn floor_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// A delimiter still open at some point of a TOML text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// `[` or `{`.
+    Bracket(u8),
+    MultiLineString,
+}
+
+/// The innermost delimiter still open at byte `offset`, with where it was opened: a light scan
+/// that knows comments and the four kinds of string, enough to find a bracket left open.
+fn open_delimiter(text: &str, offset: usize) -> Option<(usize, Open)> {
+    #[derive(PartialEq)]
+    enum State {
+        Normal,
+        Comment,
+        Basic,
+        Literal,
+        MultiBasic,
+        MultiLiteral,
+    }
+    let b = text.as_bytes();
+    let end = offset.min(b.len());
+    let mut state = State::Normal;
+    let mut string_start = 0;
+    let mut brackets: Vec<(usize, u8)> = Vec::new();
+    let mut i = 0;
+    while i < end {
+        let c = b[i];
+        match state {
+            State::Normal => match c {
+                b'#' => state = State::Comment,
+                b'"' | b'\'' => {
+                    let triple = b[i..].starts_with(&[c, c, c]);
+                    string_start = i;
+                    state = match (c, triple) {
+                        (b'"', true) => State::MultiBasic,
+                        (b'"', false) => State::Basic,
+                        (_, true) => State::MultiLiteral,
+                        _ => State::Literal,
+                    };
+                    if triple {
+                        i += 3;
+                        continue;
+                    }
+                }
+                b'[' | b'{' => brackets.push((i, c)),
+                b']' | b'}' => {
+                    brackets.pop();
+                }
+                _ => {}
+            },
+            State::Comment => {
+                if c == b'\n' {
+                    state = State::Normal;
+                }
+            }
+            // A one-line string ends at its quote, or (unterminated) at the end of the line.
+            State::Basic => match c {
+                b'\\' => i += 1,
+                b'"' | b'\n' => state = State::Normal,
+                _ => {}
+            },
+            State::Literal => {
+                if c == b'\'' || c == b'\n' {
+                    state = State::Normal;
+                }
+            }
+            State::MultiBasic | State::MultiLiteral => {
+                let quote = if state == State::MultiBasic { b'"' } else { b'\'' };
+                if c == b'\\' && state == State::MultiBasic {
+                    i += 1;
+                } else if b[i..].starts_with(&[quote, quote, quote]) {
+                    state = State::Normal;
+                    i += 3;
+                    continue;
+                }
+            }
+        }
+        i += 1;
+    }
+    match state {
+        State::MultiBasic | State::MultiLiteral => Some((string_start, Open::MultiLineString)),
+        _ => brackets.last().map(|&(at, c)| (at, Open::Bracket(c))),
+    }
+}
+
+/// Whether `inside` (the text after an opening bracket) has a line that cannot belong inside
+/// it: a table header, or for an array a `key = value` line. Such a line means the bracket was
+/// left open, rather than that something inside it is wrong.
+fn starts_new_statement(inside: &str, bracket: u8) -> bool {
+    inside.lines().skip(1).any(|line| {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let header = line.starts_with('[')
+            && line.ends_with(']')
+            && !line.contains(',')
+            && line
+                .trim_start_matches('[')
+                .starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '"');
+        let assignment = bracket == b'['
+            && line.split_once('=').is_some_and(|(key, _)| {
+                let key = key.trim();
+                !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            });
+        header || assignment
+    })
 }
 
 fn convert_table(table: DeTable<'_>, file: FileId) -> Table {

@@ -13,6 +13,9 @@ pub enum Binding<'a> {
     Slot(u32, Type),
     /// A named expression, compiled in place (derived values).
     Inline(&'a Expr, Type),
+    /// A name that exists but whose definition has errors, reported already: an expression
+    /// that uses it fails with a follow-on error (see [`ExprError::follow_on`]).
+    Unusable,
 }
 
 /// Resolves names for [`compile`]; the model implements it over its slot layout.
@@ -114,6 +117,23 @@ pub fn compile(
     Ok(Program { ops, max_stack, ty })
 }
 
+/// What `prefix.` could be followed by, or that nothing is called `prefix`.
+fn dotted_name_hint(prefix: &str, candidates: &[String]) -> String {
+    let mut fields: Vec<&str> = candidates
+        .iter()
+        .filter(|c| c.split_once('.').is_some_and(|(p, _)| p == prefix))
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    if fields.is_empty() {
+        format!(
+            "no actor, event or decision is called `{prefix}`; dotted names are `actor.var`, `event.count`, `event.fired`, `decision.option` or `decision.decided`"
+        )
+    } else {
+        format!("`{prefix}` has: {}", fields.join(", "))
+    }
+}
+
 fn type_mismatch(expected: Type, _found: Type, range: Range<usize>) -> ExprError {
     match expected {
         Type::Bool => ExprError::new("expected a condition (true/false), found a number", range)
@@ -168,8 +188,9 @@ impl Checker<'_> {
                         range,
                     ));
                 }
-                let result = self.check(body).map_err(|e| {
-                    ExprError::new(
+                let result = self.check(body).map_err(|e| ExprError {
+                    follow_on: e.follow_on,
+                    ..ExprError::new(
                         format!("in derived value `{name}`: {}", e.message),
                         range.clone(),
                     )
@@ -178,6 +199,10 @@ impl Checker<'_> {
                 let (typed, _) = result?;
                 Ok((typed, ty))
             }
+            Some(Binding::Unusable) => Err(ExprError {
+                follow_on: true,
+                ..ExprError::new(format!("`{name}` has errors"), range)
+            }),
             None => {
                 let mut err = ExprError::new(format!("unknown name `{name}`"), range);
                 if is_function_name(name) {
@@ -188,10 +213,8 @@ impl Checker<'_> {
                         crate::diagnostic::suggest(name, candidates.iter().map(String::as_str))
                     {
                         err = err.with_hint(hint);
-                    } else if name.contains('.') {
-                        err = err.with_hint(
-                            "dotted names are `actor.var`, `event.count`, `event.fired`, `decision.option` or `decision.decided`",
-                        );
+                    } else if let Some((prefix, _)) = name.split_once('.') {
+                        err = err.with_hint(dotted_name_hint(prefix, &candidates));
                     }
                 }
                 Err(err)

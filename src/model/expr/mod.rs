@@ -23,6 +23,9 @@ pub struct ExprError {
     pub message: String,
     pub range: Range<usize>,
     pub hint: Option<String>,
+    /// The error only follows from another one, already reported (a name whose definition is
+    /// broken); callers should not show it again.
+    pub follow_on: bool,
 }
 
 impl ExprError {
@@ -31,6 +34,7 @@ impl ExprError {
             message: message.into(),
             range,
             hint: None,
+            follow_on: false,
         }
     }
 

@@ -1,0 +1,7 @@
+//! Questions asked of a model beyond "how likely?": what if (comparison, sweeps), what matters
+//! most (sensitivity), and how well it foresaw what happened (backtests).
+
+pub mod backtest;
+pub mod compare;
+pub mod sensitivity;
+pub mod sweep;

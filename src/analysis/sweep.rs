@@ -1,0 +1,126 @@
+//! Sweeps: the scenario run at each point of a grid of fixed parameter values, on common random
+//! numbers, so the curve shows the parameter's effect rather than noise.
+
+use std::sync::atomic::AtomicBool;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Model;
+use crate::montecarlo::summary::OutcomeSummary;
+use crate::montecarlo::{run_study, StudyConfig, StudyError};
+
+/// One swept parameter and its grid values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Axis {
+    pub parameter: String,
+    pub label: String,
+    pub unit: String,
+    pub values: Vec<f64>,
+    #[serde(skip)]
+    pub index: usize,
+}
+
+impl Axis {
+    /// Parses `ID=LO:HI:STEPS` against a model.
+    pub fn parse(model: &Model, text: &str) -> Result<Axis, String> {
+        let usage = "expected ID=LO:HI:STEPS, e.g. us_cost_share_demand_busd=0.9:6:12";
+        let (id, range) = text.split_once('=').ok_or_else(|| format!("`{text}`: {usage}"))?;
+        let id = id.trim();
+        let index = model.parameter_index(id).ok_or_else(|| {
+            let hint = crate::diagnostic::suggest(id, model.parameters.iter().map(|p| p.id.as_str()))
+                .unwrap_or_else(|| "see the scenario's [parameters]".into());
+            format!("unknown parameter `{id}` ({hint})")
+        })?;
+        let parts: Vec<&str> = range.split(':').collect();
+        let [lo, hi, steps] = parts.as_slice() else {
+            return Err(format!("`{text}`: {usage}"));
+        };
+        let lo: f64 = lo.trim().parse().map_err(|_| format!("`{lo}` is not a number ({usage})"))?;
+        let hi: f64 = hi.trim().parse().map_err(|_| format!("`{hi}` is not a number ({usage})"))?;
+        let steps: usize = steps
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{steps}` is not a whole number of steps ({usage})"))?;
+        if !lo.is_finite() || !hi.is_finite() || !(2..=1000).contains(&steps) {
+            return Err(format!("`{text}`: LO and HI must be finite and STEPS between 2 and 1000"));
+        }
+        let values = (0..steps).map(|i| lo + (hi - lo) * i as f64 / (steps - 1) as f64).collect();
+        let doc = &model.parameters[index].doc;
+        Ok(Axis { parameter: id.to_string(), label: doc.label.clone(), unit: doc.unit.clone(), values, index })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// One value per axis.
+    pub values: Vec<f64>,
+    pub outcomes: Vec<OutcomeSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    pub scenario: String,
+    pub runs_per_point: u64,
+    pub seed: u64,
+    pub axes: Vec<Axis>,
+    /// Grid points, the last axis varying fastest.
+    pub points: Vec<SweepPoint>,
+}
+
+/// Runs every grid point. `config.fixed` (from `--set`) applies at every point.
+pub fn sweep(
+    model: &Model,
+    config: &StudyConfig,
+    axes: Vec<Axis>,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Sweep, StudyError> {
+    let sizes: Vec<usize> = axes.iter().map(|a| a.values.len()).collect();
+    let total: usize = sizes.iter().product();
+    let mut points = Vec::with_capacity(total);
+    for flat in 0..total {
+        let mut rest = flat;
+        let mut values = vec![0.0; axes.len()];
+        for (a, axis) in axes.iter().enumerate().rev() {
+            values[a] = axis.values[rest % sizes[a]];
+            rest /= sizes[a];
+        }
+        let mut fixed = config.fixed.clone();
+        for (axis, v) in axes.iter().zip(&values) {
+            fixed.retain(|(i, _)| *i != axis.index);
+            fixed.push((axis.index, *v));
+        }
+        let c = StudyConfig { fixed, timeline: false, ..config.clone() };
+        let summary = run_study(model, &c, None, progress, cancel)?;
+        points.push(SweepPoint { values, outcomes: summary.outcomes });
+    }
+    Ok(Sweep { scenario: model.name.clone(), runs_per_point: config.runs, seed: config.seed, axes, points })
+}
+
+impl Sweep {
+    /// Tidy CSV: one row per grid point and outcome.
+    pub fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["point".to_string()];
+        header.extend(self.axes.iter().map(|a| a.parameter.clone()));
+        header.extend(["outcome", "label", "count", "runs", "probability", "ci95_low", "ci95_high"].map(String::from));
+        w.write_record(&header)?;
+        for (k, point) in self.points.iter().enumerate() {
+            for o in &point.outcomes {
+                let mut row = vec![k.to_string()];
+                row.extend(point.values.iter().map(|v| v.to_string()));
+                row.extend([
+                    o.id.clone(),
+                    o.label.clone(),
+                    o.count.to_string(),
+                    self.runs_per_point.to_string(),
+                    o.probability.to_string(),
+                    o.ci95[0].to_string(),
+                    o.ci95[1].to_string(),
+                ]);
+                w.write_record(&row)?;
+            }
+        }
+        w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+    }
+}

@@ -1,0 +1,121 @@
+//! Where each run's parameter values come from: plain Monte Carlo or a Latin hypercube.
+//!
+//! Both designs draw from the run's own named streams, so a run's parameters depend only on the
+//! seed, the run index and (for the hypercube) the design size: still reproducible at any thread
+//! count, with no table of N samples held in memory.
+
+use rand::{RngCore, SeedableRng};
+use rand_xoshiro::SplitMix64;
+
+/// How parameter values are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sampling {
+    /// Each parameter's uniform number is independent across runs.
+    #[default]
+    MonteCarlo,
+    /// Latin hypercube: for each parameter, the N runs fall one in each of N equal-probability
+    /// strata, in an order shuffled independently per parameter.
+    LatinHypercube,
+}
+
+impl Sampling {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampling::MonteCarlo => "monte-carlo",
+            Sampling::LatinHypercube => "latin-hypercube",
+        }
+    }
+}
+
+/// Largest design a Latin hypercube supports (the jitter inside a stratum needs spare bits).
+pub const MAX_LHS_RUNS: u64 = 1 << 30;
+
+/// The uniform number for one parameter in one run.
+///
+/// `jitter` is the run's own uniform draw for the parameter; with a hypercube of `n` runs it is
+/// placed inside the stratum a keyed permutation assigns to run `run`.
+#[inline]
+pub fn design_uniform(sampling: Sampling, jitter: f64, run: u64, n: u64, key: u64) -> f64 {
+    match sampling {
+        Sampling::MonteCarlo => jitter,
+        Sampling::LatinHypercube => {
+            let stratum = permute(run % n, n, key);
+            // Keep the jitter clear of both stratum edges so rounding cannot leave the stratum.
+            let margin = 1.0 / (1u64 << 20) as f64;
+            let v = jitter.clamp(margin, 1.0 - margin);
+            (stratum as f64 + v) / n as f64
+        }
+    }
+}
+
+/// A pseudo-random permutation of `0..n`, keyed: a balanced Feistel network on the smallest
+/// even number of bits that covers `n`, with cycle walking to stay below `n`.
+pub fn permute(index: u64, n: u64, key: u64) -> u64 {
+    debug_assert!(index < n);
+    if n <= 1 {
+        return 0;
+    }
+    let bits = (64 - (n - 1).leading_zeros()).max(2);
+    let half = bits.div_ceil(2);
+    let mask = (1u64 << half) - 1;
+    let mut x = index;
+    loop {
+        let mut left = x >> half;
+        let mut right = x & mask;
+        for round in 0..4u64 {
+            let f = SplitMix64::seed_from_u64(right ^ key ^ (round << 60)).next_u64() & mask;
+            let next = left ^ f;
+            left = right;
+            right = next;
+        }
+        x = (left << half) | right;
+        if x < n {
+            return x;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permute_is_a_bijection() {
+        for n in [1u64, 2, 3, 7, 64, 100, 1000, 4097] {
+            let mut seen = vec![false; n as usize];
+            for i in 0..n {
+                let p = permute(i, n, 0xabcdef);
+                assert!(p < n);
+                assert!(!seen[p as usize], "n = {n}: {p} twice");
+                seen[p as usize] = true;
+            }
+        }
+    }
+
+    #[test]
+    fn each_stratum_holds_exactly_one_sample_per_parameter() {
+        for n in [10u64, 333, 5000] {
+            for key in [1u64, 2, 99] {
+                let mut counts = vec![0u32; n as usize];
+                for run in 0..n {
+                    let jitter = crate::rng::RunStream::new(3, run).uniform(key, 0);
+                    let u = design_uniform(Sampling::LatinHypercube, jitter, run, n, key);
+                    assert!(u > 0.0 && u < 1.0);
+                    counts[(u * n as f64) as usize] += 1;
+                }
+                assert!(counts.iter().all(|c| *c == 1), "n = {n}, key = {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn jitter_at_the_edges_stays_in_its_stratum() {
+        let n = 1_000_000;
+        for jitter in [f64::MIN_POSITIVE, 1e-300, 0.5, 1.0 - f64::EPSILON] {
+            for run in [0, 1, n - 1] {
+                let u = design_uniform(Sampling::LatinHypercube, jitter, run, n, 5);
+                assert_eq!((u * n as f64) as u64, permute(run, n, 5));
+            }
+        }
+    }
+}
