@@ -9,7 +9,7 @@ use crate::model::Model;
 use crate::montecarlo::aggregate::wilson;
 use crate::montecarlo::paired::run_paired;
 use crate::montecarlo::{StudyConfig, StudyError};
-use crate::scenario::{EffectOp, Effect, Scenario, Trigger};
+use crate::scenario::{Effect, EffectOp, Scenario, Trigger};
 
 /// A scenario item reduced to what it means (no spans), for telling what a variant changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,14 +37,28 @@ fn effects_text(effects: &[Effect]) -> String {
 /// Every parameter, variable, derived value, event, rule, decision, outcome and metric.
 pub fn fingerprints(s: &Scenario) -> Vec<Fingerprint> {
     let mut out = Vec::new();
-    let mut add = |kind, id: &str, text: String| out.push(Fingerprint { kind, id: id.to_string(), text });
-    add("scenario", "time axis", format!("{} {} x {}", s.time.start, s.time.unit.name(), s.time.steps));
+    let mut add = |kind, id: &str, text: String| {
+        out.push(Fingerprint {
+            kind,
+            id: id.to_string(),
+            text,
+        })
+    };
+    add(
+        "scenario",
+        "time axis",
+        format!("{} {} x {}", s.time.start, s.time.unit.name(), s.time.steps),
+    );
     for p in &s.parameters {
         add("parameter", &p.id.name, p.distribution.describe());
     }
     for a in &s.actors {
         for v in &a.vars {
-            add("variable", &format!("{}.{}", a.id.name, v.id.name), format!("init {} in [{}, {}]", v.init.text, v.min, v.max));
+            add(
+                "variable",
+                &format!("{}.{}", a.id.name, v.id.name),
+                format!("init {} in [{}, {}]", v.init.text, v.min, v.max),
+            );
         }
     }
     for d in &s.derived {
@@ -53,30 +67,72 @@ pub fn fingerprints(s: &Scenario) -> Vec<Fingerprint> {
     for e in &s.events {
         let trigger = match &e.trigger {
             Trigger::At(step) => format!("at step {step}"),
-            Trigger::Chance { probability, from, until } => format!("chance {} in steps {from}..={until}", probability.text),
+            Trigger::Chance {
+                probability,
+                from,
+                until,
+            } => format!("chance {} in steps {from}..={until}", probability.text),
         };
-        let when = e.when.as_ref().map_or(String::new(), |w| format!(" when {}", w.text));
-        add("event", &e.id.name, format!("{trigger}{when}: {}", effects_text(&e.effects)));
+        let when = e
+            .when
+            .as_ref()
+            .map_or(String::new(), |w| format!(" when {}", w.text));
+        add(
+            "event",
+            &e.id.name,
+            format!("{trigger}{when}: {}", effects_text(&e.effects)),
+        );
     }
     for r in &s.rules {
-        let when = r.when.as_ref().map_or("always".to_string(), |w| w.text.clone());
-        add("rule", &r.id.name, format!("{when}: {}", effects_text(&r.effects)));
+        let when = r
+            .when
+            .as_ref()
+            .map_or("always".to_string(), |w| w.text.clone());
+        add(
+            "rule",
+            &r.id.name,
+            format!("{when}: {}", effects_text(&r.effects)),
+        );
     }
     for d in &s.decisions {
         let options: Vec<String> = d
             .options
             .iter()
-            .map(|o| format!("{} (utility {}; {})", o.id.name, o.utility.text, effects_text(&o.effects)))
+            .map(|o| {
+                format!(
+                    "{} (utility {}; {})",
+                    o.id.name,
+                    o.utility.text,
+                    effects_text(&o.effects)
+                )
+            })
             .collect();
         let when = d.when.as_ref().map_or(String::new(), |w| w.text.clone());
         let choice = match &d.choice {
-            crate::scenario::Choice::Logit { temperature } => format!("logit T={}", temperature.text),
+            crate::scenario::Choice::Logit { temperature } => {
+                format!("logit T={}", temperature.text)
+            }
             crate::scenario::Choice::Argmax => "argmax".into(),
         };
-        add("decision", &d.id.name, format!("{} at {:?} when {when}, {choice}: {}", d.actor.name, d.at, options.join(", ")));
+        add(
+            "decision",
+            &d.id.name,
+            format!(
+                "{} at {:?} when {when}, {choice}: {}",
+                d.actor.name,
+                d.at,
+                options.join(", ")
+            ),
+        );
     }
     for o in &s.outcomes {
-        add("outcome", &o.id.name, o.when.as_ref().map_or("otherwise".into(), |w| w.text.clone()));
+        add(
+            "outcome",
+            &o.id.name,
+            o.when
+                .as_ref()
+                .map_or("otherwise".into(), |w| w.text.clone()),
+        );
     }
     for m in &s.metrics {
         add("metric", &m.id.name, m.expr.text.clone());
@@ -183,11 +239,16 @@ pub fn compare(
         .iter()
         .enumerate()
         .map(|(o, id)| {
-            let (differences, differences_ci95) = (1..models.len()).map(|m| counts.difference(m, o)).unzip();
+            let (differences, differences_ci95) =
+                (1..models.len()).map(|m| counts.difference(m, o)).unzip();
             OutcomeComparison {
                 outcome: id.clone(),
                 label: label_of(id),
-                probabilities: counts.counts.iter().map(|c| c[o] as f64 / n as f64).collect(),
+                probabilities: counts
+                    .counts
+                    .iter()
+                    .map(|c| c[o] as f64 / n as f64)
+                    .collect(),
                 ci95: counts.counts.iter().map(|c| wilson(c[o], n)).collect(),
                 differences,
                 differences_ci95,
@@ -196,10 +257,17 @@ pub fn compare(
         .collect();
     let refs: Vec<ScenarioRef> = models
         .iter()
-        .map(|m| ScenarioRef { name: m.name.clone(), file: m.file.clone(), sha256: m.sha256.clone() })
+        .map(|m| ScenarioRef {
+            name: m.name.clone(),
+            file: m.file.clone(),
+            sha256: m.sha256.clone(),
+        })
         .collect();
     let base_prints = fingerprints(&scenarios[0].0);
-    let changes = scenarios[1..].iter().map(|(s, _)| differences(&base_prints, &fingerprints(s))).collect();
+    let changes = scenarios[1..]
+        .iter()
+        .map(|(s, _)| differences(&base_prints, &fingerprints(s)))
+        .collect();
     Ok(Comparison {
         runs: n,
         seed: config.seed,

@@ -28,7 +28,9 @@ pub enum Target {
 impl Target {
     /// Resolves an outcome or metric id; `None` picks the first outcome.
     pub fn resolve(model: &Model, id: Option<&str>) -> Result<Target, String> {
-        let Some(id) = id else { return Ok(Target::Outcome(0)) };
+        let Some(id) = id else {
+            return Ok(Target::Outcome(0));
+        };
         if let Some(i) = model.outcome_index(id) {
             return Ok(Target::Outcome(i));
         }
@@ -43,13 +45,21 @@ impl Target {
             .collect();
         let hint = crate::diagnostic::suggest(id, names.iter().copied())
             .unwrap_or_else(|| format!("outcomes and metrics: {}", names.join(", ")));
-        Err(format!("unknown target `{id}`: not an outcome or a metric of this scenario ({hint})"))
+        Err(format!(
+            "unknown target `{id}`: not an outcome or a metric of this scenario ({hint})"
+        ))
     }
 
     pub fn describe(&self, model: &Model) -> (String, String) {
         match self {
-            Target::Outcome(i) => (model.outcomes[*i].id.clone(), format!("P({})", model.outcomes[*i].label)),
-            Target::Metric(i) => (model.metrics[*i].id.clone(), model.metrics[*i].doc.label.clone()),
+            Target::Outcome(i) => (
+                model.outcomes[*i].id.clone(),
+                format!("P({})", model.outcomes[*i].label),
+            ),
+            Target::Metric(i) => (
+                model.metrics[*i].id.clone(),
+                model.metrics[*i].doc.label.clone(),
+            ),
         }
     }
 
@@ -64,7 +74,10 @@ impl Target {
 /// Parameters an analysis varies: not fixed by their distribution, nor held by `--set`.
 pub fn varied_parameters(model: &Model, config: &StudyConfig) -> Vec<usize> {
     (0..model.parameters.len())
-        .filter(|i| !model.parameters[*i].distribution.is_fixed() && !config.fixed.iter().any(|(f, _)| f == i))
+        .filter(|i| {
+            !model.parameters[*i].distribution.is_fixed()
+                && !config.fixed.iter().any(|(f, _)| f == i)
+        })
         .collect()
 }
 
@@ -117,7 +130,11 @@ pub fn tornado(
     let study = |held: Vec<(usize, f64)>| -> Result<f64, StudyError> {
         let mut fixed = config.fixed.clone();
         fixed.extend(held);
-        let c = StudyConfig { fixed, timeline: false, ..config.clone() };
+        let c = StudyConfig {
+            fixed,
+            timeline: false,
+            ..config.clone()
+        };
         let summary = run_study(model, &c, None, progress, cancel)?;
         Ok(target_value(target, &summary))
     };
@@ -126,7 +143,12 @@ pub fn tornado(
     for &p in &varied {
         let d = &model.parameters[p].distribution;
         let (low_value, high_value) = (d.quantile(0.05), d.quantile(0.95));
-        let with = |v: f64| medians.iter().map(|&(i, m)| (i, if i == p { v } else { m })).collect::<Vec<_>>();
+        let with = |v: f64| {
+            medians
+                .iter()
+                .map(|&(i, m)| (i, if i == p { v } else { m }))
+                .collect::<Vec<_>>()
+        };
         let at_low = study(with(low_value))?;
         let at_high = study(with(high_value))?;
         let doc = &model.parameters[p].doc;
@@ -141,9 +163,20 @@ pub fn tornado(
             swing: (at_high - at_low).abs(),
         });
     }
-    bars.sort_by(|a, b| b.swing.total_cmp(&a.swing).then_with(|| a.parameter.cmp(&b.parameter)));
+    bars.sort_by(|a, b| {
+        b.swing
+            .total_cmp(&a.swing)
+            .then_with(|| a.parameter.cmp(&b.parameter))
+    });
     let (id, label) = target.describe(model);
-    Ok(Tornado { target: id, target_label: label, runs_per_point: config.runs, seed: config.seed, baseline, bars })
+    Ok(Tornado {
+        target: id,
+        target_label: label,
+        runs_per_point: config.runs,
+        seed: config.seed,
+        baseline,
+        bars,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,8 +243,12 @@ pub fn sobol(
                     let j = (chunk * 64 + r) as u64;
                     let stream = RunStream::new(config.seed, j);
                     for (p, param) in model.parameters.iter().enumerate() {
-                        a[p] = param.distribution.quantile(stream.with_design(MATRIX_A).uniform(param.stream, 0));
-                        b[p] = param.distribution.quantile(stream.with_design(MATRIX_B).uniform(param.stream, 0));
+                        a[p] = param
+                            .distribution
+                            .quantile(stream.with_design(MATRIX_A).uniform(param.stream, 0));
+                        b[p] = param
+                            .distribution
+                            .quantile(stream.with_design(MATRIX_B).uniform(param.stream, 0));
                     }
                     for &(i, v) in &config.fixed {
                         a[i] = v;
@@ -233,7 +270,7 @@ pub fn sobol(
 
     let rows: Vec<usize> = (0..n).collect();
     let point = estimate(&values, width, k, &rows);
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed ^ 0x50b0_1);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(config.seed ^ 0x0005_0b01);
     let mut first = vec![Vec::with_capacity(resamples); k];
     let mut total = vec![Vec::with_capacity(resamples); k];
     let mut sample = vec![0usize; n];
@@ -268,7 +305,11 @@ pub fn sobol(
             total_ci95: interval(&mut total[c]),
         })
         .collect();
-    indices.sort_by(|a, b| b.total.total_cmp(&a.total).then_with(|| a.parameter.cmp(&b.parameter)));
+    indices.sort_by(|a, b| {
+        b.total
+            .total_cmp(&a.total)
+            .then_with(|| a.parameter.cmp(&b.parameter))
+    });
     let (id, label) = target.describe(model);
     Ok(Sobol {
         target: id,
@@ -282,7 +323,13 @@ pub fn sobol(
     })
 }
 
-fn evaluate(engine: &mut Engine<'_>, run: u64, params: &[f64], stream: RunStream, target: &Target) -> Result<f64, RunError> {
+fn evaluate(
+    engine: &mut Engine<'_>,
+    run: u64,
+    params: &[f64],
+    stream: RunStream,
+    target: &Target,
+) -> Result<f64, RunError> {
     let result = engine.run(run, params, stream, &mut Quiet)?;
     Ok(target.of_run(result.outcome, engine.metrics()))
 }
@@ -319,5 +366,9 @@ fn estimate(values: &[f64], width: usize, k: usize, rows: &[usize]) -> Estimate 
         first[c] = s / n / variance;
         total[c] = t / (2.0 * n) / variance;
     }
-    Estimate { variance, first, total }
+    Estimate {
+        variance,
+        first,
+        total,
+    }
 }

@@ -24,29 +24,48 @@ impl Axis {
     /// Parses `ID=LO:HI:STEPS` against a model.
     pub fn parse(model: &Model, text: &str) -> Result<Axis, String> {
         let usage = "expected ID=LO:HI:STEPS, e.g. us_cost_share_demand_busd=0.9:6:12";
-        let (id, range) = text.split_once('=').ok_or_else(|| format!("`{text}`: {usage}"))?;
+        let (id, range) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}`: {usage}"))?;
         let id = id.trim();
         let index = model.parameter_index(id).ok_or_else(|| {
-            let hint = crate::diagnostic::suggest(id, model.parameters.iter().map(|p| p.id.as_str()))
-                .unwrap_or_else(|| "see the scenario's [parameters]".into());
+            let hint =
+                crate::diagnostic::suggest(id, model.parameters.iter().map(|p| p.id.as_str()))
+                    .unwrap_or_else(|| "see the scenario's [parameters]".into());
             format!("unknown parameter `{id}` ({hint})")
         })?;
         let parts: Vec<&str> = range.split(':').collect();
         let [lo, hi, steps] = parts.as_slice() else {
             return Err(format!("`{text}`: {usage}"));
         };
-        let lo: f64 = lo.trim().parse().map_err(|_| format!("`{lo}` is not a number ({usage})"))?;
-        let hi: f64 = hi.trim().parse().map_err(|_| format!("`{hi}` is not a number ({usage})"))?;
+        let lo: f64 = lo
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{lo}` is not a number ({usage})"))?;
+        let hi: f64 = hi
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{hi}` is not a number ({usage})"))?;
         let steps: usize = steps
             .trim()
             .parse()
             .map_err(|_| format!("`{steps}` is not a whole number of steps ({usage})"))?;
         if !lo.is_finite() || !hi.is_finite() || !(2..=1000).contains(&steps) {
-            return Err(format!("`{text}`: LO and HI must be finite and STEPS between 2 and 1000"));
+            return Err(format!(
+                "`{text}`: LO and HI must be finite and STEPS between 2 and 1000"
+            ));
         }
-        let values = (0..steps).map(|i| lo + (hi - lo) * i as f64 / (steps - 1) as f64).collect();
+        let values = (0..steps)
+            .map(|i| lo + (hi - lo) * i as f64 / (steps - 1) as f64)
+            .collect();
         let doc = &model.parameters[index].doc;
-        Ok(Axis { parameter: id.to_string(), label: doc.label.clone(), unit: doc.unit.clone(), values, index })
+        Ok(Axis {
+            parameter: id.to_string(),
+            label: doc.label.clone(),
+            unit: doc.unit.clone(),
+            values,
+            index,
+        })
     }
 }
 
@@ -90,11 +109,24 @@ pub fn sweep(
             fixed.retain(|(i, _)| *i != axis.index);
             fixed.push((axis.index, *v));
         }
-        let c = StudyConfig { fixed, timeline: false, ..config.clone() };
+        let c = StudyConfig {
+            fixed,
+            timeline: false,
+            ..config.clone()
+        };
         let summary = run_study(model, &c, None, progress, cancel)?;
-        points.push(SweepPoint { values, outcomes: summary.outcomes });
+        points.push(SweepPoint {
+            values,
+            outcomes: summary.outcomes,
+        });
     }
-    Ok(Sweep { scenario: model.name.clone(), runs_per_point: config.runs, seed: config.seed, axes, points })
+    Ok(Sweep {
+        scenario: model.name.clone(),
+        runs_per_point: config.runs,
+        seed: config.seed,
+        axes,
+        points,
+    })
 }
 
 impl Sweep {
@@ -103,7 +135,18 @@ impl Sweep {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["point".to_string()];
         header.extend(self.axes.iter().map(|a| a.parameter.clone()));
-        header.extend(["outcome", "label", "count", "runs", "probability", "ci95_low", "ci95_high"].map(String::from));
+        header.extend(
+            [
+                "outcome",
+                "label",
+                "count",
+                "runs",
+                "probability",
+                "ci95_low",
+                "ci95_high",
+            ]
+            .map(String::from),
+        );
         w.write_record(&header)?;
         for (k, point) in self.points.iter().enumerate() {
             for o in &point.outcomes {

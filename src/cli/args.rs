@@ -31,6 +31,12 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Score the model against history: run each case in a folder and compare with what happened
     Backtest(super::backtest::BacktestArgs),
+    /// Run a base scenario and variants on common random numbers and compare outcomes
+    Compare(super::analyze::CompareArgs),
+    /// Run the scenario over a grid of one or two parameters' values
+    Sweep(super::analyze::SweepArgs),
+    /// Rank parameters by how much they move an outcome or metric (tornado or Sobol)
+    Sensitivity(super::analyze::SensitivityArgs),
     /// Replay one run and tell its story: parameters, events, rules, decisions, outcome
     Explain(super::explain::ExplainArgs),
     /// Write a small commented starter scenario
@@ -107,6 +113,9 @@ pub struct RunArgs {
     /// Print the summary as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,
+    /// Stop once every outcome's 95% interval is at most H either side (--runs is the ceiling)
+    #[arg(long, value_name = "H")]
+    pub precision: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]

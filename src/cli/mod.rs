@@ -1,5 +1,6 @@
 //! The command line: parse arguments, call the library, print. No simulation logic lives here.
 
+mod analyze;
 mod args;
 mod backtest;
 mod explain;
@@ -68,6 +69,9 @@ pub fn main() -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => run::validate(a),
         Command::Backtest(a) => backtest::run(a),
+        Command::Compare(a) => analyze::compare_command(a),
+        Command::Sweep(a) => analyze::sweep_command(a),
+        Command::Sensitivity(a) => analyze::sensitivity_command(a),
         Command::Explain(a) => explain::run(a),
         Command::Init(a) => init::init(a),
         Command::Completions(a) => init::completions(a),

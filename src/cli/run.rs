@@ -128,6 +128,10 @@ pub fn output_dir(base: &Path, model: &Model) -> Result<PathBuf, Failure> {
     Ok(dir)
 }
 
+/// Runs between precision checks: large enough that checking is cheap, small enough not to
+/// overshoot much.
+const PRECISION_BATCH: u64 = 8 * montecarlo::BLOCK;
+
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let model = load_model(args.scenario.as_deref())?;
     let config = study_config(&model, &args.common)?;
@@ -142,9 +146,32 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
                 .with_context(|| format!("creating runs.csv in {}", dir.display()))?,
         )
     };
+    if let Some(h) = args.precision {
+        if !(h > 0.0 && h < 0.5) {
+            return Err(Failure::Invalid(format!(
+                "error: --precision must be between 0 and 0.5, got {h}"
+            )));
+        }
+        if config.sampling != montecarlo::Sampling::MonteCarlo {
+            return Err(Failure::Invalid(
+                "error: --precision grows the run count batch by batch, which a Latin hypercube (fixed size) cannot; use --sampling mc".into(),
+            ));
+        }
+    }
     let summary = with_threads(args.common.threads, || {
         let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
-        montecarlo::run_study(&model, &config, sink, &|n| bar.inc(n), &cancel)
+        match args.precision {
+            Some(h) => montecarlo::run_until_precise(
+                &model,
+                &config,
+                h,
+                PRECISION_BATCH,
+                sink,
+                &|n| bar.inc(n),
+                &cancel,
+            ),
+            None => montecarlo::run_study(&model, &config, sink, &|n| bar.inc(n), &cancel),
+        }
     })?
     .map_err(study_error)?;
     bar.finish_and_clear();
@@ -165,6 +192,12 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         println!("{text}");
     } else {
         print!("{}", report::table::render(&summary));
+        if args.precision.is_some() {
+            println!(
+                "\nprecision reached after {} runs (ceiling {})",
+                summary.runs, config.runs
+            );
+        }
         println!("\nwrote:");
         for path in &written {
             println!("  {}", path.display());

@@ -87,7 +87,13 @@ pub fn sample_parameters(
 ) {
     for (i, p) in model.parameters.iter().enumerate() {
         let jitter = stream.uniform(p.stream, 0);
-        let u = design::design_uniform(config.sampling, jitter, run, config.runs, p.stream ^ config.seed);
+        let u = design::design_uniform(
+            config.sampling,
+            jitter,
+            run,
+            config.runs,
+            p.stream ^ config.seed,
+        );
         u_out[i] = u;
         out[i] = p.distribution.quantile(u);
     }

@@ -43,7 +43,11 @@ impl PairedCounts {
 
     fn merge(&mut self, other: &PairedCounts) {
         self.runs += other.runs;
-        for (a, b) in [(&mut self.counts, &other.counts), (&mut self.gained, &other.gained), (&mut self.lost, &other.lost)] {
+        for (a, b) in [
+            (&mut self.counts, &other.counts),
+            (&mut self.gained, &other.gained),
+            (&mut self.lost, &other.lost),
+        ] {
             for (x, y) in a.iter_mut().zip(b) {
                 for (p, q) in x.iter_mut().zip(y) {
                     *p += q;
@@ -61,7 +65,11 @@ impl PairedCounts {
         let mean = (gained - lost) / n;
         // Each run's difference is +1, -1 or 0; its second moment is the discordant share.
         let second = (gained + lost) / n;
-        let var = if self.runs > 1 { (second - mean * mean).max(0.0) * n / (n - 1.0) } else { 0.0 };
+        let var = if self.runs > 1 {
+            (second - mean * mean).max(0.0) * n / (n - 1.0)
+        } else {
+            0.0
+        };
         let half = 1.959_963_984_540_054 * (var / n).sqrt();
         (mean, [mean - half, mean + half])
     }
@@ -87,12 +95,20 @@ pub fn run_paired(
     // Per model: its outcome index -> union index; its own config with `fixed` resolved.
     let maps: Vec<Vec<usize>> = models
         .iter()
-        .map(|m| m.outcomes.iter().map(|o| outcome_ids.iter().position(|id| *id == o.id).unwrap_or(0)).collect())
+        .map(|m| {
+            m.outcomes
+                .iter()
+                .map(|o| outcome_ids.iter().position(|id| *id == o.id).unwrap_or(0))
+                .collect()
+        })
         .collect();
     let configs: Vec<StudyConfig> = models
         .iter()
         .map(|m| StudyConfig {
-            fixed: fixed_by_id.iter().filter_map(|(id, v)| m.parameter_index(id).map(|i| (i, *v))).collect(),
+            fixed: fixed_by_id
+                .iter()
+                .filter_map(|(id, v)| m.parameter_index(id).map(|i| (i, *v)))
+                .collect(),
             timeline: false,
             ..config.clone()
         })
@@ -102,7 +118,12 @@ pub fn run_paired(
     (0..blocks)
         .into_par_iter()
         .try_fold(
-            || (empty(), models.iter().map(|m| Engine::new(m)).collect::<Vec<_>>()),
+            || {
+                (
+                    empty(),
+                    models.iter().map(|m| Engine::new(m)).collect::<Vec<_>>(),
+                )
+            },
             |(mut acc, mut engines), block| {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(StudyError::Cancelled);
@@ -160,9 +181,23 @@ mod tests {
 
     #[test]
     fn identical_models_differ_by_exactly_zero() {
-        let model = crate::model::compile(crate::scenario::load_default().expect("loads")).expect("compiles");
-        let config = StudyConfig { runs: 3000, seed: 4, fixed: vec![], timeline: false, sampling: Default::default() };
-        let counts = run_paired(&[&model, &model], &config, &[], &|_| {}, &AtomicBool::new(false)).expect("runs");
+        let model = crate::model::compile(crate::scenario::load_default().expect("loads"))
+            .expect("compiles");
+        let config = StudyConfig {
+            runs: 3000,
+            seed: 4,
+            fixed: vec![],
+            timeline: false,
+            sampling: Default::default(),
+        };
+        let counts = run_paired(
+            &[&model, &model],
+            &config,
+            &[],
+            &|_| {},
+            &AtomicBool::new(false),
+        )
+        .expect("runs");
         for o in 0..counts.outcome_ids.len() {
             assert_eq!(counts.difference(1, o), (0.0, [0.0, 0.0]));
         }

@@ -1,0 +1,262 @@
+//! `compare`, `sweep` and `sensitivity`: the what-if and what-matters commands.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use super::args::CommonRunArgs;
+use super::run::{load_model, progress_bar, study_config, study_error, with_threads};
+use super::{cancel_flag, use_color, Failure};
+use crate::analysis::compare::compare;
+use crate::analysis::sensitivity::{sobol, tornado, Target};
+use crate::analysis::sweep::{sweep, Axis};
+use crate::report::{self, atomic::write_atomic};
+use crate::{model, scenario};
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    alliance-sim compare scenarios/gsomia_2019.toml scenarios/gsomia_2019_strong_lobbying.toml\n  \
+    alliance-sim compare scenarios/gsomia_2019.toml scenarios/gsomia_2019_no_*.toml --runs 100000 --json")]
+pub struct CompareArgs {
+    /// The base scenario, then one or more variants
+    #[arg(required = true, num_args = 2..)]
+    pub scenarios: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Folder for results; they go to DIR/compare/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the comparison as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    alliance-sim sweep scenarios/gsomia_2019.toml --param us_cost_share_demand_busd=0.9:6:18\n  \
+    alliance-sim sweep --param japan_export_controls=0:1:11 --param us_lobbying_intensity=0:1:11 --runs 5000")]
+pub struct SweepArgs {
+    /// Scenario file [default: the built-in GSOMIA 2019 scenario]
+    pub scenario: Option<PathBuf>,
+    /// A parameter and its grid, ID=LO:HI:STEPS (once or twice)
+    #[arg(
+        long = "param",
+        value_name = "ID=LO:HI:STEPS",
+        required = true,
+        num_args = 1
+    )]
+    pub params: Vec<String>,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Folder for results; they go to DIR/<scenario file stem>/sweep/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the sweep as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    /// One parameter at a time between its 5th and 95th percentiles
+    Tornado,
+    /// First-order and total Sobol indices (Saltelli design, bootstrap intervals)
+    Sobol,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    alliance-sim sensitivity --method tornado --runs 4000\n  \
+    alliance-sim sensitivity scenarios/gsomia_2019.toml --method sobol --target terminated --runs 8192")]
+pub struct SensitivityArgs {
+    /// Scenario file [default: the built-in GSOMIA 2019 scenario]
+    pub scenario: Option<PathBuf>,
+    /// An outcome id (its probability) or a metric id (its end value) [default: the first outcome]
+    #[arg(long, short = 't', value_name = "OUTCOME_OR_METRIC")]
+    pub target: Option<String>,
+    #[arg(long, short = 'm', value_enum, default_value_t = Method::Tornado)]
+    pub method: Method,
+    /// Bootstrap resamples for Sobol intervals
+    #[arg(long, default_value_t = 500, value_name = "B")]
+    pub resamples: usize,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Folder for results; they go to DIR/<scenario file stem>/sensitivity/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the result as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn create_dir(dir: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating output folder {}", dir.display()))?;
+    Ok(())
+}
+
+fn write_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<String, Failure> {
+    let mut text = serde_json::to_string_pretty(value).context("serializing results")?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    Ok(text)
+}
+
+fn finish(json: bool, json_text: &str, table: String, written: &[PathBuf]) {
+    if json {
+        print!("{json_text}");
+    } else {
+        print!("{table}");
+        println!("\nwrote:");
+        for p in written {
+            println!("  {}", p.display());
+        }
+    }
+}
+
+pub fn compare_command(args: CompareArgs) -> Result<(), Failure> {
+    let mut loaded = Vec::new();
+    for path in &args.scenarios {
+        let s = scenario::load(path).map_err(|d| Failure::Invalid(d.render(use_color())))?;
+        let m = model::compile(s.clone()).map_err(|d| Failure::Invalid(d.render(use_color())))?;
+        loaded.push((s, m));
+    }
+    let base = &loaded[0].1;
+    let config = study_config(base, &args.common)?;
+    let fixed: Vec<(String, f64)> = config
+        .fixed
+        .iter()
+        .map(|(i, v)| (base.parameters[*i].id.clone(), *v))
+        .collect();
+    let dir = args.out.join("compare");
+    create_dir(&dir)?;
+    let cancel = cancel_flag();
+    let bar = progress_bar(
+        config.runs * loaded.len() as u64,
+        args.common.quiet,
+        "comparing",
+    );
+    let result = with_threads(args.common.threads, || {
+        compare(
+            &loaded,
+            &config,
+            &fixed,
+            &|n| bar.inc(n * loaded.len() as u64),
+            &cancel,
+        )
+    })?
+    .map_err(study_error)?;
+    bar.finish_and_clear();
+    let path = dir.join("comparison.json");
+    let text = write_json(&result, &path)?;
+    finish(
+        args.json,
+        &text,
+        report::analysis::render_comparison(&result),
+        &[path],
+    );
+    Ok(())
+}
+
+pub fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
+    let model = load_model(args.scenario.as_deref())?;
+    let config = study_config(&model, &args.common)?;
+    if args.params.len() > 2 {
+        return Err(Failure::Invalid(
+            "error: --param takes one or two parameters".into(),
+        ));
+    }
+    let axes = args
+        .params
+        .iter()
+        .map(|p| {
+            Axis::parse(&model, p).map_err(|e| Failure::Invalid(format!("error: --param {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if axes.len() == 2 && axes[0].parameter == axes[1].parameter {
+        return Err(Failure::Invalid(
+            "error: the two --param axes must be different parameters".into(),
+        ));
+    }
+    let points: u64 = axes.iter().map(|a| a.values.len() as u64).product();
+    let dir = args.out.join(&model.stem).join("sweep");
+    create_dir(&dir)?;
+    let cancel = cancel_flag();
+    let bar = progress_bar(config.runs * points, args.common.quiet, "sweeping");
+    let result = with_threads(args.common.threads, || {
+        sweep(&model, &config, axes, &|n| bar.inc(n), &cancel)
+    })?
+    .map_err(study_error)?;
+    bar.finish_and_clear();
+    let csv_path = dir.join("sweep.csv");
+    let csv = result.to_csv().context("formatting sweep.csv")?;
+    write_atomic(&csv_path, &csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    let json_path = dir.join("sweep.json");
+    let text = write_json(&result, &json_path)?;
+    finish(
+        args.json,
+        &text,
+        report::analysis::render_sweep(&result),
+        &[csv_path, json_path],
+    );
+    Ok(())
+}
+
+pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
+    let model = load_model(args.scenario.as_deref())?;
+    let config = study_config(&model, &args.common)?;
+    let target = Target::resolve(&model, args.target.as_deref())
+        .map_err(|e| Failure::Invalid(format!("error: --target: {e}")))?;
+    let dir = args.out.join(&model.stem).join("sensitivity");
+    create_dir(&dir)?;
+    let cancel = cancel_flag();
+    let varied = crate::analysis::sensitivity::varied_parameters(&model, &config).len() as u64;
+    match args.method {
+        Method::Tornado => {
+            let bar = progress_bar(config.runs * (2 * varied + 1), args.common.quiet, "tornado");
+            let result = with_threads(args.common.threads, || {
+                tornado(&model, &config, &target, &|n| bar.inc(n), &cancel)
+            })?
+            .map_err(study_error)?;
+            bar.finish_and_clear();
+            let path = dir.join("tornado.json");
+            let text = write_json(&result, &path)?;
+            finish(
+                args.json,
+                &text,
+                report::analysis::render_tornado(&result),
+                &[path],
+            );
+        }
+        Method::Sobol => {
+            if args.resamples == 0 {
+                return Err(Failure::Invalid(
+                    "error: --resamples must be at least 1".into(),
+                ));
+            }
+            let bar = progress_bar(config.runs * (varied + 2), args.common.quiet, "sobol");
+            let result = with_threads(args.common.threads, || {
+                sobol(
+                    &model,
+                    &config,
+                    &target,
+                    args.resamples,
+                    &|n| bar.inc(n),
+                    &cancel,
+                )
+            })?
+            .map_err(study_error)?;
+            bar.finish_and_clear();
+            let path = dir.join("sobol.json");
+            let text = write_json(&result, &path)?;
+            finish(
+                args.json,
+                &text,
+                report::analysis::render_sobol(&result),
+                &[path],
+            );
+        }
+    }
+    Ok(())
+}
