@@ -176,12 +176,13 @@ pub fn run_backtest(
             timeline: false,
             sampling: Default::default(),
         };
-        let summary = montecarlo::run_study(model, &study, None, progress, cancel).map_err(
-            |source| BacktestError::Study {
-                file: model.file.clone(),
-                source,
-            },
-        )?;
+        let summary =
+            montecarlo::run_study(model, &study, None, progress, cancel).map_err(|source| {
+                BacktestError::Study {
+                    file: model.file.clone(),
+                    source,
+                }
+            })?;
         if let Some(report) = score_case(model, &summary) {
             reports.push(report);
         }
@@ -213,7 +214,12 @@ pub fn score_case(model: &Model, summary: &Summary) -> Option<CaseReport> {
                     ci95: o.ci95,
                 })
                 .collect();
-            (s.id.clone(), Some(s.actor.clone()), s.label.clone(), classes)
+            (
+                s.id.clone(),
+                Some(s.actor.clone()),
+                s.label.clone(),
+                classes,
+            )
         }
         Scored::Outcome => {
             let classes = summary

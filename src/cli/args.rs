@@ -29,6 +29,10 @@ pub enum Command {
     Run(RunArgs),
     /// Check scenario files without running them
     Validate(ValidateArgs),
+    /// Redraw the charts and report.html from a study's summary.json
+    Report(ReportArgs),
+    /// Combine partial results of `run --shard K/N` into one summary
+    Merge(MergeArgs),
     /// Score the model against history: run each case in a folder and compare with what happened
     Backtest(super::backtest::BacktestArgs),
     /// Run a base scenario and variants on common random numbers and compare outcomes
@@ -113,9 +117,49 @@ pub struct RunArgs {
     /// Print the summary as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,
+    /// Outcome whose drivers the charts show [default: the first outcome]
+    #[arg(long, value_name = "OUTCOME")]
+    pub main_outcome: Option<String>,
+    /// Run only the K-th of N equal shares of the runs and write a partial result for `merge`
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Stop once every outcome's 95% interval is at most H either side (--runs is the ceiling)
     #[arg(long, value_name = "H")]
     pub precision: Option<f64>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  alliance-sim report output/gsomia_2019\n  \
+    alliance-sim report output/gsomia_2019/summary.json --main-outcome suspended")]
+pub struct ReportArgs {
+    /// A study's output folder (or its summary.json)
+    pub dir: PathBuf,
+    /// Outcome whose drivers the charts show [default: the first outcome]
+    #[arg(long, value_name = "OUTCOME")]
+    pub main_outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    for k in 1 2 3 4; do alliance-sim run --runs 1000000 --shard $k/4 --out shards -q & done; wait\n  \
+    alliance-sim merge shards/gsomia_2019/partial-*-of-4.json\n  \
+    parallel alliance-sim run --runs 1000000 --shard {}/4 --out shards -q ::: 1 2 3 4")]
+pub struct MergeArgs {
+    /// Partial results written by `run --shard K/N`
+    #[arg(required = true)]
+    pub partials: Vec<PathBuf>,
+    /// Scenario file [default: the file recorded in the partials]
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Folder for results; they go to DIR/<scenario file stem>/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Do not draw charts or the HTML report
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Print the summary as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -16,12 +16,14 @@ use crate::report::atomic::write_atomic;
 use crate::scenario;
 
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Every *.toml file in DIR with a [backtest] table is a case; files without \
+#[command(
+    after_help = "Every *.toml file in DIR with a [backtest] table is a case; files without \
     one (a shared base) are skipped. Scores are findings, not pass/fail: the command exits 0 \
     when it ran, 2 when a case file is invalid.\n\n\
     Examples:\n  alliance-sim backtest\n  \
     alliance-sim backtest scenarios/history --runs 100000 --seed 7\n  \
-    alliance-sim backtest --json -q > backtest.json")]
+    alliance-sim backtest --json -q > backtest.json"
+)]
 pub struct BacktestArgs {
     /// Folder of backtest cases
     #[arg(value_name = "DIR", default_value = "scenarios/history")]
@@ -130,9 +132,9 @@ fn load_cases(dir: &Path, quiet: bool) -> Result<Vec<Model>, Failure> {
 
 fn backtest_error(e: BacktestError) -> Failure {
     match e {
-        BacktestError::NotACase { file } => Failure::Invalid(format!(
-            "error: `{file}` has no [backtest] table"
-        )),
+        BacktestError::NotACase { file } => {
+            Failure::Invalid(format!("error: `{file}` has no [backtest] table"))
+        }
         BacktestError::Study { file, source } => match study_error(source) {
             Failure::Invalid(text) => Failure::Invalid(format!("case `{file}`:\n{text}")),
             Failure::Other(e) => Failure::Other(e.context(format!("case `{file}`"))),
@@ -155,7 +157,15 @@ pub fn render_table(report: &BacktestReport, dir: &Path) -> String {
     let _ = writeln!(
         out,
         "{:<10}  {:<7}  {:<16}  {:<22}  {:>8}  {:<16}  {:<22}  {:>6}  {:>6}",
-        "date", "decider", "decision", "observed", "p(obs)", "95% interval", "most likely", "Brier", "log"
+        "date",
+        "decider",
+        "decision",
+        "observed",
+        "p(obs)",
+        "95% interval",
+        "most likely",
+        "Brier",
+        "log"
     );
     for c in &report.cases {
         let mark = if c.observed_is_most_likely { "" } else { " *" };
@@ -194,7 +204,9 @@ pub fn render_table(report: &BacktestReport, dir: &Path) -> String {
     let _ = writeln!(
         out,
         "{:<48}  Brier {:>6.3}  log {:>6.3}",
-        "baseline: uniform over the options", o.baseline_uniform.mean_brier, o.baseline_uniform.mean_log_score
+        "baseline: uniform over the options",
+        o.baseline_uniform.mean_brier,
+        o.baseline_uniform.mean_log_score
     );
     let _ = writeln!(
         out,

@@ -68,6 +68,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command.unwrap_or_default() {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => run::validate(a),
+        Command::Report(a) => run::report_command(a),
+        Command::Merge(a) => run::merge_command(a),
         Command::Backtest(a) => backtest::run(a),
         Command::Compare(a) => analyze::compare_command(a),
         Command::Sweep(a) => analyze::sweep_command(a),

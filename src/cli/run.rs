@@ -135,6 +135,15 @@ const PRECISION_BATCH: u64 = 8 * montecarlo::BLOCK;
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let model = load_model(args.scenario.as_deref())?;
     let config = study_config(&model, &args.common)?;
+    if let Some(id) = &args.main_outcome {
+        if model.outcome_index(id).is_none() {
+            let ids: Vec<&str> = model.outcomes.iter().map(|o| o.id.as_str()).collect();
+            return Err(Failure::Invalid(format!(
+                "error: --main-outcome: unknown outcome `{id}` (outcomes: {})",
+                ids.join(", ")
+            )));
+        }
+    }
     let dir = output_dir(&args.out, &model)?;
     let cancel = cancel_flag();
     let bar = progress_bar(config.runs, args.common.quiet, "running");
@@ -157,6 +166,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
                 "error: --precision grows the run count batch by batch, which a Latin hypercube (fixed size) cannot; use --sampling mc".into(),
             ));
         }
+    }
+    if let Some(shard) = &args.shard {
+        return run_shard(&model, &config, shard, &dir, csv, &args, &bar, &cancel);
     }
     let summary = with_threads(args.common.threads, || {
         let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
@@ -187,6 +199,20 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     report::write_summary_json(&summary, &summary_path)
         .with_context(|| format!("writing {}", summary_path.display()))?;
     written.push(summary_path);
+    if !args.no_charts {
+        let options = report::ChartOptions {
+            main_outcome: args.main_outcome.clone(),
+            ..Default::default()
+        };
+        let files =
+            report::write_charts_and_report(&summary, &dir, &options).context("drawing charts")?;
+        // One line per chart (PNG; the SVG sits beside it) and the report.
+        written.extend(
+            files
+                .into_iter()
+                .filter(|f| f.extension().is_some_and(|e| e != "svg")),
+        );
+    }
     if args.json {
         let text = serde_json::to_string_pretty(&summary).context("serializing the summary")?;
         println!("{text}");
@@ -202,6 +228,157 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         for path in &written {
             println!("  {}", path.display());
         }
+    }
+    Ok(())
+}
+
+/// `run --shard K/N`: run one share of the blocks and write a mergeable partial result.
+#[allow(clippy::too_many_arguments)]
+fn run_shard(
+    model: &Model,
+    config: &StudyConfig,
+    shard: &str,
+    dir: &Path,
+    mut csv: Option<report::runs_csv::RunsCsv>,
+    args: &RunArgs,
+    bar: &ProgressBar,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<(), Failure> {
+    use montecarlo::shard::{run_shard, Shard};
+    let shard = Shard::parse(shard).map_err(|e| Failure::Invalid(format!("error: --shard {e}")))?;
+    if args.precision.is_some() {
+        return Err(Failure::Invalid(
+            "error: --precision and --shard cannot be combined".into(),
+        ));
+    }
+    let partial = with_threads(args.common.threads, || {
+        let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
+        run_shard(model, config, shard, sink, &|n| bar.inc(n), cancel)
+    })?
+    .map_err(study_error)?;
+    bar.finish_and_clear();
+    let (k, n) = (shard.index + 1, shard.count);
+    let mut written = Vec::new();
+    if let Some(csv) = csv {
+        csv.finish().context("writing the shard's runs")?;
+        let target = dir.join(format!("runs-{k}-of-{n}.csv"));
+        std::fs::rename(dir.join("runs.csv"), &target).context("naming the shard's runs file")?;
+        written.push(target);
+    }
+    let path = dir.join(format!("partial-{k}-of-{n}.json"));
+    let text = serde_json::to_string(&partial).context("serializing the partial result")?;
+    report::write_atomic(&path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    written.push(path);
+    println!(
+        "shard {k}/{n}: runs {}..{} of {}",
+        shard.blocks(config.runs).start * montecarlo::BLOCK,
+        (shard.blocks(config.runs).end * montecarlo::BLOCK).min(config.runs),
+        config.runs
+    );
+    println!("wrote:");
+    for p in &written {
+        println!("  {}", p.display());
+    }
+    Ok(())
+}
+
+/// `merge PARTIAL...`: combine shards into the summary a single study would have written.
+pub fn merge_command(args: super::args::MergeArgs) -> Result<(), Failure> {
+    let mut partials = Vec::new();
+    for path in &args.partials {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let partial: montecarlo::shard::Partial = serde_json::from_str(&text).map_err(|e| {
+            Failure::Invalid(format!(
+                "error: {}:{}:{}: not a partial result: {e}",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })?;
+        partials.push(partial);
+    }
+    let Some(first) = partials.first() else {
+        return Err(Failure::Invalid(
+            "error: give at least one partial result".into(),
+        ));
+    };
+    let scenario_path = args
+        .scenario
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&first.scenario_file));
+    let model = if args.scenario.is_none() && first.scenario_file == scenario::DEFAULT_SCENARIO_NAME
+    {
+        load_model(None)?
+    } else {
+        load_model(Some(&scenario_path))?
+    };
+    let summary = montecarlo::shard::merge(&model, &partials)
+        .map_err(|e| Failure::Invalid(format!("error: {e}")))?;
+    let dir = output_dir(&args.out, &model)?;
+    let summary_path = dir.join("summary.json");
+    report::write_summary_json(&summary, &summary_path)
+        .with_context(|| format!("writing {}", summary_path.display()))?;
+    let mut written = vec![summary_path];
+    if !args.no_charts {
+        report::write_charts_and_report(&summary, &dir, &report::ChartOptions::default())
+            .context("drawing charts")?;
+        written.push(dir.join("report.html"));
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).context("serializing the summary")?
+        );
+    } else {
+        print!("{}", report::table::render(&summary));
+        println!("\nmerged {} shards; wrote:", partials.len());
+        for p in &written {
+            println!("  {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// `report DIR`: redraw the charts and report.html from a study's summary.json.
+pub fn report_command(args: super::args::ReportArgs) -> Result<(), Failure> {
+    let summary_path = if args.dir.is_file() {
+        args.dir.clone()
+    } else {
+        args.dir.join("summary.json")
+    };
+    let dir = summary_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let summary = report::read_summary_json(&summary_path)
+        .map_err(|e| Failure::Invalid(format!("error: {e}")))?;
+    if let Some(id) = &args.main_outcome {
+        if !summary.outcomes.iter().any(|o| &o.id == id) {
+            let known: Vec<&str> = summary.outcomes.iter().map(|o| o.id.as_str()).collect();
+            return Err(Failure::Invalid(format!(
+                "error: --main-outcome: unknown outcome `{id}` (outcomes: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    let options = report::ChartOptions {
+        main_outcome: args.main_outcome,
+        ..Default::default()
+    };
+    let files =
+        report::write_charts_and_report(&summary, &dir, &options).context("drawing charts")?;
+    println!(
+        "redrew {} files from {}:",
+        files.len(),
+        summary_path.display()
+    );
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e != "svg"))
+    {
+        println!("  {}", f.display());
     }
     Ok(())
 }

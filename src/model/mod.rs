@@ -790,7 +790,10 @@ fn backtest_case(model: &Model, b: &scenario::Backtest) -> Option<BacktestCase> 
         Some(id) => {
             let index = model.decisions.iter().position(|d| d.id == id.name)?;
             let options = model.decisions[index].options.iter();
-            (Scored::Decision(index), options.map(|o| o.id.as_str()).collect())
+            (
+                Scored::Decision(index),
+                options.map(|o| o.id.as_str()).collect(),
+            )
         }
         None => (
             Scored::Outcome,
@@ -856,4 +859,120 @@ fn max_stack(model: &Model) -> usize {
     programs.extend(model.outcomes.iter().filter_map(|o| o.when.as_ref()));
     programs.extend(model.metrics.iter().map(|m| &m.expr));
     programs.iter().map(|p| p.stack_size()).max().unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    const MINIMAL: &str = include_str!("../../tests/fixtures/minimal.toml");
+
+    /// (line, message, hint) of each compile error when `from` in the minimal scenario
+    /// becomes `to`.
+    fn errors(from: &str, to: &str) -> Vec<(usize, String, String)> {
+        assert_eq!(MINIMAL.matches(from).count(), 1, "`{from}` must occur once");
+        let text = MINIMAL.replace(from, to);
+        let scenario = crate::scenario::load_str("t.toml", &text, None).expect("loads");
+        let d = super::compile(scenario).expect_err("should not compile");
+        d.items
+            .iter()
+            .map(|i| {
+                let line = i.span.map_or(0, |s| d.sources.line_col(s.file, s.start).0);
+                (line, i.message.clone(), i.hint.clone().unwrap_or_default())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_minimal_scenario_compiles() {
+        let scenario = crate::scenario::load_str("t.toml", MINIMAL, None).expect("loads");
+        super::compile(scenario).expect("compiles");
+    }
+
+    #[test]
+    fn a_broken_derived_value_is_reported_once_not_where_it_is_used() {
+        let e = errors(
+            "stress = \"seoul.anger + threat\"",
+            "stress = \"seoul.anger +\"",
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, 41);
+        let e = errors(
+            "stress = \"seoul.anger + threat\"",
+            "stress = \"calm\"\ncalm = \"stress\"",
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("cycle"), "{e:?}");
+    }
+
+    #[test]
+    fn a_constant_logit_temperature_must_be_positive() {
+        for t in ["0", "-0.5", "\"1 - 1\""] {
+            let e = errors("temperature = 0.2", &format!("temperature = {t}"));
+            assert_eq!(e.len(), 1, "{t}: {e:?}");
+            assert_eq!(e[0].0, 59);
+            assert!(e[0].1.contains("must be > 0"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn an_effect_on_a_bare_var_name_suggests_the_actor() {
+        let e = errors(
+            "{ var = \"seoul.anger\", multiply",
+            "{ var = \"anger\", multiply",
+        );
+        assert!(e[0].2.contains("`seoul.anger`"), "{e:?}");
+    }
+
+    /// The minimal scenario with `lines` in [derived] and `stress` defined as `stress`.
+    fn with_derived(lines: &[String], stress: &str) -> Vec<(usize, String, String)> {
+        errors(
+            "stress = \"seoul.anger + threat\"",
+            &format!("{}\nstress = \"{stress}\"", lines.join("\n")),
+        )
+    }
+
+    #[test]
+    fn derived_values_that_double_at_every_level_are_stopped_not_expanded() {
+        let mut lines = vec!["d0 = \"seoul.anger\"".to_string()];
+        lines.extend((1..40).map(|i| format!("d{i} = \"d{} + d{}\"", i - 1, i - 1)));
+        let start = std::time::Instant::now();
+        let e = with_derived(&lines, "d39");
+        assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("grows past 50000 terms"), "{e:?}");
+    }
+
+    #[test]
+    fn long_sums_through_derived_values_are_stopped_before_the_stack_overflows() {
+        let sum = |n: usize| vec!["step"; n].join("+");
+        let mut lines = vec![format!("d0 = \"{}\"", sum(800))];
+        lines.extend((1..62).map(|i| format!("d{i} = \"d{}+{}\"", i - 1, sum(799))));
+        // A thread with a small stack, as a library caller might use.
+        let e = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || with_derived(&lines, "d61"))
+            .expect("spawn")
+            .join()
+            .expect("no overflow, no panic");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("more than 1000 operations deep"), "{e:?}");
+    }
+
+    #[test]
+    fn derived_values_nested_too_deep_are_one_short_error() {
+        let mut lines = vec!["e0 = \"1\"".to_string()];
+        lines.extend((1..100).map(|i| format!("e{i} = \"e{}\"", i - 1)));
+        let e = with_derived(&lines, "e99");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].1
+                .starts_with("derived values are nested more than 64 deep"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_actor_lists_the_actors() {
+        let e = errors("actor = \"seoul\"", "actor = \"pressure\"");
+        assert_eq!(e[0].2, "actors are: seoul");
+    }
 }

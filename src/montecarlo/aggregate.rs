@@ -88,7 +88,9 @@ pub struct Sketch {
     bits: u32,
     count: u64,
     zeros: u64,
+    #[serde(with = "extended_float")]
     min: f64,
+    #[serde(with = "extended_float")]
     max: f64,
     positive: Buckets,
     negative: Buckets,
@@ -259,6 +261,37 @@ impl Sketch {
     }
 }
 
+/// JSON has no infinities; an empty sketch's bounds are written as strings.
+mod extended_float {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            Repr::Number(*v).serialize(s)
+        } else if *v > 0.0 {
+            Repr::Text("inf".into()).serialize(s)
+        } else {
+            Repr::Text("-inf".into()).serialize(s)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Number(v) => Ok(v),
+            Repr::Text(t) if t == "inf" => Ok(f64::INFINITY),
+            Repr::Text(t) if t == "-inf" => Ok(f64::NEG_INFINITY),
+            Repr::Text(t) => Err(serde::de::Error::custom(format!("not a number: {t}"))),
+        }
+    }
+}
+
 /// 95 % Wilson score interval for `k` successes in `n` trials.
 pub fn wilson(k: u64, n: u64) -> [f64; 2] {
     if n == 0 {
@@ -366,5 +399,42 @@ mod tests {
         let [lo, hi] = wilson(0, 100);
         assert_eq!(lo, 0.0);
         assert!((hi - 0.0370).abs() < 1e-4, "{hi}");
+    }
+}
+
+#[cfg(test)]
+mod exact_sum_orders {
+    use super::ExactSum;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn any_grouping_gives_the_same_bits() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        for trial in 0..200 {
+            let values: Vec<f64> = (0..50)
+                .map(|_| rng.random::<f64>() * 10f64.powi(rng.random_range(-3..4)))
+                .collect();
+            let mut whole = ExactSum::default();
+            values.iter().for_each(|v| whole.add(*v));
+            let cut = rng.random_range(1..49);
+            let mut a = ExactSum::default();
+            let mut b = ExactSum::default();
+            values[..cut].iter().for_each(|v| a.add(*v));
+            values[cut..].iter().for_each(|v| b.add(*v));
+            let mut ab = a.clone();
+            ab.merge(&b);
+            let mut ba = b.clone();
+            ba.merge(&a);
+            assert_eq!(
+                whole.value().to_bits(),
+                ab.value().to_bits(),
+                "trial {trial}"
+            );
+            assert_eq!(
+                whole.value().to_bits(),
+                ba.value().to_bits(),
+                "trial {trial}"
+            );
+        }
     }
 }

@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod design;
 pub mod paired;
+pub mod shard;
 pub mod summary;
 
 use std::collections::BTreeMap;

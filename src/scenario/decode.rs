@@ -109,16 +109,18 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
             "scenario",
             "add a [scenario] table with `name`, `start`, `step` and `steps`",
         ),
-        ("actors", "add e.g. `[actors.seoul]` with `label = \"Seoul\"`"),
+        (
+            "actors",
+            "add e.g. `[actors.seoul]` with `label = \"Seoul\"`",
+        ),
         (
             "outcomes",
             "add `[outcomes.ID]` tables; the last one has no `when` and takes every remaining run",
         ),
     ] {
         if !root.entries.contains_key(key) {
-            errors.push(
-                Diagnostic::new(format!("missing table [{key}]"), root_span).with_hint(hint),
-            );
+            errors
+                .push(Diagnostic::new(format!("missing table [{key}]"), root_span).with_hint(hint));
         }
     }
 
@@ -572,13 +574,20 @@ fn decode_effects(r: &mut Reader<'_, '_>) -> Vec<Effect> {
         let op = match ops.as_slice() {
             [(op, key)] => er.expr(key, true).map(|expr| (*op, expr)),
             [] => {
-                er.errors.push(
-                    Diagnostic::new(
-                        "an effect needs one of `set`, `add` or `multiply`",
-                        item.span,
-                    )
-                    .with_hint("e.g. `{ var = \"seoul.anger\", add = \"0.1\" }`"),
-                );
+                // A misspelt operation (`mult`) is reported as an unknown key, with the fix.
+                let misspelt = table
+                    .entries
+                    .keys()
+                    .any(|k| suggest(k, ["set", "add", "multiply"]).is_some());
+                if !misspelt {
+                    er.errors.push(
+                        Diagnostic::new(
+                            "an effect needs one of `set`, `add` or `multiply`",
+                            item.span,
+                        )
+                        .with_hint("e.g. `{ var = \"seoul.anger\", add = \"0.1\" }`"),
+                    );
+                }
                 None
             }
             [_, (_, second), ..] => {
@@ -926,7 +935,11 @@ fn decode_backtest(
     errors: &mut Errors,
 ) -> Option<Backtest> {
     let mut r = Reader::new(table, span, "[backtest]", errors);
-    let decision = r.table.entries.contains_key("decision").then(|| r.ident_ref("decision"));
+    let decision = r
+        .table
+        .entries
+        .contains_key("decision")
+        .then(|| r.ident_ref("decision"));
     let observed = r.ident_ref("observed");
     let status_quo = r
         .table
@@ -958,7 +971,10 @@ fn decode_backtest(
                     });
                 errors.push(
                     Diagnostic::new(
-                        format!("`decision`: `{}` is not a decision of this scenario", id.name),
+                        format!(
+                            "`decision`: `{}` is not a decision of this scenario",
+                            id.name
+                        ),
                         id.span,
                     )
                     .with_hint(hint),
@@ -975,10 +991,7 @@ fn decode_backtest(
         if choices.contains(&id.name.as_str()) {
             return true;
         }
-        let mut d = Diagnostic::new(
-            format!("`{key}`: `{}` is not {what}", id.name),
-            id.span,
-        );
+        let mut d = Diagnostic::new(format!("`{key}`: `{}` is not {what}", id.name), id.span);
         d = match suggest(&id.name, choices.iter().copied()) {
             Some(h) => d.with_hint(h),
             None => d.with_hint(format!("expected one of: {}", choices.join(", "))),
@@ -990,7 +1003,7 @@ fn decode_backtest(
     let observed_ok = check(&observed, "observed");
     let status_quo_ok = status_quo
         .as_ref()
-        .map_or(true, |s| s.as_ref().is_some_and(|s| check(s, "status_quo")));
+        .is_none_or(|s| s.as_ref().is_some_and(|s| check(s, "status_quo")));
     if !(observed_ok && status_quo_ok) {
         return None;
     }
@@ -1055,7 +1068,11 @@ fn check_unique_ids(parts: &Parts, errors: &mut Errors) {
         .chain(parts.metrics.iter().map(|m| ("metric", &m.id)));
     for (kind, id) in all {
         if let Some((other_kind, _)) = seen.get(id.name.as_str()) {
-            let article = if other_kind.starts_with('e') { "an" } else { "a" };
+            let article = if other_kind.starts_with('e') {
+                "an"
+            } else {
+                "a"
+            };
             errors.push(
                 Diagnostic::new(
                     format!("`{}` is already the id of {article} {other_kind}", id.name),
@@ -1410,4 +1427,165 @@ fn quoted_list(items: &[&str]) -> String {
         .map(|s| format!("\"{s}\""))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Diagnostics;
+
+    const MINIMAL: &str = include_str!("../../tests/fixtures/minimal.toml");
+
+    /// (line, message, hint) of each error when `from` in the minimal scenario becomes `to`.
+    fn errors(from: &str, to: &str) -> Vec<(usize, String, String)> {
+        assert_eq!(MINIMAL.matches(from).count(), 1, "`{from}` must occur once");
+        errors_of(&MINIMAL.replace(from, to))
+    }
+
+    fn errors_of(text: &str) -> Vec<(usize, String, String)> {
+        let d: Diagnostics = crate::scenario::load_str("t.toml", text, None)
+            .expect_err("the scenario should be rejected");
+        d.items
+            .iter()
+            .map(|i| {
+                let line = i.span.map_or(0, |s| d.sources.line_col(s.file, s.start).0);
+                (line, i.message.clone(), i.hint.clone().unwrap_or_default())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_empty_file_is_one_error_at_its_start() {
+        let e = errors_of("# nothing but a comment\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, 1);
+        assert!(e[0].1.contains("empty"), "{e:?}");
+    }
+
+    #[test]
+    fn missing_tables_point_at_the_start_of_the_file_with_a_hint() {
+        let text = MINIMAL
+            .replace("[outcomes.left]", "[rules.left]")
+            .replace("[outcomes.stayed]\nlabel = \"Stayed\"", "");
+        let e = errors_of(&text);
+        assert!(
+            e.iter()
+                .any(|(l, m, h)| *l == 1 && m == "missing table [outcomes]" && !h.is_empty()),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_scenario_key_at_the_top_is_said_to_belong_in_scenario() {
+        let e = errors("[scenario]", "seed = 3\n[scenario]");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("`seed` belongs in [scenario]"), "{e:?}");
+    }
+
+    #[test]
+    fn at_and_date_together_is_one_error_not_three() {
+        let e = errors("at = 6\n", "at = 6\ndate = 2020-02-10\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("not both"), "{e:?}");
+    }
+
+    #[test]
+    fn two_effect_operations_are_one_error_not_unknown_keys() {
+        let e = errors("multiply = \"0.9\" }", "multiply = \"0.9\", add = \"1\" }");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("only one of"), "{e:?}");
+    }
+
+    #[test]
+    fn a_misspelt_effect_operation_is_one_error_with_the_fix() {
+        let e = errors("multiply = \"0.9\"", "mult = \"0.9\"");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].2.contains("did you mean `multiply`"), "{e:?}");
+    }
+
+    #[test]
+    fn an_invalid_temperature_is_not_also_reported_missing() {
+        let e = errors("temperature = 0.2", "temperature = nan");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("finite"), "{e:?}");
+    }
+
+    #[test]
+    fn a_broken_option_does_not_make_too_few_options() {
+        let e = errors("utility = \"seoul.trust\"", "label = \"Stay\"");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("missing key `utility`"), "{e:?}");
+    }
+
+    #[test]
+    fn a_broken_outcome_does_not_make_the_others_not_exhaustive() {
+        let e = errors("[outcomes.stayed]", "[[outcomes.stayed]]");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("must be a table"), "{e:?}");
+    }
+
+    #[test]
+    fn from_after_until_points_at_from() {
+        let e = errors(
+            "probability = \"0.2 * threat\"",
+            "probability = \"0.2 * threat\"\nfrom = 5\nuntil = 2",
+        );
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, 49, "{e:?}");
+    }
+
+    #[test]
+    fn a_fractional_step_is_asked_for_as_a_step_or_a_date() {
+        let e = errors("at = 6", "at = 6.5");
+        assert!(e[0].1.contains("step index (0 to 7) or a date"), "{e:?}");
+    }
+
+    #[test]
+    fn nan_where_an_expression_is_expected_is_not_finite() {
+        let e = errors("init = \"base\"", "init = inf");
+        assert!(e[0].1.contains("finite"), "{e:?}");
+    }
+
+    #[test]
+    fn an_integer_too_large_for_toml_is_a_range_error() {
+        let e = errors("steps = 8", "steps = 99999999999999999999");
+        assert!(e[0].1.contains("must be between 1 and 10000"), "{e:?}");
+    }
+
+    #[test]
+    fn duplicate_ids_read_as_english() {
+        let e = errors("[metrics.mean_anger]", "[metrics.shock]");
+        assert!(e[0].1.contains("already the id of an event"), "{e:?}");
+    }
+
+    #[test]
+    fn a_quoted_number_in_an_array_names_the_item() {
+        let e = errors(
+            "[parameters.base]\nvalue = 0.5",
+            "[parameters.base]\ndist = \"discrete\"\nvalues = [1, \"2\"]\nweights = [1, 1]",
+        );
+        assert_eq!(
+            e[0].1,
+            "item 2 of `values` must be a number, found a string"
+        );
+        assert_eq!(e[0].2, "remove the quotes: `2`");
+    }
+
+    #[test]
+    fn a_key_of_another_distribution_names_the_distribution() {
+        let e = errors("max = 0.8", "max = 0.8\nsd = 0.1");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].1, "`sd` does not apply to a uniform distribution");
+    }
+
+    #[test]
+    fn a_parameter_without_dist_or_value_says_both_are_possible() {
+        let e = errors("dist = \"uniform\"\n", "");
+        assert!(e[0].1.contains("neither `dist` nor `value`"), "{e:?}");
+    }
+
+    #[test]
+    fn a_parameter_written_as_a_number_is_shown_the_table_form() {
+        let e = errors("[parameters.base]\nvalue = 0.5", "[parameters]\nbase = 0.5");
+        assert!(e[0].2.contains("base = { value = ... }"), "{e:?}");
+    }
 }

@@ -487,3 +487,36 @@ impl Loader {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_utf8_points_at_the_first_bad_byte() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("latin1.toml");
+        std::fs::write(&path, b"[scenario]\nname = \"S\xe9oul\"\n").expect("write");
+        let d = load(&path).expect_err("not UTF-8");
+        assert_eq!(d.items.len(), 1);
+        let item = &d.items[0];
+        assert!(
+            item.message.contains("is not UTF-8 text"),
+            "{}",
+            item.message
+        );
+        let span = item.span.expect("located");
+        assert_eq!(d.sources.line_col(span.file, span.start), (2, 10));
+    }
+
+    #[test]
+    fn a_base_that_is_not_utf8_is_shown_in_the_base() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("base.toml"), b"# ok\n\xff\n").expect("write");
+        let d = load_str("v.toml", "extends = \"base.toml\"\n", Some(dir.path()))
+            .expect_err("base not UTF-8");
+        let span = d.items[0].span.expect("located");
+        assert!(d.sources.file(span.file).name.ends_with("base.toml"));
+        assert_eq!(d.sources.line_col(span.file, span.start), (2, 1));
+    }
+}

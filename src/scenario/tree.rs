@@ -212,7 +212,11 @@ fn open_delimiter(text: &str, offset: usize) -> Option<(usize, Open)> {
                 }
             }
             State::MultiBasic | State::MultiLiteral => {
-                let quote = if state == State::MultiBasic { b'"' } else { b'\'' };
+                let quote = if state == State::MultiBasic {
+                    b'"'
+                } else {
+                    b'\''
+                };
                 if c == b'\\' && state == State::MultiBasic {
                     i += 1;
                 } else if b[i..].starts_with(&[quote, quote, quote]) {
@@ -399,5 +403,70 @@ mod tests {
         let err = parse("a = 1\nb = [1, 2\n", FileId(0)).expect_err("invalid");
         assert!(err.message.starts_with("invalid TOML"), "{}", err.message);
         assert!(err.span.is_some());
+    }
+
+    /// The error's message and the 1-based line it points at.
+    fn error_line(text: &str) -> (String, usize) {
+        let err = parse(text, FileId(0)).expect_err("invalid");
+        let start = err.span.expect("located").start as usize;
+        (err.message, text[..start].matches('\n').count() + 1)
+    }
+
+    #[test]
+    fn an_array_left_open_is_reported_where_it_opens() {
+        let text = "[a]\nx = [1, 2\n\n[b]\ny = 1\n";
+        let (message, line) = error_line(text);
+        assert_eq!(line, 2, "{message}");
+        assert!(message.contains("`[` is never closed"), "{message}");
+        let text = "[a]\nx = [\n  1,\n  2,\ny = 1\n";
+        assert_eq!(error_line(text).1, 2);
+    }
+
+    #[test]
+    fn a_missing_comma_inside_an_array_stays_where_it_is() {
+        let text = "x = [\n  { a = 1 }\n  { a = 2 },\n]\n";
+        let (message, line) = error_line(text);
+        assert_eq!(line, 3, "{message}");
+        assert!(message.contains("comma"), "{message}");
+    }
+
+    #[test]
+    fn a_multi_line_string_left_open_is_reported_where_it_opens() {
+        let text = "a = 1\nb = \"\"\"text\nmore\n\nc = 2\n";
+        let (message, line) = error_line(text);
+        assert_eq!(line, 2, "{message}");
+        assert!(message.contains("never closed"), "{message}");
+    }
+
+    #[test]
+    fn brackets_in_strings_and_comments_do_not_count() {
+        assert_eq!(open_delimiter("a = \"[\" # [\nb = 1\n", 18), None);
+        assert_eq!(
+            open_delimiter("a = '[' \nb = [\n", 15),
+            Some((13, Open::Bracket(b'[')))
+        );
+    }
+
+    #[test]
+    fn terse_toml_messages_get_the_detail_they_lack() {
+        assert_eq!(
+            error_line("a = 1\na = 2\n"),
+            ("invalid TOML: duplicate key `a`".to_string(), 2)
+        );
+        assert_eq!(
+            error_line("a = 1\nb =\n"),
+            ("invalid TOML: missing value after `=`".to_string(), 2)
+        );
+        assert_eq!(
+            error_line("a = \"x\u{1}y\"\n").0,
+            "invalid TOML: control character U+0001 in a string"
+        );
+    }
+
+    #[test]
+    fn a_date_time_is_not_called_a_date() {
+        let t = tree("a = 2020-01-20T10:00:00\nb = 2020-01-20\n");
+        assert_eq!(t.entries["a"].value.type_name(), "a date-time");
+        assert_eq!(t.entries["b"].value.type_name(), "a date");
     }
 }

@@ -105,6 +105,9 @@ pub fn compile(
     let mut checker = Checker {
         scope,
         inline_depth: 0,
+        terms: 0,
+        depth: 0,
+        too_large: false,
     };
     let (typed, ty) = checker.check(expr)?;
     if let Some(expected) = expected.filter(|e| *e != ty) {
@@ -143,13 +146,55 @@ fn type_mismatch(expected: Type, _found: Type, range: Range<usize>) -> ExprError
     }
 }
 
+/// Most terms an expression may have once its derived values are written out in it. Each use
+/// of a derived value copies its body, so values that use each other twice over double at every
+/// level: without a bound, thirty such lines would take the compiler minutes and gigabytes.
+pub const MAX_EXPANDED_TERMS: usize = 50_000;
+
+/// Deepest an expression's tree may be once its derived values are written out. `a + b + c`
+/// is one level per operator, and a derived value's body sits below the place that uses it, so
+/// long sums in derived values that build on each other make trees that checking and emitting
+/// (both recursive) could not walk without overflowing the stack.
+pub const MAX_EXPANDED_DEPTH: usize = 1_000;
+
 struct Checker<'a> {
     scope: &'a dyn Scope,
     inline_depth: usize,
+    /// Terms checked so far, derived values' bodies included.
+    terms: usize,
+    /// Depth of the node being checked, derived values' bodies included.
+    depth: usize,
+    /// A size limit was hit: the error is about the whole expression.
+    too_large: bool,
 }
 
 impl Checker<'_> {
     fn check(&mut self, expr: &Expr) -> Result<(Typed, Type), ExprError> {
+        self.terms += 1;
+        self.depth += 1;
+        let limit = if self.terms > MAX_EXPANDED_TERMS {
+            Some(format!(
+                "this expression grows past {MAX_EXPANDED_TERMS} terms once the derived values it uses are written out"
+            ))
+        } else if self.depth > MAX_EXPANDED_DEPTH {
+            Some(format!(
+                "this expression is more than {MAX_EXPANDED_DEPTH} operations deep once the derived values it uses are written out"
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = limit {
+            self.too_large = true;
+            return Err(ExprError::new(message, expr.range.clone()).with_hint(
+                "each use of a derived value copies its body, and each operator in a chain like `a + b + c` is a level: shorten the chains, or use derived values fewer times",
+            ));
+        }
+        let result = self.check_node(expr);
+        self.depth -= 1;
+        result
+    }
+
+    fn check_node(&mut self, expr: &Expr) -> Result<(Typed, Type), ExprError> {
         let range = expr.range.clone();
         match &expr.kind {
             ExprKind::Number(n) => Ok((Typed::Const(*n), Type::Number)),
@@ -183,17 +228,31 @@ impl Checker<'_> {
                 // matters, so any error is reported at the name that brought them in.
                 self.inline_depth += 1;
                 if self.inline_depth > 64 {
+                    // Reported as is, not once more for every derived value it is inside.
+                    self.too_large = true;
                     return Err(ExprError::new(
-                        format!("derived value `{name}` expands too deeply"),
+                        format!(
+                            "derived values are nested more than 64 deep here (`{name}` is the 65th)"
+                        ),
                         range,
-                    ));
-                }
-                let result = self.check(body).map_err(|e| ExprError {
-                    follow_on: e.follow_on,
-                    ..ExprError::new(
-                        format!("in derived value `{name}`: {}", e.message),
-                        range.clone(),
                     )
+                    .with_hint("a derived value may use others, but chains of them are limited to 64"));
+                }
+                let result = self.check(body).map_err(|e| {
+                    if self.too_large {
+                        // About the whole expression, not this derived value: keep it as is.
+                        return ExprError {
+                            range: range.clone(),
+                            ..e
+                        };
+                    }
+                    ExprError {
+                        follow_on: e.follow_on,
+                        ..ExprError::new(
+                            format!("in derived value `{name}`: {}", e.message),
+                            range.clone(),
+                        )
+                    }
                 });
                 self.inline_depth -= 1;
                 let (typed, _) = result?;

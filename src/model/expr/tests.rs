@@ -187,3 +187,36 @@ fn nesting_is_bounded() {
     let ok = format!("{}1{}", "(".repeat(30), ")".repeat(30));
     assert!(parse(&ok, 64).is_ok());
 }
+
+#[test]
+fn an_unusable_name_fails_as_a_follow_on_error() {
+    struct Broken;
+    impl Scope for Broken {
+        fn lookup(&self, name: &str) -> Option<Binding<'_>> {
+            (name == "broken").then_some(Binding::Unusable)
+        }
+        fn candidates(&self) -> Vec<String> {
+            vec!["broken".into()]
+        }
+    }
+    let expr = parse("1 + broken", 64).expect("parses");
+    let err = compile(&expr, &Broken, None).expect_err("cannot compile");
+    assert!(err.follow_on);
+    let expr = parse("1 + brokn", 64).expect("parses");
+    assert!(
+        !compile(&expr, &Broken, None)
+            .expect_err("unknown")
+            .follow_on
+    );
+}
+
+#[test]
+fn an_unknown_dotted_name_says_what_the_prefix_is() {
+    let e = error("nope.count + 1");
+    assert!(
+        e.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("no actor, event or decision is called `nope`")),
+        "{e:?}"
+    );
+}

@@ -1,0 +1,267 @@
+//! `drivers`: how the main outcome's probability changes across each sampled parameter's range
+//! (one panel per parameter, sorted by swing), so the reader sees what pushes the decision.
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+
+use super::{
+    draw_axes, draw_text, ellipsize, fmt_pct, fmt_tick, frame, grid, padded_range, palette,
+    pct_label, text_width, Axis, Chart, DrawError, DrawResult, Study, TextSpec, MUTED, TEXT,
+};
+use crate::montecarlo::summary::ParameterSummary;
+use plotters::style::text_anchor::{HPos, VPos};
+
+pub(crate) struct Drivers;
+
+/// At most this many panels (the parameters with the largest swing).
+const MAX_PANELS: usize = 9;
+
+/// A parameter's effect on the main outcome.
+struct Driver<'a> {
+    parameter: &'a ParameterSummary,
+    /// (bin midpoint, probability of the main outcome), bins with equal bounds merged.
+    points: Vec<(f64, f64)>,
+    swing: f64,
+}
+
+fn drivers<'a>(study: &Study<'a>) -> Vec<Driver<'a>> {
+    let main = study.main;
+    let mut out: Vec<Driver<'a>> = study
+        .summary
+        .parameters
+        .iter()
+        .filter(|p| !p.drivers.is_empty())
+        .filter_map(|p| {
+            // Merge bins with the same bounds (discrete or bernoulli parameters).
+            let mut merged: Vec<(f64, f64, u64, u64)> = Vec::new();
+            for b in &p.drivers {
+                let hits = b.outcome_counts.get(main).copied().unwrap_or(0);
+                match merged.last_mut() {
+                    Some(last) if last.0 == b.lo && last.1 == b.hi => {
+                        last.2 += b.runs;
+                        last.3 += hits;
+                    }
+                    _ => merged.push((b.lo, b.hi, b.runs, hits)),
+                }
+            }
+            let points: Vec<(f64, f64)> = merged
+                .iter()
+                .filter(|m| m.2 > 0 && m.0.is_finite() && m.1.is_finite())
+                .map(|&(lo, hi, runs, hits)| ((lo + hi) / 2.0, hits as f64 / runs as f64))
+                .collect();
+            if points.is_empty() {
+                return None;
+            }
+            let max = points.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+            let min = points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+            Some(Driver {
+                parameter: p,
+                points,
+                swing: max - min,
+            })
+        })
+        .collect();
+    // Stable: ties keep the scenario's order.
+    out.sort_by(|a, b| b.swing.total_cmp(&a.swing));
+    out
+}
+
+impl Chart for Drivers {
+    fn name(&self) -> &'static str {
+        "drivers"
+    }
+
+    fn title(&self) -> &'static str {
+        "What drives the main outcome"
+    }
+
+    fn applies(&self, study: &Study) -> bool {
+        !study.summary.outcomes.is_empty() && !drivers(study).is_empty()
+    }
+
+    fn size(&self, study: &Study) -> (u32, u32) {
+        let (w, h) = study.size;
+        let (rows, _) = grid(drivers(study).len().min(MAX_PANELS));
+        (w, h.max(156 + 265 * rows as u32))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, study: &Study, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let s = study.summary;
+        let main = &s.outcomes[study.main.min(s.outcomes.len() - 1)];
+        let all = drivers(study);
+        let shown = &all[..all.len().min(MAX_PANELS)];
+        let more = if all.len() > shown.len() {
+            format!(" · top {} of {} shown", shown.len(), all.len())
+        } else {
+            String::new()
+        };
+        let subtitle = format!("probability of “{}”", main.label);
+        let area = frame(root, study, self.title(), &subtitle)?;
+        let colour = palette(study.main);
+        let legend = draw_legend(root, study, &area, main.probability, colour, &more)?;
+        let area = area.margin(legend, 0, 0, 0);
+
+        let (rows, cols) = grid(shown.len());
+        let panels = area.split_evenly((rows, cols));
+        let top = shared_top(shown, main.probability);
+        for (rank, (d, panel)) in shown.iter().zip(panels.iter()).enumerate() {
+            draw_panel(root, study, panel, d, rank, main.probability, colour, top)?;
+        }
+        Ok(())
+    }
+}
+
+/// Top of the probability axis, shared by every panel so they compare at a glance: zero stays
+/// the floor, and the ceiling fits the highest decile instead of 100%, which would flatten a
+/// rare outcome's curves into the axis.
+fn shared_top(shown: &[Driver], overall: f64) -> f64 {
+    let highest = shown
+        .iter()
+        .flat_map(|d| d.points.iter().map(|p| p.1))
+        .fold(overall, f64::max);
+    const CEILINGS: [f64; 10] = [0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0];
+    CEILINGS
+        .into_iter()
+        .find(|c| *c >= highest * 1.1)
+        .unwrap_or(1.0)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    study: &Study,
+    panel: &DrawingArea<DB, Shift>,
+    d: &Driver,
+    rank: usize,
+    overall: f64,
+    colour: RGBColor,
+    top: f64,
+) -> DrawResult {
+    let (pw, _) = panel.dim_in_pixel();
+    let (px, py) = panel.get_base_pixel();
+    let usable = pw as i32 - 28;
+    let p = d.parameter;
+
+    draw_text(
+        root,
+        study.raster,
+        &ellipsize(&format!("{}. {}", rank + 1, p.label), usable, 15.0),
+        (px + 14, py + 6),
+        TextSpec::new(15.0, TEXT),
+    )?;
+    let low = d.points.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let high = d
+        .points
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    draw_text(
+        root,
+        study.raster,
+        &ellipsize(
+            &format!(
+                "swing {:.1} pts ({} to {}) · {}",
+                d.swing * 100.0,
+                fmt_pct(low),
+                fmt_pct(high),
+                p.distribution
+            ),
+            usable,
+            12.5,
+        ),
+        (px + 14, py + 27),
+        TextSpec::new(12.5, MUTED),
+    )?;
+
+    let lo = d.points.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let hi = d
+        .points
+        .iter()
+        .map(|p| p.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (x0, x1) = padded_range(lo, hi, 0.04);
+    let span = x1 - x0;
+    let unit = if p.unit.trim().is_empty() {
+        "parameter value".to_string()
+    } else {
+        p.unit.clone()
+    };
+
+    let mut chart = ChartBuilder::on(panel)
+        .margin_top(46)
+        .margin_right(18)
+        .margin_bottom(6)
+        .x_label_area_size(44)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x0..x1, 0.0..top)?;
+    let x_fmt = |v: &f64| fmt_tick(*v, span);
+    draw_axes(
+        root,
+        study,
+        &mut chart,
+        Axis {
+            labels: 5,
+            format: &x_fmt,
+            title: Some(unit),
+            grid: true,
+        },
+        Axis {
+            labels: 6,
+            format: &pct_label,
+            title: Some("probability".into()),
+            grid: true,
+        },
+    )?;
+
+    chart.draw_series(std::iter::once(DashedPathElement::new(
+        vec![(x0, overall), (x1, overall)],
+        5,
+        4,
+        ShapeStyle::from(&MUTED).stroke_width(1),
+    )))?;
+    chart.draw_series(LineSeries::new(
+        d.points.iter().copied(),
+        colour.stroke_width(2),
+    ))?;
+    chart.draw_series(
+        d.points
+            .iter()
+            .map(|&(x, y)| Circle::new((x, y), 3, colour.filled())),
+    )?;
+    Ok(())
+}
+
+/// The legend row above the panels; returns its height.
+fn draw_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    study: &Study,
+    area: &DrawingArea<DB, Shift>,
+    overall: f64,
+    colour: RGBColor,
+    more: &str,
+) -> Result<i32, DrawError> {
+    let (x, y) = area.get_base_pixel();
+    let (x, mid) = (x + 14, y + 10);
+    let label = TextSpec::new(12.5, TEXT).anchor(HPos::Left, VPos::Center);
+    root.draw(&PathElement::new(
+        vec![(x, mid), (x + 22, mid)],
+        colour.stroke_width(2),
+    ))?;
+    root.draw(&Circle::new((x + 11, mid), 3, colour.filled()))?;
+    let text = "in each decile of the parameter's sampled values";
+    draw_text(root, study.raster, text, (x + 28, mid), label)?;
+    let x = x + 28 + text_width(text, 12.5) + 24;
+    root.draw(&DashedPathElement::new(
+        vec![(x, mid), (x + 22, mid)],
+        5,
+        4,
+        ShapeStyle::from(&MUTED).stroke_width(1),
+    ))?;
+    let text = format!("over all runs: {}", fmt_pct(overall));
+    draw_text(root, study.raster, &text, (x + 28, mid), label)?;
+    let x = x + 28 + text_width(&text, 12.5) + 24;
+    let text = format!("panels sorted by swing (highest minus lowest){more}");
+    draw_text(root, study.raster, &text, (x, mid), label.with_color(MUTED))?;
+    Ok(26)
+}

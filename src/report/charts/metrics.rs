@@ -1,0 +1,223 @@
+//! `metrics`: a histogram of each metric's end-of-run value (small multiples), with the mean
+//! and the 5th and 95th percentiles marked.
+
+use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use super::{
+    draw_axes, draw_text, ellipsize, fmt_num, fmt_tick, frame, grid, padded_range, palette,
+    text_width, Axis, Chart, DrawResult, Study, TextSpec, DECISION, TEXT,
+};
+use crate::montecarlo::summary::MetricSummary;
+
+pub(crate) struct Metrics;
+
+const MEAN: RGBColor = RGBColor(33, 37, 41);
+const TAILS: RGBColor = DECISION;
+
+impl Chart for Metrics {
+    fn name(&self) -> &'static str {
+        "metrics"
+    }
+
+    fn title(&self) -> &'static str {
+        "Metrics at the end of the run"
+    }
+
+    fn applies(&self, study: &Study) -> bool {
+        study
+            .summary
+            .metrics
+            .iter()
+            .any(|m| !m.histogram.counts.is_empty())
+    }
+
+    fn size(&self, study: &Study) -> (u32, u32) {
+        let (w, h) = study.size;
+        let (rows, _) = grid(drawable(study).len());
+        (w, h.max(120 + 300 * rows as u32))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, study: &Study, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let metrics = drawable(study);
+        let area = frame(
+            root,
+            study,
+            self.title(),
+            "distribution of each metric's final value across runs",
+        )?;
+        let (rows, cols) = grid(metrics.len());
+        let panels = area.split_evenly((rows, cols));
+        for ((i, m), panel) in metrics.iter().enumerate().zip(panels.iter()) {
+            draw_panel(root, study, panel, m, palette(i))?;
+        }
+        Ok(())
+    }
+}
+
+fn drawable<'a>(study: &Study<'a>) -> Vec<&'a MetricSummary> {
+    study
+        .summary
+        .metrics
+        .iter()
+        .filter(|m| !m.histogram.counts.is_empty() && m.histogram.edges.len() > 1)
+        .collect()
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    study: &Study,
+    panel: &DrawingArea<DB, Shift>,
+    m: &MetricSummary,
+    colour: RGBColor,
+) -> DrawResult {
+    let (pw, _) = panel.dim_in_pixel();
+    let (px, py) = panel.get_base_pixel();
+    let usable = pw as i32 - 24;
+
+    // Panel caption and legend.
+    draw_text(
+        root,
+        study.raster,
+        &ellipsize(&m.label, usable, 16.0),
+        (px + 14, py + 6),
+        TextSpec::new(16.0, TEXT),
+    )?;
+    let items = [
+        (format!("mean {}", fmt_num(m.mean)), MEAN, false),
+        (format!("5th pct {}", fmt_num(m.p05)), TAILS, true),
+        (format!("95th pct {}", fmt_num(m.p95)), TAILS, true),
+    ];
+    let mut x = px + 14;
+    let mut y = py + 28;
+    for (text, colour, dashed) in &items {
+        let item_w = 26 + text_width(text, 12.5);
+        if x + item_w > px + pw as i32 - 8 && x > px + 14 {
+            x = px + 14;
+            y += 17;
+        }
+        let line = ShapeStyle::from(colour).stroke_width(2);
+        if *dashed {
+            root.draw(&DashedPathElement::new(
+                vec![(x, y + 8), (x + 20, y + 8)],
+                5,
+                3,
+                line,
+            ))?;
+        } else {
+            root.draw(&PathElement::new(vec![(x, y + 8), (x + 20, y + 8)], line))?;
+        }
+        draw_text(
+            root,
+            study.raster,
+            text,
+            (x + 25, y + 8),
+            TextSpec::new(12.5, TEXT).anchor(HPos::Left, VPos::Center),
+        )?;
+        x += item_w + 14;
+    }
+    let header = y + 22 - py;
+
+    let h = &m.histogram;
+    let total: u64 = h.counts.iter().sum::<u64>().max(1);
+    let shares: Vec<f64> = h.counts.iter().map(|&c| c as f64 / total as f64).collect();
+    let y_max = shares.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.12;
+    // Every run ended at the same value: one narrow bar, not a bin as wide as the axis.
+    let constant = m.min.is_finite()
+        && m.max.is_finite()
+        && (m.max - m.min).abs() <= 1e-12 * m.max.abs().max(1.0);
+    let (x0, x1) = if constant {
+        padded_range(m.min, m.max, 0.0)
+    } else {
+        let first = h.edges.first().copied().unwrap_or(0.0);
+        let last = h.edges.last().copied().unwrap_or(1.0);
+        padded_range(
+            first.min(m.p05).min(m.mean),
+            last.max(m.p95).max(m.mean),
+            0.0,
+        )
+    };
+    let span = x1 - x0;
+
+    let unit = if m.unit.trim().is_empty() {
+        "value".to_string()
+    } else {
+        m.unit.clone()
+    };
+    let mut chart = ChartBuilder::on(panel)
+        .margin_top(header)
+        .margin_right(18)
+        .margin_left(4)
+        .margin_bottom(6)
+        .x_label_area_size(46)
+        .y_label_area_size(62)
+        .build_cartesian_2d(x0..x1, 0.0..y_max)?;
+    let x_fmt = |v: &f64| fmt_tick(*v, span);
+    let y_fmt = |v: &f64| fmt_tick(*v * 100.0, y_max * 100.0) + "%";
+    draw_axes(
+        root,
+        study,
+        &mut chart,
+        Axis {
+            labels: 6,
+            format: &x_fmt,
+            title: Some(unit),
+            grid: false,
+        },
+        Axis {
+            labels: 8,
+            format: &y_fmt,
+            title: Some("share of runs".into()),
+            grid: true,
+        },
+    )?;
+
+    // `counts.len() + 1` edges; a malformed histogram just draws fewer bars.
+    let narrow = span * 0.015;
+    let bars = h
+        .counts
+        .iter()
+        .zip(&shares)
+        .zip(h.edges.windows(2))
+        .filter(|((&c, _), _)| c > 0)
+        .map(|((_, &share), edge)| {
+            let (a, b) = if constant {
+                (m.min - narrow, m.min + narrow)
+            } else if edge[1] > edge[0] {
+                (edge[0], edge[1])
+            } else {
+                padded_range(edge[0], edge[1], 0.0)
+            };
+            let mut r = Rectangle::new([(a, 0.0), (b, share)], colour.mix(0.85).filled());
+            r.set_margin(0, 0, 1, 1);
+            r
+        });
+    chart.draw_series(bars)?;
+    if constant {
+        let (px, py) = chart.backend_coord(&(m.min, y_max));
+        draw_text(
+            root,
+            study.raster,
+            &format!("every run ends at {} {}", fmt_num(m.min), m.unit.trim()),
+            (px + 12, py + 10),
+            TextSpec::new(12.5, TEXT),
+        )?;
+    }
+
+    let tail = ShapeStyle::from(&TAILS).stroke_width(2);
+    for v in [m.p05, m.p95] {
+        chart.draw_series(std::iter::once(DashedPathElement::new(
+            vec![(v, 0.0), (v, y_max)],
+            6,
+            4,
+            tail,
+        )))?;
+    }
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(m.mean, 0.0), (m.mean, y_max)],
+        ShapeStyle::from(&MEAN).stroke_width(2),
+    )))?;
+    Ok(())
+}

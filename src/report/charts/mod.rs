@@ -1,0 +1,760 @@
+//! The charts: one file per chart, each a type implementing [`Chart`], listed in [`CHARTS`].
+//!
+//! Adding a chart is one new file (a unit struct implementing [`Chart`]) plus one line in
+//! [`CHARTS`]. A chart draws once, generically over the plotters backend; [`Render`] (implemented
+//! for every `Chart`) calls it with the bitmap backend and with the SVG backend.
+//!
+//! Shared style lives here too: the embedded font, the palette, the header and footer
+//! ([`frame`]), text measuring and wrapping, number formatting.
+
+mod decisions;
+mod drivers;
+mod metrics;
+mod outcomes;
+mod text;
+mod timeline;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::ranged1d::{BoldPoints, Ranged, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+pub(crate) use text::{draw_text, text_width, TextSpec};
+
+use super::atomic::{write_atomic, write_atomic_via_path};
+use super::ReportError;
+use crate::montecarlo::Summary;
+
+/// Every chart, in the order they appear in the report.
+pub(crate) static CHARTS: &[&dyn Render] = &[
+    &outcomes::Outcomes,
+    &decisions::Decisions,
+    &metrics::Metrics,
+    &timeline::Timeline,
+    &drivers::Drivers,
+];
+
+/// The names of all charts (`<name>.png`, `<name>.svg`), in report order.
+pub fn chart_names() -> Vec<&'static str> {
+    CHARTS.iter().map(|c| c.name()).collect()
+}
+
+/// How to draw the charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartOptions {
+    /// Id of the outcome whose drivers are shown; `None` for the first outcome.
+    pub main_outcome: Option<String>,
+    /// Base size in pixels (width, height). Charts with many panels grow taller. Sizes below
+    /// 640x400 are raised to that.
+    pub size: (u32, u32),
+}
+
+impl Default for ChartOptions {
+    fn default() -> Self {
+        ChartOptions {
+            main_outcome: None,
+            size: (1000, 600),
+        }
+    }
+}
+
+/// A chart written by [`write_charts`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenChart {
+    /// File stem, e.g. `outcomes`.
+    pub name: &'static str,
+    /// Human title, e.g. `Outcome probabilities`.
+    pub title: &'static str,
+    pub png: PathBuf,
+    pub svg: PathBuf,
+    /// Size in pixels (width, height).
+    pub size: (u32, u32),
+}
+
+/// Write every chart that applies to `summary` as `<name>.png` and `<name>.svg` into `dir`
+/// (created if missing). Returns the charts written, in report order.
+pub fn write_charts(
+    summary: &Summary,
+    dir: &Path,
+    options: &ChartOptions,
+) -> Result<Vec<WrittenChart>, ReportError> {
+    let study = Study::new(summary, options)?;
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
+    let todo: Vec<&dyn Render> = CHARTS
+        .iter()
+        .copied()
+        .filter(|c| c.applies(&study))
+        .collect();
+    // Charts are independent: draw each on its own thread.
+    let results: Vec<Result<WrittenChart, ReportError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = todo
+            .iter()
+            .map(|chart| {
+                let study = &study;
+                scope.spawn(move || write_one(*chart, study, dir))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(&todo)
+            .map(|(h, chart)| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ReportError::Draw {
+                        chart: chart.name().to_string(),
+                        message: "drawing panicked".to_string(),
+                    })
+                })
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
+fn write_one(chart: &dyn Render, study: &Study, dir: &Path) -> Result<WrittenChart, ReportError> {
+    let name = chart.name();
+    let size = chart.size(study);
+    let draw_err = |e: DrawError| ReportError::Draw {
+        chart: name.to_string(),
+        message: e.0,
+    };
+
+    let svg_path = dir.join(format!("{name}.svg"));
+    let svg = chart.render_svg(study, size).map_err(draw_err)?;
+    write_atomic(&svg_path, svg.as_bytes()).map_err(|e| ReportError::io(&svg_path, e))?;
+
+    let png_path = dir.join(format!("{name}.png"));
+    write_atomic_via_path(&png_path, ".png", |tmp| {
+        chart
+            .render_png(study, size, tmp)
+            .map_err(|e| PngError::Report(draw_err(e)))
+    })
+    .map_err(|e| match e {
+        PngError::Io(e) => ReportError::io(&png_path, e),
+        PngError::Report(e) => e,
+    })?;
+
+    Ok(WrittenChart {
+        name,
+        title: chart.title(),
+        png: png_path,
+        svg: svg_path,
+        size,
+    })
+}
+
+enum PngError {
+    Io(std::io::Error),
+    Report(ReportError),
+}
+
+impl From<std::io::Error> for PngError {
+    fn from(e: std::io::Error) -> Self {
+        PngError::Io(e)
+    }
+}
+
+impl From<ReportError> for PngError {
+    fn from(e: ReportError) -> Self {
+        PngError::Report(e)
+    }
+}
+
+/// What a chart gets to draw: the summary and the options resolved.
+#[derive(Clone, Copy)]
+pub(crate) struct Study<'a> {
+    pub summary: &'a Summary,
+    /// Index of the main outcome in `summary.outcomes` (0 when there are none).
+    pub main: usize,
+    /// Base size (width, height) in pixels.
+    pub size: (u32, u32),
+    /// Drawing a bitmap (text is placed glyph by glyph) rather than an SVG.
+    pub raster: bool,
+}
+
+impl<'a> Study<'a> {
+    pub fn new(summary: &'a Summary, options: &ChartOptions) -> Result<Self, ReportError> {
+        let main = match &options.main_outcome {
+            None => 0,
+            Some(id) => summary
+                .outcomes
+                .iter()
+                .position(|o| &o.id == id)
+                .ok_or_else(|| ReportError::UnknownOutcome {
+                    id: id.clone(),
+                    known: summary
+                        .outcomes
+                        .iter()
+                        .map(|o| o.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?,
+        };
+        Ok(Study {
+            summary,
+            main,
+            size: (options.size.0.max(640), options.size.1.max(400)),
+            raster: false,
+        })
+    }
+}
+
+/// An error while drawing, as text (plotters' errors are generic over the backend).
+#[derive(Debug)]
+pub(crate) struct DrawError(pub String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        DrawError(e.to_string())
+    }
+}
+
+pub(crate) type DrawResult = Result<(), DrawError>;
+
+/// One chart. Implement this in a new file and list the type in [`CHARTS`].
+pub(crate) trait Chart: Sync {
+    /// File stem, `snake_case`.
+    fn name(&self) -> &'static str;
+    /// Human title, drawn at the top of the chart.
+    fn title(&self) -> &'static str;
+    /// Whether the summary has what this chart shows.
+    fn applies(&self, study: &Study) -> bool;
+    /// Size in pixels; by default the base size. Charts with many panels may grow.
+    fn size(&self, study: &Study) -> (u32, u32) {
+        study.size
+    }
+    /// Draw onto `root`, the whole canvas (already cleared to white).
+    fn draw<DB: DrawingBackend>(&self, study: &Study, root: &DrawingArea<DB, Shift>) -> DrawResult;
+}
+
+/// The object-safe face of a [`Chart`]: renders it with concrete backends.
+pub(crate) trait Render: Sync {
+    fn name(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    fn applies(&self, study: &Study) -> bool;
+    fn size(&self, study: &Study) -> (u32, u32);
+    fn render_svg(&self, study: &Study, size: (u32, u32)) -> Result<String, DrawError>;
+    fn render_png(&self, study: &Study, size: (u32, u32), path: &Path) -> DrawResult;
+}
+
+impl<C: Chart> Render for C {
+    fn name(&self) -> &'static str {
+        Chart::name(self)
+    }
+    fn title(&self) -> &'static str {
+        Chart::title(self)
+    }
+    fn applies(&self, study: &Study) -> bool {
+        Chart::applies(self, study)
+    }
+    fn size(&self, study: &Study) -> (u32, u32) {
+        Chart::size(self, study)
+    }
+    fn render_svg(&self, study: &Study, size: (u32, u32)) -> Result<String, DrawError> {
+        ensure_font()?;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            root.fill(&WHITE)?;
+            let study = Study {
+                raster: false,
+                ..*study
+            };
+            self.draw(&study, &root)?;
+            root.present()?;
+        }
+        Ok(svg)
+    }
+    fn render_png(&self, study: &Study, size: (u32, u32), path: &Path) -> DrawResult {
+        ensure_font()?;
+        let root = BitMapBackend::new(path, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        let study = Study {
+            raster: true,
+            ..*study
+        };
+        self.draw(&study, &root)?;
+        root.present()?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared style
+// ---------------------------------------------------------------------------------------------
+
+/// The font family every chart uses (registered from the embedded DejaVu Sans).
+pub(crate) const FONT: &str = "sans-serif";
+
+pub(crate) static FONT_BYTES: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/assets/fonts/DejaVuSans.ttf"
+));
+
+/// Register the embedded font under [`FONT`], once per process.
+pub(crate) fn ensure_font() -> DrawResult {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
+                .map_err(|_| "the embedded DejaVu Sans font is invalid".to_string())
+        })
+        .clone()
+        .map_err(DrawError)
+}
+
+pub(crate) const TEXT: RGBColor = RGBColor(33, 37, 41);
+pub(crate) const MUTED: RGBColor = RGBColor(108, 117, 125);
+pub(crate) const GRID: RGBColor = RGBColor(226, 229, 233);
+pub(crate) const AXIS: RGBColor = RGBColor(150, 155, 160);
+pub(crate) const NOT_TAKEN: RGBColor = RGBColor(200, 204, 208);
+pub(crate) const EVENT: RGBColor = RGBColor(110, 110, 110);
+pub(crate) const DECISION: RGBColor = RGBColor(181, 41, 90);
+
+/// Tableau 10: distinct, readable, colour-blind-considerate.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(78, 121, 167),
+    RGBColor(242, 142, 43),
+    RGBColor(225, 87, 89),
+    RGBColor(118, 183, 178),
+    RGBColor(89, 161, 79),
+    RGBColor(237, 201, 72),
+    RGBColor(176, 122, 161),
+    RGBColor(255, 157, 167),
+    RGBColor(156, 117, 95),
+    RGBColor(186, 176, 172),
+];
+
+pub(crate) fn palette(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Black or white, whichever reads better on `bg`.
+pub(crate) fn ink_on(bg: RGBColor) -> RGBColor {
+    let l = 0.299 * f64::from(bg.0) + 0.587 * f64::from(bg.1) + 0.114 * f64::from(bg.2);
+    if l > 150.0 {
+        TEXT
+    } else {
+        WHITE
+    }
+}
+
+/// Shorten `text` with an ellipsis so that it fits `max_width` pixels at `size`.
+pub(crate) fn ellipsize(text: &str, max_width: i32, size: f64) -> String {
+    if text_width(text, size) <= max_width {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut n = chars.len();
+    while n > 0 {
+        let candidate: String = chars[..n].iter().collect::<String>().trim_end().to_string() + "…";
+        if text_width(&candidate, size) <= max_width {
+            return candidate;
+        }
+        n -= 1;
+    }
+    "…".to_string()
+}
+
+/// Greedy word wrap of `text` into at most `max_lines` lines of `max_width` pixels at `size`.
+/// Words longer than a line, and what does not fit in `max_lines`, end in an ellipsis.
+pub(crate) fn wrap(text: &str, max_width: i32, size: f64, max_lines: usize) -> Vec<String> {
+    let max_lines = max_lines.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if current.is_empty() {
+            word.to_string()
+        } else {
+            format!("{current} {word}")
+        };
+        if current.is_empty() || text_width(&candidate, size) <= max_width {
+            current = candidate;
+        } else {
+            lines.push(std::mem::take(&mut current));
+            current = word.to_string();
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    if lines.len() > max_lines {
+        let rest = lines.split_off(max_lines - 1).join(" ");
+        // Force an ellipsis even if the joined rest happened to fit.
+        let mut last = ellipsize(&rest, max_width, size);
+        if last == rest {
+            last = ellipsize(&format!("{rest}…"), max_width, size);
+        }
+        lines.push(last);
+    }
+    for line in &mut lines {
+        *line = ellipsize(line, max_width, size);
+    }
+    lines
+}
+
+/// Draw `lines` starting at `(x, y)` (the anchor of the first line), `line_height` apart.
+pub(crate) fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    study: &Study,
+    lines: &[String],
+    (x, y): (i32, i32),
+    line_height: i32,
+    spec: TextSpec,
+) -> DrawResult {
+    for (i, line) in lines.iter().enumerate() {
+        draw_text(
+            area,
+            study.raster,
+            line,
+            (x, y + i as i32 * line_height),
+            spec,
+        )?;
+    }
+    Ok(())
+}
+
+/// Height of the header drawn by [`frame`].
+const HEADER: i32 = 74;
+/// Height of the footer drawn by [`frame`].
+const FOOTER: i32 = 30;
+/// Left and right page margin.
+pub(crate) const PAGE_MARGIN: i32 = 24;
+
+/// Draw the common frame: title, scenario name and subtitle, footer with runs, seed and
+/// version. Returns the area left for the chart itself.
+pub(crate) fn frame<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    study: &Study,
+    title: &str,
+    subtitle: &str,
+) -> Result<DrawingArea<DB, Shift>, DrawError> {
+    let s = study.summary;
+    let r = study.raster;
+    let (w, h) = root.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let usable = w - 2 * PAGE_MARGIN;
+
+    draw_text(
+        root,
+        r,
+        &ellipsize(title, usable, 26.0),
+        (PAGE_MARGIN, 18),
+        TextSpec::new(26.0, TEXT),
+    )?;
+    let sub = if subtitle.is_empty() {
+        s.scenario.name.clone()
+    } else {
+        format!("{} — {}", s.scenario.name, subtitle)
+    };
+    draw_text(
+        root,
+        r,
+        &ellipsize(&sub, usable, 15.0),
+        (PAGE_MARGIN, 52),
+        TextSpec::new(15.0, MUTED),
+    )?;
+
+    root.draw(&PathElement::new(
+        vec![
+            (PAGE_MARGIN, h - FOOTER + 2),
+            (w - PAGE_MARGIN, h - FOOTER + 2),
+        ],
+        GRID,
+    ))?;
+    let footer = footer_text(s);
+    let right = format!("{} sampling", s.sampling);
+    let right_w = text_width(&right, 12.5);
+    let small = TextSpec::new(12.5, MUTED);
+    draw_text(
+        root,
+        r,
+        &ellipsize(&footer, usable - right_w - 24, 12.5),
+        (PAGE_MARGIN, h - FOOTER / 2 + 2),
+        small.anchor(HPos::Left, VPos::Center),
+    )?;
+    draw_text(
+        root,
+        r,
+        &right,
+        (w - PAGE_MARGIN, h - FOOTER / 2 + 2),
+        small.anchor(HPos::Right, VPos::Center),
+    )?;
+
+    Ok(root.margin(HEADER, FOOTER + 6, PAGE_MARGIN - 8, PAGE_MARGIN))
+}
+
+/// `N runs · seed S · alliance-sim VERSION`.
+pub(crate) fn footer_text(s: &Summary) -> String {
+    format!(
+        "{} runs · seed {} · alliance-sim {}",
+        fmt_int(s.runs),
+        s.seed,
+        s.version
+    )
+}
+
+/// One axis of a chart: how many labels to aim for (plotters picks round values; 0 for
+/// none), how to print them, its title (with units), and whether to draw grid lines.
+pub(crate) struct Axis<'a, T> {
+    pub labels: usize,
+    pub format: &'a dyn Fn(&T) -> String,
+    pub title: Option<String>,
+    pub grid: bool,
+}
+
+/// Draw the grid, the axes and their labels in the shared style. plotters draws the lines and
+/// ticks; the labels are drawn here so that bitmap text is laid out properly.
+pub(crate) fn draw_axes<DB, X, Y, XT, YT>(
+    root: &DrawingArea<DB, Shift>,
+    study: &Study,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x: Axis<'_, XT>,
+    y: Axis<'_, YT>,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+{
+    {
+        let blank = |_: &XT| String::new();
+        let blank_y = |_: &YT| String::new();
+        let mut mesh = chart.configure_mesh();
+        mesh.bold_line_style(GRID)
+            .light_line_style(TRANSPARENT)
+            .axis_style(AXIS)
+            .x_labels(x.labels.max(1))
+            .y_labels(y.labels.max(1))
+            .x_label_formatter(&blank)
+            .y_label_formatter(&blank_y);
+        if !x.grid {
+            mesh.disable_x_mesh();
+        }
+        if !y.grid {
+            mesh.disable_y_mesh();
+        }
+        if x.labels == 0 {
+            mesh.set_tick_mark_size(LabelAreaPosition::Bottom, 0);
+        }
+        if y.labels == 0 {
+            mesh.set_tick_mark_size(LabelAreaPosition::Left, 0);
+        }
+        mesh.draw()?;
+    }
+
+    let r = study.raster;
+    let (xs, ys) = chart.plotting_area().get_pixel_range();
+    let label = TextSpec::new(13.0, TEXT);
+    let title = TextSpec::new(14.0, MUTED);
+    let spec = chart.as_coord_spec();
+
+    if x.labels > 0 {
+        let mut last_right = i32::MIN;
+        for v in spec.x_spec().key_points(BoldPoints(x.labels)) {
+            let text = (x.format)(&v);
+            let (px, _) = chart.backend_coord(&(v, spec.get_y_range().start));
+            let w = text_width(&text, 13.0);
+            if text.is_empty() || px - w / 2 < last_right + 8 {
+                continue;
+            }
+            last_right = px + w / 2;
+            draw_text(
+                root,
+                r,
+                &text,
+                (px, ys.end + 8),
+                label.anchor(HPos::Center, VPos::Top),
+            )?;
+        }
+    }
+    if let Some(t) = &x.title {
+        draw_text(
+            root,
+            r,
+            &ellipsize(t, xs.end - xs.start, 14.0),
+            ((xs.start + xs.end) / 2, ys.end + 30),
+            title.anchor(HPos::Center, VPos::Top),
+        )?;
+    }
+
+    let mut widest = 0;
+    if y.labels > 0 {
+        for v in spec.y_spec().key_points(BoldPoints(y.labels)) {
+            let text = (y.format)(&v);
+            let (_, py) = chart.backend_coord(&(spec.get_x_range().start, v));
+            widest = widest.max(text_width(&text, 13.0));
+            draw_text(
+                root,
+                r,
+                &text,
+                (xs.start - 9, py),
+                label.anchor(HPos::Right, VPos::Center),
+            )?;
+        }
+    }
+    if let Some(t) = &y.title {
+        draw_text(
+            root,
+            r,
+            &ellipsize(t, ys.end - ys.start, 14.0),
+            (xs.start - 9 - widest - 14, (ys.start + ys.end) / 2),
+            title.anchor(HPos::Center, VPos::Center).upward(),
+        )?;
+    }
+    Ok(())
+}
+
+/// A percentage axis for probabilities in 0..1.
+pub(crate) fn pct_label(v: &f64) -> String {
+    format!("{:.0}%", v * 100.0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers and dates
+// ---------------------------------------------------------------------------------------------
+
+/// `12345` -> `12,345`.
+pub(crate) fn fmt_int(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A probability as a percentage: `0.6234` -> `62.3%`.
+pub(crate) fn fmt_pct(p: f64) -> String {
+    if p > 0.0 && p < 0.0005 {
+        "<0.1%".to_string()
+    } else if p < 1.0 && p > 0.9995 {
+        ">99.9%".to_string()
+    } else {
+        format!("{:.1}%", p * 100.0)
+    }
+}
+
+/// A value with a sensible number of digits for its magnitude.
+pub(crate) fn fmt_num(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    let a = x.abs();
+    let s = if a == 0.0 {
+        "0".to_string()
+    } else if !(1e-3..1e6).contains(&a) {
+        format!("{x:.2e}")
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 10.0 {
+        format!("{x:.1}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.3}")
+    };
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s
+    }
+}
+
+/// Tick label for an axis spanning `span`: enough digits to tell neighbouring ticks apart.
+pub(crate) fn fmt_tick(x: f64, span: f64) -> String {
+    let span = span.abs();
+    let decimals = if span >= 50.0 {
+        0
+    } else if span >= 5.0 {
+        1
+    } else if span >= 0.5 {
+        2
+    } else if span >= 0.05 {
+        3
+    } else {
+        4
+    };
+    let s = format!("{x:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `2019-07-01` -> `1 Jul 2019` (or `Jul 2019` with `month_only`); anything else unchanged.
+pub(crate) fn fmt_date(iso: &str, month_only: bool) -> String {
+    let parts: Vec<&str> = iso.get(..10).unwrap_or(iso).split('-').collect();
+    if let [y, m, d] = parts.as_slice() {
+        if let (Ok(m), Ok(d)) = (m.parse::<usize>(), d.parse::<u32>()) {
+            if (1..=12).contains(&m) && y.len() == 4 {
+                let month = MONTHS[m - 1];
+                return if month_only {
+                    format!("{month} {y}")
+                } else {
+                    format!("{d} {month} {y}")
+                };
+            }
+        }
+    }
+    iso.to_string()
+}
+
+/// The date of the start of `step` (`time_axis.dates`), formatted for a chart.
+pub(crate) fn step_date(s: &Summary, step: u32) -> Option<String> {
+    s.time_axis
+        .dates
+        .get(step as usize)
+        .map(|d| fmt_date(d, s.time_axis.unit == "month"))
+}
+
+/// Replace `_` with spaces: `suspend_conditionally` -> `suspend conditionally`.
+pub(crate) fn humanize(id: &str) -> String {
+    id.replace('_', " ")
+}
+
+/// Pad a degenerate range so that it can be drawn.
+pub(crate) fn padded_range(lo: f64, hi: f64, pad_fraction: f64) -> (f64, f64) {
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+        (lo.min(hi), lo.max(hi))
+    } else {
+        (0.0, 1.0)
+    };
+    let span = hi - lo;
+    if span <= f64::EPSILON * lo.abs().max(1.0) {
+        let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        (lo - pad, hi + pad)
+    } else {
+        (lo - span * pad_fraction, hi + span * pad_fraction)
+    }
+}
+
+/// Rows and columns of a grid of `n` small multiples.
+pub(crate) fn grid(n: usize) -> (usize, usize) {
+    match n {
+        0 | 1 => (1, 1),
+        2 => (1, 2),
+        3 => (1, 3),
+        4 => (2, 2),
+        5 | 6 => (2, 3),
+        _ => (n.div_ceil(3), 3),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,479 @@
+//! `report.html`: one self-contained page (inline CSS and SVG charts, no scripts, no network)
+//! with the run's provenance, the tables of the summary and every chart.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::atomic::write_atomic;
+use super::charts::{fmt_int, fmt_num, fmt_pct, humanize, Study, CHARTS};
+use super::{ChartOptions, ReportError};
+use crate::montecarlo::Summary;
+
+const CSS: &str = r#"
+:root { --text: #212529; --muted: #6c757d; --rule: #dee2e6; --band: #f6f7f9; }
+* { box-sizing: border-box; }
+body { margin: 0; font-family: "DejaVu Sans", system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: var(--text); background: #fff; line-height: 1.45; }
+main { max-width: 1080px; margin: 0 auto; padding: 28px 24px 64px; }
+h1 { font-size: 1.9rem; margin: 0 0 .3rem; }
+h2 { font-size: 1.3rem; margin: 2.2rem 0 .7rem; padding-bottom: .3rem; border-bottom: 1px solid var(--rule); }
+p.description { font-size: 1.05rem; margin: .2rem 0 1.2rem; max-width: 60rem; }
+dl.run { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1.2rem; margin: 0;
+  font-size: .95rem; }
+dl.run dt { color: var(--muted); }
+dl.run dd { margin: 0; overflow-wrap: anywhere; }
+code { font-family: "DejaVu Sans Mono", ui-monospace, Menlo, Consolas, monospace; font-size: .88em; }
+table { border-collapse: collapse; width: 100%; font-size: .92rem; margin: .4rem 0 1rem; }
+th, td { text-align: left; padding: .38rem .6rem; border-bottom: 1px solid var(--rule); vertical-align: top; }
+th { font-weight: 600; background: var(--band); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.muted, span.muted { color: var(--muted); }
+td.date { white-space: nowrap; }
+td.rationale { min-width: 16rem; }
+figure { margin: 1.2rem 0 2rem; }
+figure svg { display: block; width: 100%; height: auto; max-width: 100%; border: 1px solid var(--rule); }
+figcaption { color: var(--muted); font-size: .9rem; margin-top: .4rem; }
+nav ul { padding-left: 1.2rem; columns: 2; }
+footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
+@media print { figure { break-inside: avoid; } }
+"#;
+
+/// Escape text for HTML element content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Write the report page for `summary` to `out`, inlining every applicable chart's SVG from
+/// `charts_dir` (as written by [`write_charts`](super::write_charts)).
+pub fn write_html(summary: &Summary, charts_dir: &Path, out: &Path) -> Result<(), ReportError> {
+    let mut charts = Vec::new();
+    let study = Study::new(summary, &ChartOptions::default())?;
+    for chart in CHARTS.iter().filter(|c| c.applies(&study)) {
+        let path = charts_dir.join(format!("{}.svg", chart.name()));
+        let svg = std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?;
+        charts.push((chart.name(), chart.title(), svg));
+    }
+    let page = render(summary, &charts);
+    write_atomic(out, page.as_bytes()).map_err(|e| ReportError::io(out, e))
+}
+
+/// The page, from the summary and the charts' (name, title, SVG text).
+fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
+    let e = escape_html;
+    let mut h = String::with_capacity(64 * 1024 + charts.iter().map(|c| c.2.len()).sum::<usize>());
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"generator\" content=\"alliance-sim {}\">\n\
+         <title>{} — alliance-sim report</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n",
+        e(&s.version),
+        e(&s.scenario.name)
+    );
+
+    // Title, description, provenance.
+    let _ = writeln!(h, "<h1>{}</h1>", e(&s.scenario.name));
+    if !s.scenario.description.trim().is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"description\">{}</p>",
+            e(&s.scenario.description)
+        );
+    }
+    h.push_str("<dl class=\"run\">\n");
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", e(k), v);
+    };
+    row("Runs", fmt_int(s.runs));
+    row("Seed", s.seed.to_string());
+    row("Sampling", e(&s.sampling));
+    row(
+        "Scenario file",
+        format!("<code>{}</code>", e(&s.scenario.file)),
+    );
+    row(
+        "Scenario SHA-256",
+        format!("<code>{}</code>", e(&s.scenario.sha256)),
+    );
+    row(
+        "Time axis",
+        e(&format!(
+            "{} steps of one {} from {}",
+            s.time_axis.steps, s.time_axis.unit, s.time_axis.start
+        )),
+    );
+    if !s.fixed.is_empty() {
+        let fixed: Vec<String> = s
+            .fixed
+            .iter()
+            .map(|f| format!("<code>{} = {}</code>", e(&f.id), f.value))
+            .collect();
+        row("Fixed (--set)", fixed.join(", "));
+    }
+    row("Version", format!("alliance-sim {}", e(&s.version)));
+    h.push_str("</dl>\n");
+
+    // Contents.
+    h.push_str("<nav><h2>Contents</h2><ul>\n");
+    let mut toc: Vec<(&str, &str)> = vec![("outcomes", "Outcomes")];
+    if !s.decisions.is_empty() {
+        toc.push(("decisions", "Decisions"));
+    }
+    if !s.events.is_empty() {
+        toc.push(("events", "Events"));
+    }
+    if !s.metrics.is_empty() {
+        toc.push(("metrics", "Metrics"));
+    }
+    if !charts.is_empty() {
+        toc.push(("charts", "Charts"));
+    }
+    if !s.parameters.is_empty() {
+        toc.push(("parameters", "Parameters"));
+    }
+    for (id, title) in &toc {
+        let _ = writeln!(h, "<li><a href=\"#{id}\">{title}</a></li>");
+    }
+    h.push_str("</ul></nav>\n");
+
+    outcomes_table(&mut h, s);
+    decisions_table(&mut h, s);
+    events_table(&mut h, s);
+    metrics_table(&mut h, s);
+
+    if !charts.is_empty() {
+        h.push_str("<h2 id=\"charts\">Charts</h2>\n");
+        for (name, title, svg) in charts {
+            let _ = write!(
+                h,
+                "<figure id=\"chart-{}\">\n{}\n<figcaption>{} — <code>{}.svg</code></figcaption>\n</figure>\n",
+                e(name),
+                inline_svg(svg),
+                e(title),
+                e(name)
+            );
+        }
+    }
+
+    parameters_table(&mut h, s);
+
+    let _ = write!(
+        h,
+        "<footer>{} runs · seed {} · alliance-sim {}</footer>\n</main>\n</body>\n</html>\n",
+        fmt_int(s.runs),
+        s.seed,
+        e(&s.version)
+    );
+    h
+}
+
+/// The SVG text without an XML declaration, ready to sit inside the page.
+fn inline_svg(svg: &str) -> &str {
+    let t = svg.trim();
+    match (t.starts_with("<?xml"), t.find("?>")) {
+        (true, Some(end)) => t[end + 2..].trim_start(),
+        _ => t,
+    }
+}
+
+fn ci(c: [f64; 2]) -> String {
+    format!("{} – {}", fmt_pct(c[0]), fmt_pct(c[1]))
+}
+
+fn outcomes_table(h: &mut String, s: &Summary) {
+    let e = escape_html;
+    h.push_str(
+        "<h2 id=\"outcomes\">Outcomes</h2>\n<table>\n<thead><tr><th>Outcome</th>\
+         <th class=\"num\">Runs</th><th class=\"num\">Probability</th>\
+         <th class=\"num\">95% CI (Wilson)</th></tr></thead>\n<tbody>\n",
+    );
+    for o in &s.outcomes {
+        let _ = writeln!(
+            h,
+            "<tr><td>{} <span class=\"muted\"><code>{}</code></span></td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            e(&o.label),
+            e(&o.id),
+            fmt_int(o.count),
+            fmt_pct(o.probability),
+            ci(o.ci95)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+}
+
+fn decisions_table(h: &mut String, s: &Summary) {
+    if s.decisions.is_empty() {
+        return;
+    }
+    let e = escape_html;
+    h.push_str(
+        "<h2 id=\"decisions\">Decisions</h2>\n<table>\n<thead><tr><th>Decision</th><th>Actor</th>\
+         <th>Date</th><th>Option</th><th class=\"num\">Runs</th>\
+         <th class=\"num\">Share of runs</th><th class=\"num\">95% CI</th></tr></thead>\n<tbody>\n",
+    );
+    for d in &s.decisions {
+        let date = d
+            .step
+            .and_then(|st| s.time_axis.dates.get(st as usize))
+            .map(|d| e(d))
+            .unwrap_or_else(|| "—".to_string());
+        let rows = d.options.len() + usize::from(d.not_taken > 0);
+        let mut first = true;
+        let mut lead = |h: &mut String| {
+            if first {
+                first = false;
+                let _ = write!(
+                    h,
+                    "<td rowspan=\"{rows}\">{}</td><td rowspan=\"{rows}\">{}</td>\
+                     <td class=\"date\" rowspan=\"{rows}\">{}</td>",
+                    e(&d.label),
+                    e(&d.actor),
+                    date
+                );
+            }
+        };
+        for o in &d.options {
+            h.push_str("<tr>");
+            lead(h);
+            let _ = writeln!(
+                h,
+                "<td>{} <span class=\"muted\"><code>{}</code></span></td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                e(&humanize(&o.id)),
+                e(&o.id),
+                fmt_int(o.count),
+                fmt_pct(o.probability),
+                ci(o.ci95)
+            );
+        }
+        if d.not_taken > 0 {
+            h.push_str("<tr>");
+            lead(h);
+            let share = if s.runs > 0 {
+                d.not_taken as f64 / s.runs as f64
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                h,
+                "<td class=\"muted\">not taken</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\"></td></tr>",
+                fmt_int(d.not_taken),
+                fmt_pct(share)
+            );
+        }
+        if rows == 0 {
+            h.push_str("<tr>");
+            lead(h);
+            h.push_str("<td class=\"muted\" colspan=\"4\">no options</td></tr>\n");
+        }
+    }
+    h.push_str("</tbody>\n</table>\n");
+}
+
+fn events_table(h: &mut String, s: &Summary) {
+    if s.events.is_empty() {
+        return;
+    }
+    let e = escape_html;
+    h.push_str(
+        "<h2 id=\"events\">Events</h2>\n<table>\n<thead><tr><th>Event</th><th>Date</th>\
+         <th class=\"num\">Runs where it fired</th><th class=\"num\">Mean count per run</th>\
+         </tr></thead>\n<tbody>\n",
+    );
+    for ev in &s.events {
+        let date = match ev.step {
+            Some(st) => s
+                .time_axis
+                .dates
+                .get(st as usize)
+                .map(|d| e(d))
+                .unwrap_or_else(|| format!("step {st}")),
+            None => "<span class=\"muted\">stochastic</span>".to_string(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{} <span class=\"muted\"><code>{}</code></span></td><td class=\"date\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            e(&ev.label),
+            e(&ev.id),
+            date,
+            fmt_pct(ev.share_fired),
+            fmt_num(ev.mean_count)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+}
+
+fn metrics_table(h: &mut String, s: &Summary) {
+    if s.metrics.is_empty() {
+        return;
+    }
+    let e = escape_html;
+    h.push_str(
+        "<h2 id=\"metrics\">Metrics</h2>\n<p>Value at the end of the run.</p>\n<table>\n<thead><tr>\
+         <th>Metric</th><th class=\"num\">Mean</th><th class=\"num\">SD</th>\
+         <th class=\"num\">5th pct</th><th class=\"num\">Median</th><th class=\"num\">95th pct</th>\
+         <th>Unit</th></tr></thead>\n<tbody>\n",
+    );
+    for m in &s.metrics {
+        let _ = writeln!(
+            h,
+            "<tr><td>{} <span class=\"muted\"><code>{}</code></span></td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td>{}</td></tr>",
+            e(&m.label),
+            e(&m.id),
+            fmt_num(m.mean),
+            fmt_num(m.sd),
+            fmt_num(m.p05),
+            fmt_num(m.p50),
+            fmt_num(m.p95),
+            e(&m.unit)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+}
+
+fn parameters_table(h: &mut String, s: &Summary) {
+    if s.parameters.is_empty() {
+        return;
+    }
+    let e = escape_html;
+    h.push_str(
+        "<h2 id=\"parameters\">Parameters</h2>\n<table>\n<thead><tr><th>Parameter</th>\
+         <th>Distribution</th><th>Unit</th><th class=\"num\">Mean sampled</th><th>Rationale</th>\
+         <th>Source</th></tr></thead>\n<tbody>\n",
+    );
+    for p in &s.parameters {
+        let fixed = s
+            .fixed
+            .iter()
+            .find(|f| f.id == p.id)
+            .map(|f| {
+                format!(
+                    "<br><span class=\"muted\">fixed by --set to {}</span>",
+                    f.value
+                )
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            h,
+            "<tr><td>{}<br><span class=\"muted\"><code>{}</code></span></td><td><code>{}</code>{}</td>\
+             <td>{}</td><td class=\"num\">{}</td><td class=\"rationale\">{}</td><td>{}</td></tr>",
+            e(&p.label),
+            e(&p.id),
+            e(&p.distribution),
+            fixed,
+            e(&p.unit),
+            fmt_num(p.mean),
+            e(&p.rationale),
+            e(&p.source)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::charts::tests::sample_summary;
+    use super::super::{write_charts, ChartOptions};
+    use super::*;
+
+    #[test]
+    fn escapes() {
+        assert_eq!(
+            escape_html(r#"a < b & "c" > 'd'"#),
+            "a &lt; b &amp; &quot;c&quot; &gt; &#39;d&#39;"
+        );
+        assert_eq!(escape_html("plain — ünïcode"), "plain — ünïcode");
+    }
+
+    #[test]
+    fn report_has_tables_charts_and_escaped_text() {
+        let summary = sample_summary();
+        let dir = tempfile::tempdir().unwrap();
+        let charts = write_charts(&summary, dir.path(), &ChartOptions::default()).unwrap();
+        let out = dir.path().join("report.html");
+        write_html(&summary, dir.path(), &out).unwrap();
+        let html = std::fs::read_to_string(&out).unwrap();
+
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.trim_end().ends_with("</html>"));
+        assert!(!html.contains("<script"), "no scripts");
+        assert!(!html.contains("https://"), "no network");
+        assert_eq!(
+            html.matches("http://").count(),
+            html.matches("http://www.w3.org/").count(),
+            "no network"
+        );
+        // Every chart inline.
+        assert_eq!(charts.len(), 5);
+        for c in &charts {
+            assert!(html.contains(&format!("<figure id=\"chart-{}\">", c.name)));
+            let svg = std::fs::read_to_string(&c.svg).unwrap();
+            assert!(html.contains(inline_svg(&svg)), "{} inlined", c.name);
+        }
+        assert_eq!(html.matches("<svg").count(), charts.len());
+        // Provenance.
+        for needle in [
+            "20191122",
+            "100,000",
+            "latin-hypercube",
+            "scenarios/gsomia_2019.toml",
+            &summary.scenario.sha256,
+            "alliance-sim 0.1.0",
+        ] {
+            assert!(html.contains(needle), "missing {needle}");
+        }
+        // Tables.
+        for p in &summary.parameters {
+            assert!(html.contains(&escape_html(&p.rationale)), "{}", p.id);
+            assert!(html.contains(&escape_html(&p.source)), "{}", p.id);
+        }
+        for m in &summary.metrics {
+            assert!(html.contains(&escape_html(&m.label)));
+        }
+        assert!(html.contains("let lapse"));
+        assert!(html.contains("not taken"));
+        // Escaping: the raw `&` and `<` of labels never appear, their escapes do.
+        assert!(html.contains("Japan &amp; US &lt;mediation&gt;"));
+        assert!(!html.contains("Japan & US"));
+        assert!(!html.contains("<mediation>"));
+        assert!(html.contains("Elections &lt; 6 months away &amp; polls split"));
+        assert!(html.contains("July 2019 &amp; under US pressure"));
+    }
+
+    #[test]
+    fn missing_chart_is_an_io_error_with_its_path() {
+        let summary = sample_summary();
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_html(&summary, dir.path(), &dir.path().join("report.html")).unwrap_err();
+        match err {
+            ReportError::Io { path, .. } => assert!(path.ends_with("outcomes.svg")),
+            other => panic!("unexpected {other}"),
+        }
+        assert!(!dir.path().join("report.html").exists());
+    }
+
+    #[test]
+    fn strips_xml_declaration() {
+        assert_eq!(
+            inline_svg("<?xml version=\"1.0\"?>\n<svg></svg>\n"),
+            "<svg></svg>"
+        );
+        assert_eq!(inline_svg("<svg></svg>"), "<svg></svg>");
+    }
+}

@@ -1,0 +1,244 @@
+//! `alliance-sim backtest` on the real history cases (scenarios/history) and on broken ones.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn sim() -> Command {
+    let mut cmd = Command::cargo_bin("alliance-sim").expect("binary builds");
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+fn history() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/history")
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).expect("file written");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn number(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn backtest_scores_every_history_case_and_writes_the_report() {
+    let out = tempfile::tempdir().expect("temp dir");
+    sim()
+        .arg("backtest")
+        .arg(history())
+        .args(["--runs", "2000", "--seed", "7", "-q", "--out"])
+        .arg(out.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Brier"))
+        .stdout(predicate::str::contains("baseline: status quo"));
+    let report = read_json(&out.path().join("backtest/backtest.json"));
+    assert_eq!(report["runs_per_case"], 2000);
+    assert_eq!(report["seed"], 7);
+    let cases = report["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), 5, "one entry per case file");
+    let dates: Vec<&str> = cases.iter().filter_map(|c| c["date"].as_str()).collect();
+    assert_eq!(
+        dates,
+        [
+            "2019-08-22",
+            "2019-11-22",
+            "2019-11-22",
+            "2020-08-24",
+            "2023-03-21"
+        ]
+    );
+    for case in cases {
+        let brier = number(&case["brier"]);
+        assert!((0.0..=2.0).contains(&brier), "Brier out of [0, 2]: {case}");
+        let log = number(&case["log_score"]);
+        assert!(log >= 0.0 && log.is_finite(), "log score: {case}");
+        let p = number(&case["probability"]);
+        let lo = number(&case["ci95"][0]);
+        let hi = number(&case["ci95"][1]);
+        assert!(lo <= p && p <= hi, "interval: {case}");
+        let classes = case["classes"].as_array().expect("classes");
+        let total: f64 = classes.iter().map(|c| number(&c["probability"])).sum();
+        assert!(
+            (total - 1.0).abs() < 1e-9,
+            "class probabilities sum to {total}"
+        );
+        assert!(
+            classes.iter().any(|c| c["id"] == case["observed"]),
+            "observed class listed: {case}"
+        );
+        let baseline = number(&case["baseline_status_quo"]["brier"]);
+        assert!((0.0..=2.0).contains(&baseline), "baseline Brier: {case}");
+    }
+    let overall = &report["overall"];
+    assert_eq!(overall["cases"], 5);
+    let mean = number(&overall["mean_brier"]);
+    assert!((0.0..=2.0).contains(&mean));
+}
+
+#[test]
+fn backtest_json_goes_to_stdout_and_is_the_written_file() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let assert = sim()
+        .arg("backtest")
+        .arg(history())
+        .args(["--runs", "500", "--json", "-q", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).expect("utf-8");
+    let written = std::fs::read_to_string(out.path().join("backtest/backtest.json")).expect("file");
+    assert_eq!(stdout, written);
+}
+
+#[test]
+fn backtest_results_do_not_depend_on_the_thread_count() {
+    let one = tempfile::tempdir().expect("temp dir");
+    let many = tempfile::tempdir().expect("temp dir");
+    for (dir, threads) in [(&one, "1"), (&many, "4")] {
+        sim()
+            .arg("backtest")
+            .arg(history())
+            .args(["--runs", "1500", "-q", "--threads", threads, "--out"])
+            .arg(dir.path())
+            .assert()
+            .success();
+    }
+    let a = std::fs::read(one.path().join("backtest/backtest.json")).expect("file");
+    let b = std::fs::read(many.path().join("backtest/backtest.json")).expect("file");
+    assert_eq!(a, b);
+}
+
+#[test]
+fn an_invalid_case_file_exits_2_and_names_the_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        format!(
+            "extends = \"{}\"\n\n[backtest]\ndecision = \"notice\"\nobserved = \"give_notic\"\ndate = 2019-08-22\n",
+            history().join("../gsomia_2019.toml").display()
+        ),
+    )
+    .expect("write case");
+    sim()
+        .arg("backtest")
+        .arg(dir.path())
+        .args(["--runs", "100", "-q", "--out"])
+        .arg(dir.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("give_notic"))
+        .stderr(predicate::str::contains("give_notice"));
+    assert!(!dir.path().join("out/backtest/backtest.json").exists());
+}
+
+#[test]
+fn a_folder_without_cases_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .arg("backtest")
+        .arg(dir.path())
+        .args(["-q"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no backtest cases"));
+    sim()
+        .arg("backtest")
+        .arg(dir.path().join("missing"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read the backtest folder"));
+}
+
+// --- the [backtest] table, through the library ---
+
+const TINY: &str = r#"
+[scenario]
+name = "tiny"
+start = 2020-01-01
+step = "month"
+steps = 3
+seed = 3
+
+[parameters.pull]
+dist = "uniform"
+min = 0.0
+max = 1.0
+
+[actors.a.vars.x]
+init = "pull"
+
+[decisions.go]
+actor = "a"
+date = 2020-02-01
+temperature = 0.5
+[decisions.go.options.stay]
+utility = "0.5"
+[decisions.go.options.leave]
+utility = "a.x"
+
+[outcomes.left]
+when = "go.leave"
+[outcomes.stayed]
+"#;
+
+fn tiny(backtest: &str) -> Result<alliance_sim::model::Model, String> {
+    let text = format!("{TINY}\n[backtest]\n{backtest}\n");
+    let scenario =
+        alliance_sim::scenario::load_str("tiny.toml", &text, None).map_err(|d| d.render(false))?;
+    alliance_sim::model::compile(scenario).map_err(|d| d.render(false))
+}
+
+#[test]
+fn a_case_can_score_the_outcome_instead_of_a_decision() {
+    use alliance_sim::analysis::backtest::{run_backtest, BacktestConfig};
+    let model =
+        tiny("observed = \"stayed\"\nstatus_quo = \"stayed\"\ndate = 2020-02-01").expect("valid");
+    assert_eq!(
+        model.backtest.as_ref().map(|b| b.scored),
+        Some(alliance_sim::model::Scored::Outcome)
+    );
+    let config = BacktestConfig {
+        runs: 4000,
+        seed: None,
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let report = run_backtest(&[model], &config, &|_| {}, &cancel).expect("runs");
+    let case = &report.cases[0];
+    assert_eq!(case.decision, "outcome");
+    let ids: Vec<&str> = case.classes.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["left", "stayed"]);
+    // Leaving beats staying when the uniform pull exceeds 0.5: about even odds.
+    assert!(
+        (case.probability - 0.5).abs() < 0.05,
+        "{}",
+        case.probability
+    );
+    let p = case.probability;
+    let expected = 2.0 * (1.0 - p) * (1.0 - p);
+    assert!((case.brier - expected).abs() < 1e-12);
+    assert!((case.log_score + p.ln()).abs() < 1e-12);
+    assert_eq!(case.baseline_uniform.brier, 0.5);
+}
+
+#[test]
+fn observed_must_name_an_option_of_the_scored_decision() {
+    let err =
+        tiny("decision = \"go\"\nobserved = \"leve\"\ndate = 2020-02-01").expect_err("invalid");
+    assert!(
+        err.contains("`observed`: `leve` is not an option of decision `go`"),
+        "{err}"
+    );
+    assert!(err.contains("leave"), "{err}");
+    let err =
+        tiny("decision = \"went\"\nobserved = \"leave\"\ndate = 2020-02-01").expect_err("invalid");
+    assert!(err.contains("`went` is not a decision"), "{err}");
+    let err = tiny("observed = \"left\"\ndate = 2020-02-01\nwhen = 1").expect_err("invalid");
+    assert!(err.contains("unknown key `when`"), "{err}");
+    let err = tiny("observed = \"left\"").expect_err("invalid");
+    assert!(err.contains("missing key `date`"), "{err}");
+}

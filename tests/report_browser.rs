@@ -1,0 +1,107 @@
+//! report.html in a real browser: headless Chromium loads it from the file system with no
+//! console errors, and a screenshot shows the charts.
+//!
+//! Needs `/usr/bin/chromium` (Debian's `chromium`, installed by `.ci/run`). Set
+//! `ALLIANCE_SIM_SKIP_BROWSER=1` to skip it on a machine without one; it fails otherwise, so it
+//! cannot pass by not running.
+
+use std::path::Path;
+use std::process::Command;
+
+fn chromium() -> Option<&'static str> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+}
+
+fn headless(dir: &Path) -> Command {
+    let mut cmd = Command::new(chromium().expect("chromium installed"));
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!("--user-data-dir={}", dir.join("profile").display()));
+    cmd
+}
+
+#[test]
+fn report_loads_in_chromium_without_console_errors() {
+    if std::env::var_os("ALLIANCE_SIM_SKIP_BROWSER").is_some() {
+        eprintln!("skipped: ALLIANCE_SIM_SKIP_BROWSER is set");
+        return;
+    }
+    assert!(
+        chromium().is_some(),
+        "chromium is needed (apt-get install chromium), or set ALLIANCE_SIM_SKIP_BROWSER=1"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let status = assert_cmd::Command::cargo_bin("alliance-sim")
+        .expect("binary")
+        .args(["run", "--runs", "2000", "-q", "--no-runs-csv", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let report = dir.path().join("gsomia_2019/report.html");
+    assert!(report.exists(), "report.html written");
+    let url = format!("file://{}", report.display());
+
+    let dom = headless(dir.path())
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    let page = String::from_utf8_lossy(&dom.stdout);
+    let log = String::from_utf8_lossy(&dom.stderr);
+    assert!(page.contains("<svg"), "the page holds inline SVG charts");
+    assert!(
+        page.matches("<svg").count() >= 5,
+        "every chart is on the page"
+    );
+    let console_errors: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("ERR_FILE_NOT_FOUND")
+        })
+        .collect();
+    assert!(
+        console_errors.is_empty(),
+        "console errors: {console_errors:#?}"
+    );
+
+    let shot = dir.path().join("shot.png");
+    let out = headless(dir.path())
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1280,7000")
+        .arg(&url)
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // A page of charts is far from blank: a white page compresses to a few kilobytes.
+    assert!(
+        png.len() > 50_000,
+        "screenshot is {} bytes, looks blank",
+        png.len()
+    );
+    if let Some(keep) = std::env::var_os("ALLIANCE_SIM_KEEP_SCREENSHOT") {
+        std::fs::copy(&shot, keep).expect("copy screenshot");
+    }
+}

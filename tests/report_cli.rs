@@ -1,0 +1,279 @@
+//! Charts, report.html, `report DIR`, and sharded runs merged back, on the real binary.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn sim() -> Command {
+    let mut cmd = Command::cargo_bin("alliance-sim").expect("binary builds");
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+const CHARTS: [&str; 5] = ["outcomes", "decisions", "metrics", "timeline", "drivers"];
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let w = u32::from_be_bytes(bytes[16..20].try_into().expect("4 bytes"));
+    let h = u32::from_be_bytes(bytes[20..24].try_into().expect("4 bytes"));
+    (w, h)
+}
+
+fn svg_size(text: &str) -> (u32, u32) {
+    let attr = |name: &str| -> u32 {
+        let start = text.find(&format!("{name}=\"")).expect("size attribute") + name.len() + 2;
+        let end = start + text[start..].find('"').expect("closing quote");
+        text[start..end]
+            .trim_end_matches("px")
+            .parse()
+            .expect("a number")
+    };
+    (attr("width"), attr("height"))
+}
+
+#[test]
+fn run_writes_every_chart_as_png_and_svg_and_the_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .args(["run", "--runs", "3000", "-q", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let out = dir.path().join("gsomia_2019");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary"))
+            .expect("json");
+    for chart in CHARTS {
+        let png = std::fs::read(out.join(format!("{chart}.png"))).expect("png written");
+        let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).expect("svg written");
+        assert!(
+            svg.trim_start().starts_with("<svg") || svg.trim_start().starts_with("<?xml"),
+            "{chart}.svg"
+        );
+        assert!(
+            svg.trim_end().ends_with("</svg>"),
+            "{chart}.svg is complete"
+        );
+        let (w, h) = png_size(&png);
+        assert_eq!(
+            (w, h),
+            svg_size(&svg),
+            "{chart}: PNG and SVG have the same size"
+        );
+        assert!(w >= 1000 && h >= 600, "{chart}: {w}x{h}");
+    }
+    let outcomes_svg = std::fs::read_to_string(out.join("outcomes.svg")).expect("svg");
+    for o in summary["outcomes"].as_array().expect("outcomes") {
+        let label = o["label"].as_str().expect("label");
+        // Long labels wrap over lines; every word of the label is on the chart.
+        for word in label.split_whitespace() {
+            let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+            assert!(
+                outcomes_svg.contains(word),
+                "outcomes.svg lacks `{word}` of `{label}`"
+            );
+        }
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(
+        html.matches("<svg").count() >= CHARTS.len(),
+        "every chart inline"
+    );
+    assert!(html.contains(summary["scenario"]["sha256"].as_str().expect("sha")));
+    for external in ["src=\"http", "href=\"http", "<link", "@import", "url(http"] {
+        assert!(
+            !html.contains(external),
+            "report.html loads nothing from the network ({external})"
+        );
+    }
+}
+
+#[test]
+fn no_charts_writes_none_and_report_redraws_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .args(["run", "--runs", "2000", "-q", "--no-charts", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let out = dir.path().join("gsomia_2019");
+    for chart in CHARTS {
+        assert!(!out.join(format!("{chart}.png")).exists());
+    }
+    assert!(!out.join("report.html").exists());
+    sim().arg("report").arg(&out).assert().success();
+    for chart in CHARTS {
+        assert!(out.join(format!("{chart}.png")).exists(), "{chart} redrawn");
+    }
+    assert!(out.join("report.html").exists());
+    sim()
+        .arg("report")
+        .arg(&out)
+        .args(["--main-outcome", "nope"])
+        .assert()
+        .code(2);
+    sim()
+        .arg("report")
+        .arg(dir.path().join("missing"))
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn report_redraws_the_same_svgs_as_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .args(["run", "--runs", "2000", "-q", "--no-runs-csv", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let out = dir.path().join("gsomia_2019");
+    let before = std::fs::read(out.join("outcomes.svg")).expect("svg");
+    std::fs::remove_file(out.join("outcomes.svg")).expect("remove");
+    sim()
+        .arg("report")
+        .arg(out.join("summary.json"))
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(out.join("outcomes.svg")).expect("svg"),
+        before
+    );
+}
+
+fn run_to_summary(dir: &Path, extra: &[&str]) -> Vec<u8> {
+    sim()
+        .args([
+            "run",
+            "--runs",
+            "9000",
+            "--seed",
+            "3",
+            "-q",
+            "--no-charts",
+            "--out",
+        ])
+        .arg(dir)
+        .args(extra)
+        .assert()
+        .success();
+    std::fs::read(dir.join("gsomia_2019/summary.json")).expect("summary")
+}
+
+#[test]
+fn merged_shards_are_byte_identical_to_one_run_in_any_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let whole = run_to_summary(&dir.path().join("whole"), &[]);
+    let shards = dir.path().join("shards");
+    for k in ["2/3", "3/3", "1/3"] {
+        sim()
+            .args([
+                "run",
+                "--runs",
+                "9000",
+                "--seed",
+                "3",
+                "-q",
+                "--no-charts",
+                "--shard",
+                k,
+                "--out",
+            ])
+            .arg(&shards)
+            .assert()
+            .success();
+    }
+    let part = |k: u32| shards.join(format!("gsomia_2019/partial-{k}-of-3.json"));
+    for order in [[1, 2, 3], [3, 1, 2], [2, 3, 1]] {
+        let merged = dir
+            .path()
+            .join(format!("merged-{}{}{}", order[0], order[1], order[2]));
+        sim()
+            .arg("merge")
+            .args(order.map(part))
+            .args(["--no-charts", "--out"])
+            .arg(&merged)
+            .assert()
+            .success();
+        assert!(
+            std::fs::read(merged.join("gsomia_2019/summary.json")).expect("merged") == whole,
+            "order {order:?}"
+        );
+    }
+    // The shards' rows, concatenated without their headers, are the single run's runs.csv.
+    let rows: String = (1..=3)
+        .map(|k| {
+            std::fs::read_to_string(shards.join(format!("gsomia_2019/runs-{k}-of-3.csv")))
+                .expect("rows")
+        })
+        .enumerate()
+        .map(|(i, text)| {
+            if i == 0 {
+                text
+            } else {
+                text.split_once('\n')
+                    .map(|(_, rest)| rest.to_string())
+                    .unwrap_or_default()
+            }
+        })
+        .collect();
+    let single =
+        std::fs::read_to_string(dir.path().join("whole/gsomia_2019/runs.csv")).expect("runs.csv");
+    assert!(
+        rows == single,
+        "shard rows concatenate to the single run's rows"
+    );
+
+    sim()
+        .arg("merge")
+        .args([part(1), part(2)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing"));
+    sim()
+        .arg("merge")
+        .args([part(1), part(1), part(2), part(3)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("twice"));
+}
+
+#[test]
+fn gnu_parallel_one_liner_from_the_readme_works() {
+    if std::env::var_os("ALLIANCE_SIM_SKIP_PARALLEL").is_some() {
+        return;
+    }
+    let parallel = ["/usr/bin/parallel", "/usr/local/bin/parallel"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let parallel = parallel.expect(
+        "GNU parallel is needed (apt-get install parallel), or set ALLIANCE_SIM_SKIP_PARALLEL=1",
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let whole = run_to_summary(&dir.path().join("whole"), &["--no-runs-csv"]);
+    let bin = assert_cmd::cargo::cargo_bin("alliance-sim");
+    let status = std::process::Command::new(parallel)
+        .current_dir(dir.path())
+        .arg("--will-cite")
+        .arg(format!(
+            "{} run --runs 9000 --seed 3 --no-runs-csv --no-charts -q --shard {{}}/4 --out shards",
+            bin.display()
+        ))
+        .args([":::", "1", "2", "3", "4"])
+        .status()
+        .expect("parallel runs");
+    assert!(status.success());
+    sim()
+        .current_dir(dir.path())
+        .arg("merge")
+        .args((1..=4).map(|k| format!("shards/gsomia_2019/partial-{k}-of-4.json")))
+        .args(["--no-charts", "--out", "merged"])
+        .assert()
+        .success();
+    assert!(
+        std::fs::read(dir.path().join("merged/gsomia_2019/summary.json")).expect("merged") == whole
+    );
+}
