@@ -10,8 +10,10 @@
 //!   on character boundaries, and the errors render.
 //!
 //! The case count is `PROPTEST_CASES` (default 256 per test, small enough for CI). For a long
-//! run: `PROPTEST_CASES=1000000 cargo test --release --test fuzz_loader -- --nocapture`; each
-//! test prints how many cases it ran.
+//! run, also set `FUZZ_SECONDS`: each test then repeats batches of `PROPTEST_CASES` fresh cases
+//! until that time is up, e.g.
+//! `FUZZ_SECONDS=1800 PROPTEST_CASES=100000 cargo test --release --test fuzz_loader -- --nocapture`.
+//! Each test prints how many cases it ran.
 
 use alliance_sim::diagnostic::Diagnostics;
 use alliance_sim::model::expr::{self, Binding, Scope, Type};
@@ -43,19 +45,35 @@ fn config() -> Config {
 static REJECTED: AtomicUsize = AtomicUsize::new(0);
 static ACCEPTED: AtomicUsize = AtomicUsize::new(0);
 
-/// Runs `test` on `cases` inputs from `strategy`, then prints the count.
+/// Runs `test` on `cases` inputs from `strategy` (batch after batch for `FUZZ_SECONDS`, when
+/// set), then prints the count.
 fn fuzz<S: Strategy>(name: &str, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
 where
     S::Value: std::fmt::Debug,
 {
     let config = config();
-    let cases = config.cases;
-    let mut runner = TestRunner::new(config);
-    if let Err(e) = runner.run(&strategy, test) {
-        panic!("{name}: {e}");
+    let batch = u64::from(config.cases);
+    let budget = std::env::var("FUZZ_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_secs);
+    let start = std::time::Instant::now();
+    let mut cases = 0u64;
+    loop {
+        // A fresh runner per batch: a runner runs its cases once, and each new one draws its
+        // own random seed (unless PROPTEST_RNG_SEED fixes it), so batches do not repeat.
+        let mut runner = TestRunner::new(config.clone());
+        if let Err(e) = runner.run(&strategy, &test) {
+            panic!("{name}: failed after {cases} passing cases: {e}");
+        }
+        cases += batch;
+        if budget.is_none_or(|b| start.elapsed() >= b) {
+            break;
+        }
     }
     println!(
-        "{name}: {cases} cases, no failure (so far in this process: {} rejected with errors, {} accepted)",
+        "{name}: {cases} cases in {:.0?}, no failure (so far in this process: {} rejected with errors, {} accepted)",
+        start.elapsed(),
         REJECTED.load(Ordering::Relaxed),
         ACCEPTED.load(Ordering::Relaxed)
     );
@@ -116,6 +134,10 @@ fn leaf() -> impl Strategy<Value = String> {
         "shock.count",
         "shock.fired",
         "launch.count",
+        "g0",
+        "g1",
+        "g2",
+        "g3",
         "exit.leave",
         "exit.stay",
         "exit.decided",
@@ -301,6 +323,8 @@ enum Mutation {
     DuplicateLine(usize),
     SwapLines(usize, usize),
     InsertLine(usize, String),
+    /// Derived values `g0`, `g1` ... that may use each other (and themselves).
+    DerivedBlock(Vec<String>),
     ReplaceValue(usize, String),
     Truncate(usize),
 }
@@ -349,6 +373,15 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         2 => (any::<usize>(), expression(), any::<u8>())
             .prop_map(|(i, e, how)| Mutation::InsertLine(i, format!("extra = {}", toml_string(e, how)))),
         6 => (any::<usize>(), toml_value()).prop_map(|(i, v)| Mutation::ReplaceValue(i, v)),
+        2 => prop::collection::vec((expression(), any::<u8>()), 1..5).prop_map(|exprs| {
+            Mutation::DerivedBlock(
+                exprs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (e, how))| format!("g{i} = {}", toml_string(e, how)))
+                    .collect(),
+            )
+        }),
         1 => any::<usize>().prop_map(Mutation::Truncate),
     ]
 }
@@ -381,6 +414,15 @@ fn mutate(text: &str, mutations: &[Mutation]) -> String {
             }
             Mutation::SwapLines(a, b) => lines.swap(a % n, b % n),
             Mutation::InsertLine(i, l) => lines.insert(i % (n + 1), l.clone()),
+            Mutation::DerivedBlock(block) => {
+                let at = lines
+                    .iter()
+                    .position(|l| l == "[derived]")
+                    .map_or(n, |i| i + 1);
+                for (k, l) in block.iter().enumerate() {
+                    lines.insert(at + k, l.clone());
+                }
+            }
             Mutation::ReplaceValue(i, v) => {
                 // The value of the first `key = value` line at or after line i.
                 if let Some(j) = (0..n)

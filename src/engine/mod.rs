@@ -142,6 +142,10 @@ impl<'m> Engine<'m> {
         self.slots.fill(0.0);
         self.slots[..parameters.len()].copy_from_slice(parameters);
         self.slots[model.layout.steps as usize] = f64::from(model.time.steps);
+        let hoisted = model.layout.hoisted as usize;
+        for (k, program) in model.hoisted.iter().enumerate() {
+            self.slots[hoisted + k] = program.eval(&self.slots, &mut self.stack);
+        }
         self.choices.fill(None);
         let vars = model.layout.vars as usize;
         for &i in &model.init_order {

@@ -36,6 +36,9 @@ pub struct Model {
     pub outcomes: Vec<OutcomeModel>,
     pub metrics: Vec<MetricModel>,
     pub layout: SlotLayout,
+    /// Run-invariant subexpressions (they read only parameters), evaluated once per run into
+    /// the slots from `layout.hoisted` on, before anything else.
+    pub hoisted: Vec<Program>,
     /// Scratch an evaluation needs (the deepest program's stack).
     pub stack_size: usize,
     /// What really happened, when the scenario is a backtest case (its `[backtest]` table).
@@ -71,6 +74,8 @@ pub struct SlotLayout {
     pub vars: u32,
     pub step: u32,
     pub steps: u32,
+    /// First slot of the hoisted run-invariant values (`Model::hoisted`).
+    pub hoisted: u32,
     pub len: u32,
 }
 
@@ -239,6 +244,7 @@ pub fn compile(scenario: Scenario) -> Result<Model, Diagnostics> {
     let model = Compiler {
         scenario: &scenario,
         errors: &mut errors,
+        hoister: None,
     }
     .compile();
     match model {
@@ -253,6 +259,8 @@ pub fn compile(scenario: Scenario) -> Result<Model, Diagnostics> {
 struct Compiler<'a> {
     scenario: &'a Scenario,
     errors: &'a mut Vec<Diagnostic>,
+    /// Collects run-invariant subexpressions once the slot layout is known.
+    hoister: Option<expr::Hoister>,
 }
 
 impl<'a> Compiler<'a> {
@@ -266,9 +274,14 @@ impl<'a> Compiler<'a> {
 
     fn compile(mut self) -> Option<Model> {
         let s = self.scenario;
-        let (names, layout) = self.layout();
+        let (names, mut layout) = self.layout();
         let mut names = names;
         self.add_derived(&mut names);
+        // Parameters and `steps` never change during a run.
+        let mut invariant = vec![false; layout.len as usize];
+        invariant[..s.parameters.len()].fill(true);
+        invariant[layout.steps as usize] = true;
+        self.hoister = Some(expr::Hoister::new(invariant, layout.len));
 
         let parameters = s
             .parameters
@@ -427,7 +440,11 @@ impl<'a> Compiler<'a> {
             })
             .collect();
 
+        let hoisted = self.hoister.take().map(|h| h.programs).unwrap_or_default();
+        layout.hoisted = layout.len;
+        layout.len += hoisted.len() as u32;
         let mut model = Model {
+            hoisted,
             name: s.name.clone(),
             description: s.description.clone(),
             file: s.file.clone(),
@@ -504,6 +521,7 @@ impl<'a> Compiler<'a> {
             vars: vars_start,
             step,
             steps: step + 1,
+            hoisted: step + 2,
             len: step + 2,
         };
         (
@@ -741,7 +759,7 @@ impl<'a> Compiler<'a> {
         names: &Names<'_>,
         ty: Type,
     ) -> Option<Program> {
-        match expr::compile(parsed, names, Some(ty)) {
+        match expr::compile_hoisting(parsed, names, Some(ty), self.hoister.as_mut()) {
             Ok(p) => Some(p),
             Err(e) => {
                 self.push_expr_error(source, e);
@@ -858,6 +876,7 @@ fn max_stack(model: &Model) -> usize {
     }
     programs.extend(model.outcomes.iter().filter_map(|o| o.when.as_ref()));
     programs.extend(model.metrics.iter().map(|m| &m.expr));
+    programs.extend(model.hoisted.iter());
     programs.iter().map(|p| p.stack_size()).max().unwrap_or(1)
 }
 

@@ -57,6 +57,25 @@ pub enum Op {
     /// Pops the condition; jumps to the target when it is false.
     JumpIfFalse(u32),
     Jump(u32),
+    // Fused forms: the right operand is a constant or a slot, so it never touches the stack.
+    // They halve the dispatches of typical expressions such as `0.1 * x + y`.
+    AddC(f64),
+    SubC(f64),
+    MulC(f64),
+    DivC(f64),
+    /// `c - x`
+    RSubC(f64),
+    /// `c / x`
+    RDivC(f64),
+    PowC(f64),
+    LtC(f64),
+    LeC(f64),
+    GtC(f64),
+    GeC(f64),
+    AddL(u32),
+    SubL(u32),
+    MulL(u32),
+    DivL(u32),
 }
 
 /// A compiled expression.
@@ -96,11 +115,97 @@ enum Typed {
     If(Box<Typed>, Box<Typed>, Box<Typed>),
 }
 
+/// Moves the parts of expressions that only read run-invariant slots (parameters) out of the
+/// per-step work: each such part is compiled once into `programs`, evaluated once per run into
+/// slot `first_slot + index`, and read from there. Identical parts share a slot.
+#[derive(Debug, Clone, Default)]
+pub struct Hoister {
+    /// `invariant[slot]`: the slot keeps its value for a whole run.
+    pub invariant: Vec<bool>,
+    pub first_slot: u32,
+    pub programs: Vec<Program>,
+    keys: Vec<Vec<Op>>,
+}
+
+impl Hoister {
+    pub fn new(invariant: Vec<bool>, first_slot: u32) -> Hoister {
+        Hoister {
+            invariant,
+            first_slot,
+            programs: Vec::new(),
+            keys: Vec::new(),
+        }
+    }
+
+    fn is_invariant(&self, node: &Typed) -> bool {
+        match node {
+            Typed::Const(_) => true,
+            Typed::Load(s) => self.invariant.get(*s as usize).copied().unwrap_or(false),
+            Typed::Unary(_, a) => self.is_invariant(a),
+            Typed::Binary(_, a, b) => self.is_invariant(a) && self.is_invariant(b),
+            Typed::Ternary(_, a, b, c) | Typed::If(a, b, c) => {
+                self.is_invariant(a) && self.is_invariant(b) && self.is_invariant(c)
+            }
+        }
+    }
+
+    /// Replaces every maximal invariant subtree that does real work by a read of its slot.
+    fn hoist(&mut self, node: Typed) -> Typed {
+        if matches!(node, Typed::Const(_) | Typed::Load(_)) {
+            return node;
+        }
+        if self.is_invariant(&node) {
+            return Typed::Load(self.slot_for(&node));
+        }
+        match node {
+            Typed::Unary(op, a) => Typed::Unary(op, Box::new(self.hoist(*a))),
+            Typed::Binary(op, a, b) => {
+                Typed::Binary(op, Box::new(self.hoist(*a)), Box::new(self.hoist(*b)))
+            }
+            Typed::Ternary(op, a, b, c) => Typed::Ternary(
+                op,
+                Box::new(self.hoist(*a)),
+                Box::new(self.hoist(*b)),
+                Box::new(self.hoist(*c)),
+            ),
+            Typed::If(a, b, c) => Typed::If(
+                Box::new(self.hoist(*a)),
+                Box::new(self.hoist(*b)),
+                Box::new(self.hoist(*c)),
+            ),
+            leaf => leaf,
+        }
+    }
+
+    fn slot_for(&mut self, node: &Typed) -> u32 {
+        let program = Program::emit_from(node, Type::Number);
+        let index = match self.keys.iter().position(|k| *k == program.ops) {
+            Some(i) => i,
+            None => {
+                self.keys.push(program.ops.clone());
+                self.programs.push(program);
+                self.programs.len() - 1
+            }
+        };
+        self.first_slot + index as u32
+    }
+}
+
 /// Compiles `expr`; with `expected`, a result of the other type is an error.
 pub fn compile(
     expr: &Expr,
     scope: &dyn Scope,
     expected: Option<Type>,
+) -> Result<Program, ExprError> {
+    compile_hoisting(expr, scope, expected, None)
+}
+
+/// [`compile`], moving run-invariant parts into `hoister` when one is given.
+pub fn compile_hoisting(
+    expr: &Expr,
+    scope: &dyn Scope,
+    expected: Option<Type>,
+    hoister: Option<&mut Hoister>,
 ) -> Result<Program, ExprError> {
     let mut checker = Checker {
         scope,
@@ -113,11 +218,25 @@ pub fn compile(
     if let Some(expected) = expected.filter(|e| *e != ty) {
         return Err(type_mismatch(expected, ty, expr.range.clone()));
     }
-    let mut ops = Vec::new();
-    let mut depth = 0;
-    let mut max_stack = 0;
-    emit(&typed, &mut ops, &mut depth, &mut max_stack);
-    Ok(Program { ops, max_stack, ty })
+    let typed = match hoister {
+        Some(h) => h.hoist(typed),
+        None => typed,
+    };
+    Ok(Program::emit_from(&typed, ty))
+}
+
+impl Program {
+    fn emit_from(node: &Typed, ty: Type) -> Program {
+        let mut ops = Vec::new();
+        let mut depth = 0;
+        let mut max_stack = 0;
+        emit(node, &mut ops, &mut depth, &mut max_stack);
+        Program {
+            ops,
+            max_stack: max_stack.max(1),
+            ty,
+        }
+    }
 }
 
 /// What `prefix.` could be followed by, or that nothing is called `prefix`.
@@ -493,10 +612,18 @@ fn emit(node: &Typed, ops: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
             ops.push(*op);
         }
         Typed::Binary(op, a, b) => {
-            emit(a, ops, depth, max);
-            emit(b, ops, depth, max);
-            ops.push(*op);
-            *depth -= 1;
+            if let Some(fused) = fuse(*op, b) {
+                emit(a, ops, depth, max);
+                ops.push(fused);
+            } else if let Some(fused) = fuse_left(*op, a) {
+                emit(b, ops, depth, max);
+                ops.push(fused);
+            } else {
+                emit(a, ops, depth, max);
+                emit(b, ops, depth, max);
+                ops.push(*op);
+                *depth -= 1;
+            }
         }
         Typed::Ternary(op, a, b, c) => {
             emit(a, ops, depth, max);
@@ -518,6 +645,40 @@ fn emit(node: &Typed, ops: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
             emit(otherwise, ops, depth, max);
             ops[jump_end] = Op::Jump(ops.len() as u32);
         }
+    }
+}
+
+/// `a OP b` as one op on `a`, when `b` is a constant or a slot.
+fn fuse(op: Op, b: &Typed) -> Option<Op> {
+    match (op, b) {
+        (Op::Add, Typed::Const(c)) => Some(Op::AddC(*c)),
+        (Op::Sub, Typed::Const(c)) => Some(Op::SubC(*c)),
+        (Op::Mul, Typed::Const(c)) => Some(Op::MulC(*c)),
+        (Op::Div, Typed::Const(c)) => Some(Op::DivC(*c)),
+        (Op::Pow, Typed::Const(c)) => Some(Op::PowC(*c)),
+        (Op::Lt, Typed::Const(c)) => Some(Op::LtC(*c)),
+        (Op::Le, Typed::Const(c)) => Some(Op::LeC(*c)),
+        (Op::Gt, Typed::Const(c)) => Some(Op::GtC(*c)),
+        (Op::Ge, Typed::Const(c)) => Some(Op::GeC(*c)),
+        (Op::Add, Typed::Load(s)) => Some(Op::AddL(*s)),
+        (Op::Sub, Typed::Load(s)) => Some(Op::SubL(*s)),
+        (Op::Mul, Typed::Load(s)) => Some(Op::MulL(*s)),
+        (Op::Div, Typed::Load(s)) => Some(Op::DivL(*s)),
+        _ => None,
+    }
+}
+
+/// `a OP b` as one op on `b`, when `a` is a constant or a slot and the order can be kept.
+fn fuse_left(op: Op, a: &Typed) -> Option<Op> {
+    match (op, a) {
+        (Op::Add, Typed::Const(c)) => Some(Op::AddC(*c)),
+        (Op::Mul, Typed::Const(c)) => Some(Op::MulC(*c)),
+        (Op::Sub, Typed::Const(c)) => Some(Op::RSubC(*c)),
+        (Op::Div, Typed::Const(c)) => Some(Op::RDivC(*c)),
+        // IEEE addition and multiplication are commutative, so `x + y` equals `y + x` bit for bit.
+        (Op::Add, Typed::Load(s)) => Some(Op::AddL(*s)),
+        (Op::Mul, Typed::Load(s)) => Some(Op::MulL(*s)),
+        _ => None,
     }
 }
 
@@ -623,6 +784,21 @@ impl Program {
                     pc = target as usize;
                     continue;
                 }
+                Op::AddC(c) => stack[sp - 1] += c,
+                Op::SubC(c) => stack[sp - 1] -= c,
+                Op::MulC(c) => stack[sp - 1] *= c,
+                Op::DivC(c) => stack[sp - 1] /= c,
+                Op::RSubC(c) => stack[sp - 1] = c - stack[sp - 1],
+                Op::RDivC(c) => stack[sp - 1] = c / stack[sp - 1],
+                Op::PowC(c) => stack[sp - 1] = stack[sp - 1].powf(c),
+                Op::LtC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] < c)),
+                Op::LeC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] <= c)),
+                Op::GtC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] > c)),
+                Op::GeC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] >= c)),
+                Op::AddL(s) => stack[sp - 1] += slots[s as usize],
+                Op::SubL(s) => stack[sp - 1] -= slots[s as usize],
+                Op::MulL(s) => stack[sp - 1] *= slots[s as usize],
+                Op::DivL(s) => stack[sp - 1] /= slots[s as usize],
                 Op::Clamp => {
                     sp -= 2;
                     stack[sp - 1] = clamp(stack[sp - 1], stack[sp], stack[sp + 1]);

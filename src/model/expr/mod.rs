@@ -6,7 +6,7 @@ mod parse;
 
 use std::ops::Range;
 
-pub use compile::{compile, is_function_name, Binding, Program, Scope};
+pub use compile::{compile, compile_hoisting, is_function_name, Binding, Hoister, Program, Scope};
 pub use parse::{parse, Expr};
 
 /// Numbers and conditions are kept apart so that `if(x, ...)` with a numeric `x` is a load-time
