@@ -69,14 +69,12 @@ pub fn render(summary: &Summary) -> String {
     }
 
     if !summary.events.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nEvents (mean count per run; share of runs with at least one)"
-        );
+        let width = summary.events.iter().map(|e| e.id.len()).max().unwrap_or(5).max(5);
+        let _ = writeln!(out, "\nEvents (mean count per run; share of runs with at least one)");
         for e in &summary.events {
             let _ = writeln!(
                 out,
-                "  {:<28} {:>6.2}  {:>6}",
+                "  {:<width$}  {:>6.2}  {:>6}",
                 e.id,
                 e.mean_count,
                 percent(e.share_fired)
