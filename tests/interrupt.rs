@@ -19,7 +19,10 @@ fn interrupted_run_leaves_previous_results_untouched_and_no_temporary_files() {
         .expect("output folder")
         .map(|e| {
             let e = e.expect("entry");
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).expect("read"))
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
         })
         .collect();
 
@@ -42,11 +45,15 @@ fn interrupted_run_leaves_previous_results_untouched_and_no_temporary_files() {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "the run did not stop after Ctrl-C");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the run did not stop after Ctrl-C"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr).expect("read");
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read");
     assert_eq!(status.code(), Some(1), "stderr: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
 
@@ -54,7 +61,10 @@ fn interrupted_run_leaves_previous_results_untouched_and_no_temporary_files() {
         .expect("output folder")
         .map(|e| {
             let e = e.expect("entry");
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).expect("read"))
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
         })
         .collect();
     let mut b = before.clone();

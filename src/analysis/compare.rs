@@ -209,6 +209,9 @@ pub struct OutcomeComparison {
 pub struct Comparison {
     pub runs: u64,
     pub seed: u64,
+    /// Version of alliance-sim that produced this result.
+    #[serde(default)]
+    pub version: String,
     pub base: ScenarioRef,
     pub variants: Vec<ScenarioRef>,
     pub outcomes: Vec<OutcomeComparison>,
@@ -271,6 +274,7 @@ pub fn compare(
     Ok(Comparison {
         runs: n,
         seed: config.seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
         base: refs[0].clone(),
         variants: refs[1..].to_vec(),
         outcomes,

@@ -98,8 +98,17 @@ pub struct TornadoBar {
 pub struct Tornado {
     pub target: String,
     pub target_label: String,
+    /// `outcome` (the target is a probability) or `metric`.
+    #[serde(default)]
+    pub target_kind: String,
+    /// The metric's unit; empty for an outcome.
+    #[serde(default)]
+    pub target_unit: String,
     pub runs_per_point: u64,
     pub seed: u64,
+    /// Version of alliance-sim that produced this result.
+    #[serde(default)]
+    pub version: String,
     /// Target with every varied parameter at its median.
     pub baseline: f64,
     /// Sorted by swing, largest first.
@@ -169,11 +178,18 @@ pub fn tornado(
             .then_with(|| a.parameter.cmp(&b.parameter))
     });
     let (id, label) = target.describe(model);
+    let (target_kind, target_unit) = match target {
+        Target::Outcome(_) => ("outcome".to_string(), String::new()),
+        Target::Metric(i) => ("metric".to_string(), model.metrics[*i].doc.unit.clone()),
+    };
     Ok(Tornado {
         target: id,
         target_label: label,
+        target_kind,
+        target_unit,
         runs_per_point: config.runs,
         seed: config.seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
         baseline,
         bars,
     })
@@ -197,6 +213,9 @@ pub struct Sobol {
     pub base_rows: u64,
     pub model_runs: u64,
     pub seed: u64,
+    /// Version of alliance-sim that produced this result.
+    #[serde(default)]
+    pub version: String,
     pub bootstrap_resamples: usize,
     pub variance: f64,
     /// Sorted by total index, largest first.
@@ -317,6 +336,7 @@ pub fn sobol(
         base_rows: n as u64,
         model_runs: (n * width) as u64,
         seed: config.seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
         bootstrap_resamples: resamples,
         variance: point.variance,
         indices,

@@ -81,6 +81,9 @@ pub struct Sweep {
     pub scenario: String,
     pub runs_per_point: u64,
     pub seed: u64,
+    /// Version of alliance-sim that produced this result.
+    #[serde(default)]
+    pub version: String,
     pub axes: Vec<Axis>,
     /// Grid points, the last axis varying fastest.
     pub points: Vec<SweepPoint>,
@@ -124,6 +127,7 @@ pub fn sweep(
         scenario: model.name.clone(),
         runs_per_point: config.runs,
         seed: config.seed,
+        version: env!("CARGO_PKG_VERSION").to_string(),
         axes,
         points,
     })

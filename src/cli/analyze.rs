@@ -30,6 +30,9 @@ pub struct CompareArgs {
     /// Print the comparison as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,
+    /// Do not draw the charts
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -55,6 +58,13 @@ pub struct SweepArgs {
     /// Print the sweep as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,
+    /// Do not draw the charts
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Outcome the two-parameter heatmap shows [default: the first outcome]; with one
+    /// parameter, a rare main outcome gets a panel of its own
+    #[arg(long, value_name = "OUTCOME")]
+    pub main_outcome: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,6 +98,9 @@ pub struct SensitivityArgs {
     /// Print the result as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,
+    /// Do not draw the charts
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 fn create_dir(dir: &Path) -> Result<(), Failure> {
@@ -150,11 +163,18 @@ pub fn compare_command(args: CompareArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     let path = dir.join("comparison.json");
     let text = write_json(&result, &path)?;
+    let mut written = vec![path];
+    if !args.no_charts {
+        written.extend(
+            report::write_comparison_chart(&result, &dir)
+                .context("drawing the comparison chart")?,
+        );
+    }
     finish(
         args.json,
         &text,
         report::analysis::render_comparison(&result),
-        &[path],
+        &written,
     );
     Ok(())
 }
@@ -179,6 +199,15 @@ pub fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
             "error: the two --param axes must be different parameters".into(),
         ));
     }
+    if let Some(id) = &args.main_outcome {
+        if model.outcome_index(id).is_none() {
+            let known: Vec<&str> = model.outcomes.iter().map(|o| o.id.as_str()).collect();
+            return Err(Failure::Invalid(format!(
+                "error: --main-outcome: unknown outcome `{id}` (outcomes: {})",
+                known.join(", ")
+            )));
+        }
+    }
     let points: u64 = axes.iter().map(|a| a.values.len() as u64).product();
     let dir = args.out.join(&model.stem).join("sweep");
     create_dir(&dir)?;
@@ -194,11 +223,18 @@ pub fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
     write_atomic(&csv_path, &csv).with_context(|| format!("writing {}", csv_path.display()))?;
     let json_path = dir.join("sweep.json");
     let text = write_json(&result, &json_path)?;
+    let mut written = vec![csv_path, json_path];
+    if !args.no_charts {
+        written.extend(
+            report::write_sweep_charts(&result, &dir, args.main_outcome.as_deref())
+                .context("drawing the sweep chart")?,
+        );
+    }
     finish(
         args.json,
         &text,
         report::analysis::render_sweep(&result),
-        &[csv_path, json_path],
+        &written,
     );
     Ok(())
 }
@@ -222,11 +258,18 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
             bar.finish_and_clear();
             let path = dir.join("tornado.json");
             let text = write_json(&result, &path)?;
+            let mut written = vec![path];
+            if !args.no_charts {
+                written.extend(
+                    report::write_tornado_chart(&result, &model.name, &dir)
+                        .context("drawing the tornado chart")?,
+                );
+            }
             finish(
                 args.json,
                 &text,
                 report::analysis::render_tornado(&result),
-                &[path],
+                &written,
             );
         }
         Method::Sobol => {
@@ -250,11 +293,18 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
             bar.finish_and_clear();
             let path = dir.join("sobol.json");
             let text = write_json(&result, &path)?;
+            let mut written = vec![path];
+            if !args.no_charts {
+                written.extend(
+                    report::write_sobol_chart(&result, &model.name, &dir)
+                        .context("drawing the Sobol chart")?,
+                );
+            }
             finish(
                 args.json,
                 &text,
                 report::analysis::render_sobol(&result),
-                &[path],
+                &written,
             );
         }
     }

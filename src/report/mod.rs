@@ -8,6 +8,8 @@
 //!   `<name>.svg` (same content) into a folder;
 //! - [`write_html`] writes one self-contained page (inline CSS and SVG, no scripts, no network)
 //!   with the tables of the summary and every chart;
+//! - [`write_comparison_chart`], [`write_sweep_charts`], [`write_tornado_chart`] and
+//!   [`write_sobol_chart`] draw the analyses' charts (see [`analysis_charts`]);
 //! - [`write_atomic`] is the helper every file goes through: a temporary file in the same
 //!   folder, renamed into place, so an interrupted run never leaves a truncated file.
 //!
@@ -15,6 +17,7 @@
 //! needed.
 
 pub mod analysis;
+pub mod analysis_charts;
 pub mod atomic;
 mod charts;
 mod html;
@@ -25,6 +28,9 @@ use std::path::{Path, PathBuf};
 
 use crate::montecarlo::Summary;
 
+pub use analysis_charts::{
+    write_comparison_chart, write_sobol_chart, write_sweep_charts, write_tornado_chart,
+};
 pub use atomic::{write_atomic, write_atomic_via_path};
 pub use charts::{chart_names, write_charts, ChartOptions, WrittenChart};
 pub use html::{escape_html, write_html};

@@ -69,8 +69,17 @@ pub fn render(summary: &Summary) -> String {
     }
 
     if !summary.events.is_empty() {
-        let width = summary.events.iter().map(|e| e.id.len()).max().unwrap_or(5).max(5);
-        let _ = writeln!(out, "\nEvents (mean count per run; share of runs with at least one)");
+        let width = summary
+            .events
+            .iter()
+            .map(|e| e.id.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let _ = writeln!(
+            out,
+            "\nEvents (mean count per run; share of runs with at least one)"
+        );
         for e in &summary.events {
             let _ = writeln!(
                 out,

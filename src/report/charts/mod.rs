@@ -432,7 +432,33 @@ pub(crate) fn frame<DB: DrawingBackend>(
     subtitle: &str,
 ) -> Result<DrawingArea<DB, Shift>, DrawError> {
     let s = study.summary;
-    let r = study.raster;
+    let sub = if subtitle.is_empty() {
+        s.scenario.name.clone()
+    } else {
+        format!("{} — {}", s.scenario.name, subtitle)
+    };
+    draw_frame(
+        root,
+        study.raster,
+        title,
+        &sub,
+        &footer_text(s),
+        &format!("{} sampling", s.sampling),
+    )
+}
+
+/// The frame of any chart, from its texts: `title`, the `subtitle` line under it, and the
+/// footer (`footer` on the left, `footer_right` on the right). Returns the area left for the
+/// chart itself. [`frame`] is this for a summary's charts.
+pub(crate) fn draw_frame<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    raster: bool,
+    title: &str,
+    subtitle: &str,
+    footer: &str,
+    footer_right: &str,
+) -> Result<DrawingArea<DB, Shift>, DrawError> {
+    let r = raster;
     let (w, h) = root.dim_in_pixel();
     let (w, h) = (w as i32, h as i32);
     let usable = w - 2 * PAGE_MARGIN;
@@ -444,15 +470,10 @@ pub(crate) fn frame<DB: DrawingBackend>(
         (PAGE_MARGIN, 18),
         TextSpec::new(26.0, TEXT),
     )?;
-    let sub = if subtitle.is_empty() {
-        s.scenario.name.clone()
-    } else {
-        format!("{} — {}", s.scenario.name, subtitle)
-    };
     draw_text(
         root,
         r,
-        &ellipsize(&sub, usable, 15.0),
+        &ellipsize(subtitle, usable, 15.0),
         (PAGE_MARGIN, 52),
         TextSpec::new(15.0, MUTED),
     )?;
@@ -464,21 +485,19 @@ pub(crate) fn frame<DB: DrawingBackend>(
         ],
         GRID,
     ))?;
-    let footer = footer_text(s);
-    let right = format!("{} sampling", s.sampling);
-    let right_w = text_width(&right, 12.5);
+    let right_w = text_width(footer_right, 12.5);
     let small = TextSpec::new(12.5, MUTED);
     draw_text(
         root,
         r,
-        &ellipsize(&footer, usable - right_w - 24, 12.5),
+        &ellipsize(footer, usable - right_w - 24, 12.5),
         (PAGE_MARGIN, h - FOOTER / 2 + 2),
         small.anchor(HPos::Left, VPos::Center),
     )?;
     draw_text(
         root,
         r,
-        &right,
+        footer_right,
         (w - PAGE_MARGIN, h - FOOTER / 2 + 2),
         small.anchor(HPos::Right, VPos::Center),
     )?;
@@ -519,6 +538,22 @@ where
     X: Ranged<ValueType = XT> + ValueFormatter<XT>,
     Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
 {
+    draw_axes_with(root, study.raster, chart, x, y)
+}
+
+/// [`draw_axes`] for charts not drawn from a summary: `raster` as in [`draw_text`].
+pub(crate) fn draw_axes_with<DB, X, Y, XT, YT>(
+    root: &DrawingArea<DB, Shift>,
+    raster: bool,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x: Axis<'_, XT>,
+    y: Axis<'_, YT>,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = XT> + ValueFormatter<XT>,
+    Y: Ranged<ValueType = YT> + ValueFormatter<YT>,
+{
     {
         let blank = |_: &XT| String::new();
         let blank_y = |_: &YT| String::new();
@@ -545,7 +580,7 @@ where
         mesh.draw()?;
     }
 
-    let r = study.raster;
+    let r = raster;
     let (xs, ys) = chart.plotting_area().get_pixel_range();
     let label = TextSpec::new(13.0, TEXT);
     let title = TextSpec::new(14.0, MUTED);
