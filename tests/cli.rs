@@ -389,3 +389,18 @@ fn completions_and_help_work() {
             .stdout(predicate::str::contains("Example"));
     }
 }
+
+#[test]
+fn no_arguments_runs_the_default_scenario_into_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The scenario's own run count keeps this short enough; no flags at all, as a new user types it.
+    sim().current_dir(dir.path()).assert().success();
+    let out = dir.path().join("output/gsomia_2019");
+    for file in ["summary.json", "runs.csv", "report.html", "outcomes.png"] {
+        assert!(out.join(file).exists(), "{file} written under output/");
+    }
+    assert!(
+        !dir.path().join("gsomia_2019").exists(),
+        "nothing written outside output/"
+    );
+}

@@ -50,8 +50,12 @@ pub enum Command {
 }
 
 impl Default for Command {
+    /// `run` with every option at its command-line default (so `--out` is `output`, not empty).
     fn default() -> Command {
-        Command::Run(RunArgs::default())
+        Cli::try_parse_from(["alliance-sim", "run"])
+            .ok()
+            .and_then(|cli| cli.command)
+            .unwrap_or_else(|| Command::Run(RunArgs::default()))
     }
 }
 
