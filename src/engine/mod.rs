@@ -6,6 +6,8 @@
 //! metrics are recorded. An [`Observer`] sees what happened, for replaying a run as a story or
 //! for recording per-step metrics; the default observer does nothing and costs nothing.
 
+pub mod lanes;
+
 use crate::model::{ChoiceModel, EffectModel, Model, Origin, TriggerModel};
 use crate::rng::RunStream;
 use crate::scenario::EffectOp;

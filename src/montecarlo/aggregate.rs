@@ -103,7 +103,8 @@ struct Buckets {
 }
 
 impl Buckets {
-    #[inline]
+    /// The slow path of [`Sketch::add`]: the first value, or one outside the buckets so far.
+    #[inline(never)]
     fn add(&mut self, key: u64, n: u64) {
         if self.counts.is_empty() {
             self.first = key;
@@ -164,12 +165,21 @@ impl Sketch {
         let magnitude = x.abs();
         if magnitude < ZERO_BAND {
             self.zeros += 1;
-        } else if x > 0.0 {
-            let key = self.key(magnitude);
-            self.positive.add(key, 1);
+            return;
+        }
+        let key = self.key(magnitude);
+        let buckets = if x > 0.0 {
+            &mut self.positive
         } else {
-            let key = self.key(magnitude);
-            self.negative.add(key, 1);
+            &mut self.negative
+        };
+        // Most values land inside the buckets seen so far: one subtraction and a bounds check.
+        match buckets
+            .counts
+            .get_mut(key.wrapping_sub(buckets.first) as usize)
+        {
+            Some(count) => *count += 1,
+            None => buckets.add(key, 1),
         }
     }
 

@@ -18,7 +18,9 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::engine::lanes::{LaneEngine, LaneModel, NonFinite};
 use crate::engine::{Engine, Observer, RunError};
+use crate::model::expr::LANES;
 use crate::model::Model;
 use crate::rng::RunStream;
 use aggregate::{wilson, ExactSum, Sketch, COARSE_BITS, FINE_BITS};
@@ -210,11 +212,41 @@ impl Observer for TimelineObserver<'_> {
     }
 }
 
+/// One finished run, as the aggregates and the per-run rows need it.
+struct RunResult<'a> {
+    parameters: &'a [f64],
+    /// The design's uniform number behind each parameter (for the drivers bins).
+    uniforms: &'a [f64],
+    outcome: usize,
+    choices: &'a [Option<u16>],
+    metrics: &'a [f64],
+    event_counts: &'a [u32],
+}
+
+/// The per-thread engines: lanes for speed, the scalar engine to report errors exactly.
+struct Engines<'a> {
+    lanes: LaneEngine<'a>,
+    scalar: Engine<'a>,
+}
+
+/// What a block needs besides its engines, reused from run to run.
+struct BlockScratch {
+    parameters: Vec<f64>,
+    uniforms: Vec<f64>,
+    choices: Vec<Option<u16>>,
+    metrics: Vec<f64>,
+    event_counts: Vec<u32>,
+    /// Parameters never sampled (fixed by the scenario or the study): no drivers bins.
+    fixed: Vec<bool>,
+}
+
 /// Simulates runs `first..first + len` into `acc`, and their rows into `rows` if given.
+/// Runs go through the lane engine [`LANES`] at a time, in run order.
+#[allow(clippy::too_many_arguments)]
 fn simulate_block(
     model: &Model,
     config: &StudyConfig,
-    engine: &mut Engine<'_>,
+    engines: &mut Engines<'_>,
     acc: &mut Accumulator,
     first: u64,
     len: u64,
@@ -222,67 +254,123 @@ fn simulate_block(
 ) -> Result<(), RunError> {
     let p = model.parameters.len();
     let m = model.metrics.len();
-    let outcomes = model.outcomes.len();
-    let mut params = vec![0.0; p];
-    let mut us = vec![0.0; p];
+    let steps = model.time.steps as usize;
+    let mut scratch = BlockScratch {
+        parameters: vec![0.0; LANES * p],
+        uniforms: vec![0.0; LANES * p],
+        choices: vec![None; model.decisions.len()],
+        metrics: vec![0.0; m],
+        event_counts: vec![0; model.events.len()],
+        fixed: (0..p)
+            .map(|i| {
+                config.fixed.iter().any(|(f, _)| *f == i)
+                    || model.parameters[i].distribution.is_fixed()
+            })
+            .collect(),
+    };
     let mut sums = BlockSums {
         metric_sum: vec![0.0; m],
         metric_sq: vec![0.0; m],
         parameter_sum: vec![0.0; p],
     };
-    let fixed: Vec<bool> = (0..p)
-        .map(|i| {
-            config.fixed.iter().any(|(f, _)| *f == i) || model.parameters[i].distribution.is_fixed()
-        })
-        .collect();
-    let steps = model.time.steps as usize;
-    for run in first..first + len {
-        let stream = RunStream::new(config.seed, run);
-        sample_parameters(model, config, run, stream, &mut params, &mut us);
-        let result = if config.timeline {
-            let mut observer = TimelineObserver {
-                sketches: &mut acc.metric_steps,
-                steps,
-            };
-            engine.run(run, &params, stream, &mut observer)?
-        } else {
-            engine.run(run, &params, stream, &mut crate::engine::Quiet)?
-        };
-        let outcome = result.outcome;
-        acc.runs += 1;
-        acc.outcome_counts[outcome] += 1;
-        for (d, choice) in engine.choices().iter().enumerate() {
-            let counts = &mut acc.option_counts[d];
-            let last = counts.len() - 1;
-            counts[choice.map_or(last, usize::from)] += 1;
+    let end = first + len;
+    let mut run = first;
+    while run < end {
+        let live = (end - run).min(LANES as u64) as usize;
+        for lane in 0..live {
+            let stream = RunStream::new(config.seed, run + lane as u64);
+            let at = lane * p..(lane + 1) * p;
+            sample_parameters(
+                model,
+                config,
+                run + lane as u64,
+                stream,
+                &mut scratch.parameters[at.clone()],
+                &mut scratch.uniforms[at.clone()],
+            );
+            engines.lanes.load(lane, stream, &scratch.parameters[at]);
         }
-        for e in 0..model.events.len() {
-            let n = engine.event_count(e);
-            acc.event_totals[e] += u64::from(n);
-            acc.event_any[e] += u64::from(n > 0);
-        }
-        for (k, &v) in engine.metrics().iter().enumerate() {
-            sums.metric_sum[k] += v;
-            sums.metric_sq[k] += v * v;
-            acc.metric_end[k].add(v);
-        }
-        for i in 0..p {
-            sums.parameter_sum[i] += params[i];
-            if !fixed[i] {
-                let bin = ((us[i] * DRIVER_BINS as f64) as usize).min(DRIVER_BINS - 1);
-                acc.driver_counts[(i * DRIVER_BINS + bin) * outcomes + outcome] += 1;
+        match engines.lanes.run(live) {
+            Ok(()) => {
+                let lanes = &engines.lanes;
+                if config.timeline && m > 0 {
+                    for (step, metrics) in lanes.timeline().chunks_exact(m).enumerate() {
+                        for (k, values) in metrics.iter().enumerate() {
+                            let sketch = &mut acc.metric_steps[k * steps + step];
+                            for &v in &values[..live] {
+                                sketch.add(v);
+                            }
+                        }
+                    }
+                }
+                for lane in 0..live {
+                    for (d, c) in scratch.choices.iter_mut().enumerate() {
+                        *c = lanes.choice(d, lane);
+                    }
+                    for (k, v) in scratch.metrics.iter_mut().enumerate() {
+                        *v = lanes.metric(k, lane);
+                    }
+                    for (e, n) in scratch.event_counts.iter_mut().enumerate() {
+                        *n = lanes.event_count(e, lane);
+                    }
+                    let result = RunResult {
+                        parameters: &scratch.parameters[lane * p..(lane + 1) * p],
+                        uniforms: &scratch.uniforms[lane * p..(lane + 1) * p],
+                        outcome: lanes.outcome(lane),
+                        choices: &scratch.choices,
+                        metrics: &scratch.metrics,
+                        event_counts: &scratch.event_counts,
+                    };
+                    record(
+                        model,
+                        &scratch.fixed,
+                        acc,
+                        &mut sums,
+                        rows.as_deref_mut(),
+                        &result,
+                    );
+                }
+            }
+            // Some run failed: the scalar engine finds which, and reports it exactly.
+            Err(NonFinite) => {
+                for lane in 0..live {
+                    let at = lane * p..(lane + 1) * p;
+                    let stream = RunStream::new(config.seed, run + lane as u64);
+                    let engine = &mut engines.scalar;
+                    let params = &scratch.parameters[at.clone()];
+                    let outcome = if config.timeline {
+                        let mut observer = TimelineObserver {
+                            sketches: &mut acc.metric_steps,
+                            steps,
+                        };
+                        engine.run(run + lane as u64, params, stream, &mut observer)?
+                    } else {
+                        engine.run(run + lane as u64, params, stream, &mut crate::engine::Quiet)?
+                    }
+                    .outcome;
+                    for (e, n) in scratch.event_counts.iter_mut().enumerate() {
+                        *n = engine.event_count(e);
+                    }
+                    let result = RunResult {
+                        parameters: params,
+                        uniforms: &scratch.uniforms[at],
+                        outcome,
+                        choices: engine.choices(),
+                        metrics: engine.metrics(),
+                        event_counts: &scratch.event_counts,
+                    };
+                    record(
+                        model,
+                        &scratch.fixed,
+                        acc,
+                        &mut sums,
+                        rows.as_deref_mut(),
+                        &result,
+                    );
+                }
             }
         }
-        if let Some(rows) = rows.as_deref_mut() {
-            rows.parameters.extend_from_slice(&params);
-            rows.choices
-                .extend(engine.choices().iter().map(|c| c.map_or(-1, |x| x as i16)));
-            rows.outcomes.push(outcome as u16);
-            rows.metrics.extend_from_slice(engine.metrics());
-            rows.event_counts
-                .extend((0..model.events.len()).map(|e| engine.event_count(e)));
-            rows.len += 1;
-        }
+        run += live as u64;
     }
     for k in 0..m {
         acc.metric_sum[k].add(sums.metric_sum[k]);
@@ -292,6 +380,51 @@ fn simulate_block(
         acc.parameter_sum[i].add(sums.parameter_sum[i]);
     }
     Ok(())
+}
+
+/// Adds one run to the aggregates (block sums in run order) and to the rows.
+fn record(
+    model: &Model,
+    fixed: &[bool],
+    acc: &mut Accumulator,
+    sums: &mut BlockSums,
+    rows: Option<&mut RunRows>,
+    run: &RunResult<'_>,
+) {
+    let outcomes = model.outcomes.len();
+    let outcome = run.outcome;
+    acc.runs += 1;
+    acc.outcome_counts[outcome] += 1;
+    for (d, choice) in run.choices.iter().enumerate() {
+        let counts = &mut acc.option_counts[d];
+        let last = counts.len() - 1;
+        counts[choice.map_or(last, usize::from)] += 1;
+    }
+    for (e, &n) in run.event_counts.iter().enumerate() {
+        acc.event_totals[e] += u64::from(n);
+        acc.event_any[e] += u64::from(n > 0);
+    }
+    for (k, &v) in run.metrics.iter().enumerate() {
+        sums.metric_sum[k] += v;
+        sums.metric_sq[k] += v * v;
+        acc.metric_end[k].add(v);
+    }
+    for (i, (&value, &u)) in run.parameters.iter().zip(run.uniforms).enumerate() {
+        sums.parameter_sum[i] += value;
+        if !fixed[i] {
+            let bin = ((u * DRIVER_BINS as f64) as usize).min(DRIVER_BINS - 1);
+            acc.driver_counts[(i * DRIVER_BINS + bin) * outcomes + outcome] += 1;
+        }
+    }
+    if let Some(rows) = rows {
+        rows.parameters.extend_from_slice(run.parameters);
+        rows.choices
+            .extend(run.choices.iter().map(|c| c.map_or(-1, |x| x as i16)));
+        rows.outcomes.push(outcome as u16);
+        rows.metrics.extend_from_slice(run.metrics);
+        rows.event_counts.extend_from_slice(run.event_counts);
+        rows.len += 1;
+    }
 }
 
 /// Runs the blocks `blocks` in parallel and returns their merged aggregates. `progress` is
@@ -306,6 +439,7 @@ pub fn run_blocks(
 ) -> Result<Accumulator, StudyError> {
     let total = config.runs;
     let with_rows = sink.is_some();
+    let lane_model = LaneModel::new(model);
     let (sender, receiver) = mpsc::sync_channel::<RunRows>(2 * rayon::current_num_threads() + 2);
     let sink_failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -316,8 +450,14 @@ pub fn run_blocks(
         let result = (blocks.start..blocks.end)
             .into_par_iter()
             .try_fold(
-                || (Accumulator::new(model, config.timeline), Engine::new(model)),
-                |(mut acc, mut engine), block| {
+                || {
+                    let engines = Engines {
+                        lanes: LaneEngine::new(&lane_model, config.timeline),
+                        scalar: Engine::new(model),
+                    };
+                    (Accumulator::new(model, config.timeline), engines)
+                },
+                |(mut acc, mut engines), block| {
                     if cancel.load(Ordering::Relaxed) || sink_failed.load(Ordering::Relaxed) {
                         return Err(StudyError::Cancelled);
                     }
@@ -334,7 +474,7 @@ pub fn run_blocks(
                     simulate_block(
                         model,
                         config,
-                        &mut engine,
+                        &mut engines,
                         &mut acc,
                         first,
                         len,
@@ -346,7 +486,7 @@ pub fn run_blocks(
                         let _ = sender.send(rows);
                     }
                     progress(len);
-                    Ok((acc, engine))
+                    Ok((acc, engines))
                 },
             )
             .map(|r| r.map(|(acc, _)| acc))

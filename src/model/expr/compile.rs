@@ -57,6 +57,9 @@ pub enum Op {
     /// Pops the condition; jumps to the target when it is false.
     JumpIfFalse(u32),
     Jump(u32),
+    /// Pops condition, then, otherwise; pushes one of the two. Only lane programs use it:
+    /// evaluating both branches of `if` has no side effect, so it equals the jumps.
+    Select,
     // Fused forms: the right operand is a constant or a slot, so it never touches the stack.
     // They halve the dispatches of typical expressions such as `0.1 * x + y`.
     AddC(f64),
@@ -683,12 +686,12 @@ fn fuse_left(op: Op, a: &Typed) -> Option<Op> {
 }
 
 #[inline]
-fn truth(x: f64) -> bool {
+pub(super) fn truth(x: f64) -> bool {
     x != 0.0
 }
 
 #[inline]
-fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
+pub(super) fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
     // Not f64::clamp: it panics when lo > hi, and bounds here are computed at run time.
     x.max(lo).min(hi)
 }
@@ -735,6 +738,10 @@ fn apply2(op: Op, x: f64, y: f64) -> f64 {
 impl Program {
     pub fn ty(&self) -> Type {
         self.ty
+    }
+
+    pub(super) fn ops(&self) -> &[Op] {
+        &self.ops
     }
 
     /// Scratch space [`Program::eval`] needs.

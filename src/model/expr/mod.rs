@@ -2,11 +2,13 @@
 //! compile to a flat bytecode that evaluates without allocating.
 
 mod compile;
+mod lanes;
 mod parse;
 
 use std::ops::Range;
 
 pub use compile::{compile, compile_hoisting, is_function_name, Binding, Hoister, Program, Scope};
+pub use lanes::{LaneProgram, Lanes, LANES};
 pub use parse::{parse, Expr};
 
 /// Numbers and conditions are kept apart so that `if(x, ...)` with a numeric `x` is a load-time

@@ -1,0 +1,590 @@
+//! The engine over [`LANES`] runs at once, for studies.
+//!
+//! Each lane is one run, and does exactly what [`Engine::run`](super::Engine::run) does for it,
+//! in the same order: where runs part ways (an event fires in one and not another, a decision
+//! picks different options) the work is done for every lane and kept only where it applies.
+//! Runs share nothing, so a lane's results equal the scalar engine's bit for bit; the tests
+//! hold it to that.
+//!
+//! A value that stops being a number makes the whole batch fail with [`NonFinite`] and no
+//! detail: the caller reruns those runs with the scalar engine, which reports the error
+//! exactly, with its run, step and origin. Errors are rare and end the study, so this keeps the
+//! hot path free of error bookkeeping.
+
+// Lane loops index several arrays by the same lane; `for l in 0..LANES` says so plainly.
+#![allow(clippy::needless_range_loop)]
+
+use crate::model::expr::{LaneProgram, Lanes, Program, LANES};
+use crate::model::{ChoiceModel, EffectModel, Model, TriggerModel};
+use crate::rng::RunStream;
+use crate::scenario::EffectOp;
+
+/// A decision not taken (yet).
+const NOT_TAKEN: u16 = u16::MAX;
+
+type Mask = [bool; LANES];
+
+/// Some lane produced a value that is not a number; rerun its runs with the scalar engine to
+/// learn where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NonFinite;
+
+/// A [`Model`] compiled for lanes. Built once per study and shared by its threads.
+pub struct LaneModel<'m> {
+    model: &'m Model,
+    hoisted: Vec<LaneProgram>,
+    inits: Vec<LaneProgram>,
+    events: Vec<LaneEvent>,
+    rules: Vec<(Option<LaneProgram>, Vec<LaneEffect>)>,
+    decisions: Vec<LaneDecision>,
+    outcomes: Vec<Option<LaneProgram>>,
+    metrics: Vec<LaneProgram>,
+    stack_size: usize,
+}
+
+struct LaneEffect {
+    slot: usize,
+    op: EffectOp,
+    value: LaneProgram,
+    min: f64,
+    max: f64,
+}
+
+enum LaneTrigger {
+    At(u32),
+    Chance {
+        probability: LaneProgram,
+        from: u32,
+        until: u32,
+    },
+}
+
+struct LaneEvent {
+    trigger: LaneTrigger,
+    when: Option<LaneProgram>,
+    effects: Vec<LaneEffect>,
+    stream: u64,
+    count_slot: usize,
+    fired_slot: usize,
+}
+
+struct LaneOption {
+    utility: LaneProgram,
+    effects: Vec<LaneEffect>,
+    slot: usize,
+}
+
+struct LaneDecision {
+    at: Option<u32>,
+    when: Option<LaneProgram>,
+    /// `None`: argmax.
+    temperature: Option<LaneProgram>,
+    options: Vec<LaneOption>,
+    decided_slot: usize,
+    stream: u64,
+}
+
+impl<'m> LaneModel<'m> {
+    pub fn new(model: &'m Model) -> LaneModel<'m> {
+        let mut stack_size = 1;
+        let mut lane = |p: &Program| {
+            let program = LaneProgram::new(p);
+            stack_size = stack_size.max(program.stack_size());
+            program
+        };
+        let vars = model.layout.vars as usize;
+        let effects = |effects: &[EffectModel], lane: &mut dyn FnMut(&Program) -> LaneProgram| {
+            effects
+                .iter()
+                .map(|e| LaneEffect {
+                    slot: vars + e.var,
+                    op: e.op,
+                    value: lane(&e.value),
+                    min: model.vars[e.var].min,
+                    max: model.vars[e.var].max,
+                })
+                .collect::<Vec<_>>()
+        };
+        let hoisted = model.hoisted.iter().map(&mut lane).collect();
+        let inits = model.vars.iter().map(|v| lane(&v.init)).collect();
+        let events = model
+            .events
+            .iter()
+            .map(|e| LaneEvent {
+                trigger: match &e.trigger {
+                    TriggerModel::At(at) => LaneTrigger::At(*at),
+                    TriggerModel::Chance {
+                        probability,
+                        from,
+                        until,
+                    } => LaneTrigger::Chance {
+                        probability: lane(probability),
+                        from: *from,
+                        until: *until,
+                    },
+                },
+                when: e.when.as_ref().map(&mut lane),
+                effects: effects(&e.effects, &mut lane),
+                stream: e.stream,
+                count_slot: e.count_slot as usize,
+                fired_slot: e.fired_slot as usize,
+            })
+            .collect();
+        let rules = model
+            .rules
+            .iter()
+            .map(|r| {
+                (
+                    r.when.as_ref().map(&mut lane),
+                    effects(&r.effects, &mut lane),
+                )
+            })
+            .collect();
+        let decisions = model
+            .decisions
+            .iter()
+            .map(|d| LaneDecision {
+                at: d.at,
+                when: d.when.as_ref().map(&mut lane),
+                temperature: match &d.choice {
+                    ChoiceModel::Logit { temperature } => Some(lane(temperature)),
+                    ChoiceModel::Argmax => None,
+                },
+                options: d
+                    .options
+                    .iter()
+                    .map(|o| LaneOption {
+                        utility: lane(&o.utility),
+                        effects: effects(&o.effects, &mut lane),
+                        slot: o.slot as usize,
+                    })
+                    .collect(),
+                decided_slot: d.decided_slot as usize,
+                stream: d.stream,
+            })
+            .collect();
+        let outcomes = model
+            .outcomes
+            .iter()
+            .map(|o| o.when.as_ref().map(&mut lane))
+            .collect();
+        let metrics = model.metrics.iter().map(|m| lane(&m.expr)).collect();
+        LaneModel {
+            model,
+            hoisted,
+            inits,
+            events,
+            rules,
+            decisions,
+            outcomes,
+            metrics,
+            stack_size,
+        }
+    }
+
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+}
+
+/// Reusable buffers for running [`LANES`] runs of one model at once.
+pub struct LaneEngine<'a> {
+    lanes: &'a LaneModel<'a>,
+    slots: Vec<Lanes>,
+    stack: Vec<Lanes>,
+    streams: [RunStream; LANES],
+    /// Lanes holding real runs; the others repeat lane 0 and are ignored.
+    live: Mask,
+    choices: Vec<[u16; LANES]>,
+    metrics: Vec<Lanes>,
+    /// `steps x metrics`, step-major; empty unless recording the timeline.
+    timeline: Vec<Lanes>,
+    outcomes: [usize; LANES],
+    utilities: Vec<Lanes>,
+    probabilities: Vec<f64>,
+}
+
+impl<'a> LaneEngine<'a> {
+    /// With `timeline`, metrics are evaluated and kept at every step, not only the last.
+    pub fn new(lanes: &'a LaneModel<'a>, timeline: bool) -> LaneEngine<'a> {
+        let model = lanes.model;
+        let max_options = model
+            .decisions
+            .iter()
+            .map(|d| d.options.len())
+            .max()
+            .unwrap_or(0);
+        let steps = if timeline {
+            model.time.steps as usize
+        } else {
+            0
+        };
+        LaneEngine {
+            lanes,
+            slots: vec![[0.0; LANES]; model.layout.len as usize],
+            stack: vec![[0.0; LANES]; lanes.stack_size],
+            streams: [RunStream::new(0, 0); LANES],
+            live: [false; LANES],
+            choices: vec![[NOT_TAKEN; LANES]; model.decisions.len()],
+            metrics: vec![[0.0; LANES]; model.metrics.len()],
+            timeline: vec![[0.0; LANES]; steps * model.metrics.len()],
+            outcomes: [0; LANES],
+            utilities: vec![[0.0; LANES]; max_options],
+            probabilities: vec![0.0; max_options],
+        }
+    }
+
+    /// Puts a run in lane `lane`: its random stream and parameter values.
+    pub fn load(&mut self, lane: usize, stream: RunStream, parameters: &[f64]) {
+        self.streams[lane] = stream;
+        for (slot, &value) in self.slots.iter_mut().zip(parameters) {
+            slot[lane] = value;
+        }
+    }
+
+    /// Runs lanes `0..live`, loaded with [`LaneEngine::load`].
+    pub fn run(&mut self, live: usize) -> Result<(), NonFinite> {
+        let model = self.lanes.model;
+        self.reset(live)?;
+        let record_every_step = !self.timeline.is_empty();
+        for step in 0..model.time.steps {
+            self.slots[model.layout.step as usize] = [f64::from(step); LANES];
+            self.fire_events(step)?;
+            self.apply_rules()?;
+            self.take_decisions(step)?;
+            if record_every_step || step + 1 == model.time.steps {
+                self.record_metrics(step)?;
+            }
+        }
+        self.classify();
+        Ok(())
+    }
+
+    pub fn outcome(&self, lane: usize) -> usize {
+        self.outcomes[lane]
+    }
+
+    /// The option decision `decision` took in lane `lane` (`None`: not taken).
+    pub fn choice(&self, decision: usize, lane: usize) -> Option<u16> {
+        let c = self.choices[decision][lane];
+        (c != NOT_TAKEN).then_some(c)
+    }
+
+    /// End-of-run value of metric `metric` in lane `lane`.
+    pub fn metric(&self, metric: usize, lane: usize) -> f64 {
+        self.metrics[metric][lane]
+    }
+
+    pub fn event_count(&self, event: usize, lane: usize) -> u32 {
+        self.slots[self.lanes.events[event].count_slot][lane] as u32
+    }
+
+    /// Every metric at every step, step-major (`step * metrics + metric`); empty unless made
+    /// with `timeline`.
+    pub fn timeline(&self) -> &[Lanes] {
+        &self.timeline
+    }
+
+    fn reset(&mut self, live: usize) -> Result<(), NonFinite> {
+        let model = self.lanes.model;
+        let parameters = model.parameters.len();
+        for lane in 0..LANES {
+            self.live[lane] = lane < live;
+        }
+        // Idle lanes repeat lane 0, so that they compute ordinary numbers.
+        for lane in live.max(1)..LANES {
+            self.streams[lane] = self.streams[0];
+            for slot in &mut self.slots[..parameters] {
+                slot[lane] = slot[0];
+            }
+        }
+        self.slots[parameters..].fill([0.0; LANES]);
+        self.slots[model.layout.steps as usize] = [f64::from(model.time.steps); LANES];
+        let hoisted = model.layout.hoisted as usize;
+        for (k, program) in self.lanes.hoisted.iter().enumerate() {
+            self.slots[hoisted + k] = program.eval(&self.slots, &mut self.stack);
+        }
+        self.choices.fill([NOT_TAKEN; LANES]);
+        let vars = model.layout.vars as usize;
+        for &i in &model.init_order {
+            let value = self.lanes.inits[i].eval(&self.slots, &mut self.stack);
+            if any_not_finite(&value, &self.live) {
+                return Err(NonFinite);
+            }
+            let var = &model.vars[i];
+            let slot = &mut self.slots[vars + i];
+            for l in 0..LANES {
+                slot[l] = value[l].clamp(var.min, var.max);
+            }
+        }
+        Ok(())
+    }
+
+    fn fire_events(&mut self, step: u32) -> Result<(), NonFinite> {
+        for event in &self.lanes.events {
+            self.slots[event.fired_slot] = [0.0; LANES];
+            let mut fires = match &event.trigger {
+                LaneTrigger::At(at) if *at == step => [true; LANES],
+                LaneTrigger::At(_) => continue,
+                LaneTrigger::Chance {
+                    probability,
+                    from,
+                    until,
+                } => {
+                    if step < *from || step > *until {
+                        continue;
+                    }
+                    let p = probability.eval(&self.slots, &mut self.stack);
+                    if (0..LANES).any(|l| self.live[l] && p[l].is_nan()) {
+                        return Err(NonFinite);
+                    }
+                    let mut fires = [false; LANES];
+                    for l in 0..LANES {
+                        fires[l] = self.streams[l].uniform(event.stream, u64::from(step)) < p[l];
+                    }
+                    fires
+                }
+            };
+            if !fires.contains(&true) {
+                continue;
+            }
+            if let Some(when) = &event.when {
+                and_truth(&mut fires, &when.eval(&self.slots, &mut self.stack));
+            }
+            if !fires.contains(&true) {
+                continue;
+            }
+            for l in 0..LANES {
+                if fires[l] {
+                    self.slots[event.fired_slot][l] = 1.0;
+                    self.slots[event.count_slot][l] += 1.0;
+                }
+            }
+            apply_effects(
+                &event.effects,
+                &fires,
+                &self.live,
+                &mut self.slots,
+                &mut self.stack,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn apply_rules(&mut self) -> Result<(), NonFinite> {
+        for (when, effects) in &self.lanes.rules {
+            let mut holds = [true; LANES];
+            if let Some(when) = when {
+                and_truth(&mut holds, &when.eval(&self.slots, &mut self.stack));
+                if !holds.contains(&true) {
+                    continue;
+                }
+            }
+            apply_effects(
+                effects,
+                &holds,
+                &self.live,
+                &mut self.slots,
+                &mut self.stack,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn take_decisions(&mut self, step: u32) -> Result<(), NonFinite> {
+        for (i, decision) in self.lanes.decisions.iter().enumerate() {
+            if decision.at.is_some_and(|at| at != step) {
+                continue;
+            }
+            let mut due = self.choices[i].map(|c| c == NOT_TAKEN);
+            if !due.contains(&true) {
+                continue;
+            }
+            if let Some(when) = &decision.when {
+                and_truth(&mut due, &when.eval(&self.slots, &mut self.stack));
+                if !due.contains(&true) {
+                    continue;
+                }
+            }
+            let deciding = and(&due, &self.live);
+            let n = decision.options.len();
+            for (k, option) in decision.options.iter().enumerate() {
+                let u = option.utility.eval(&self.slots, &mut self.stack);
+                if any_not_finite(&u, &deciding) {
+                    return Err(NonFinite);
+                }
+                self.utilities[k] = u;
+            }
+            let mut chosen = [0usize; LANES];
+            match &decision.temperature {
+                None => {
+                    for (l, c) in chosen.iter_mut().enumerate() {
+                        let mut best = 0;
+                        for k in 1..n {
+                            if self.utilities[k][l] > self.utilities[best][l] {
+                                best = k;
+                            }
+                        }
+                        *c = best;
+                    }
+                }
+                Some(temperature) => {
+                    let t = temperature.eval(&self.slots, &mut self.stack);
+                    if (0..LANES).any(|l| deciding[l] && !(t[l] > 0.0 && t[l].is_finite())) {
+                        return Err(NonFinite);
+                    }
+                    for l in 0..LANES {
+                        if due[l] {
+                            let u = self.streams[l].uniform(decision.stream, 0);
+                            chosen[l] = logit_choice(
+                                self.utilities[..n].iter().map(|u| u[l]),
+                                &mut self.probabilities[..n],
+                                t[l],
+                                u,
+                            );
+                        }
+                    }
+                }
+            }
+            for l in 0..LANES {
+                if due[l] {
+                    self.choices[i][l] = chosen[l] as u16;
+                    self.slots[decision.decided_slot][l] = 1.0;
+                    self.slots[decision.options[chosen[l]].slot][l] = 1.0;
+                }
+            }
+            for (k, option) in decision.options.iter().enumerate() {
+                let mut takes = [false; LANES];
+                for l in 0..LANES {
+                    takes[l] = due[l] && chosen[l] == k;
+                }
+                if takes.contains(&true) {
+                    apply_effects(
+                        &option.effects,
+                        &takes,
+                        &self.live,
+                        &mut self.slots,
+                        &mut self.stack,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn record_metrics(&mut self, step: u32) -> Result<(), NonFinite> {
+        let count = self.metrics.len();
+        for (k, metric) in self.lanes.metrics.iter().enumerate() {
+            let v = metric.eval(&self.slots, &mut self.stack);
+            if any_not_finite(&v, &self.live) {
+                return Err(NonFinite);
+            }
+            self.metrics[k] = v;
+        }
+        if !self.timeline.is_empty() {
+            let at = step as usize * count;
+            self.timeline[at..at + count].copy_from_slice(&self.metrics);
+        }
+        Ok(())
+    }
+
+    fn classify(&mut self) {
+        let last = self.lanes.outcomes.len() - 1;
+        let mut open = [true; LANES];
+        self.outcomes = [last; LANES];
+        for (k, when) in self.lanes.outcomes.iter().enumerate() {
+            let mut holds = [true; LANES];
+            if let Some(when) = when {
+                and_truth(&mut holds, &when.eval(&self.slots, &mut self.stack));
+            }
+            for l in 0..LANES {
+                if open[l] && holds[l] {
+                    self.outcomes[l] = k;
+                    open[l] = false;
+                }
+            }
+            if !open.contains(&true) {
+                break;
+            }
+        }
+    }
+}
+
+/// Applies `effects` in the lanes of `mask`; the others keep their values.
+fn apply_effects(
+    effects: &[LaneEffect],
+    mask: &Mask,
+    live: &Mask,
+    slots: &mut [Lanes],
+    stack: &mut [Lanes],
+) -> Result<(), NonFinite> {
+    for effect in effects {
+        let value = effect.value.eval(slots, stack);
+        let slot = &mut slots[effect.slot];
+        let mut after = *slot;
+        match effect.op {
+            EffectOp::Set => after = value,
+            EffectOp::Add => (0..LANES).for_each(|l| after[l] += value[l]),
+            EffectOp::Multiply => (0..LANES).for_each(|l| after[l] *= value[l]),
+        }
+        if (0..LANES).any(|l| mask[l] && live[l] && !after[l].is_finite()) {
+            return Err(NonFinite);
+        }
+        for l in 0..LANES {
+            if mask[l] {
+                slot[l] = after[l].clamp(effect.min, effect.max);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The scalar engine's softmax choice (`Engine::logit_choice`), operation for operation.
+fn logit_choice(
+    utilities: impl Iterator<Item = f64> + Clone,
+    probabilities: &mut [f64],
+    temperature: f64,
+    u: f64,
+) -> usize {
+    let n = probabilities.len();
+    let max = utilities.clone().fold(f64::NEG_INFINITY, f64::max);
+    let mut total = 0.0;
+    for (p, utility) in probabilities.iter_mut().zip(utilities) {
+        let w = ((utility - max) / temperature).exp();
+        *p = w;
+        total += w;
+    }
+    let mut cumulative = 0.0;
+    let mut chosen = n - 1;
+    let mut found = false;
+    for (k, p) in probabilities.iter_mut().enumerate() {
+        *p /= total;
+        cumulative += *p;
+        if !found && u < cumulative {
+            chosen = k;
+            found = true;
+        }
+    }
+    chosen
+}
+
+#[inline]
+fn and_truth(mask: &mut Mask, values: &Lanes) {
+    for l in 0..LANES {
+        mask[l] &= values[l] != 0.0;
+    }
+}
+
+#[inline]
+fn and(a: &Mask, b: &Mask) -> Mask {
+    let mut out = [false; LANES];
+    for l in 0..LANES {
+        out[l] = a[l] && b[l];
+    }
+    out
+}
+
+#[inline]
+fn any_not_finite(values: &Lanes, mask: &Mask) -> bool {
+    (0..LANES).any(|l| mask[l] && !values[l].is_finite())
+}

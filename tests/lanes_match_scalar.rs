@@ -1,0 +1,355 @@
+//! The lane engine (several runs at once, used by studies) must give exactly what the scalar
+//! engine (one run, used by `explain` and to report errors) gives for every run: outcome,
+//! choices, event counts, end metrics and every step's metrics, bit for bit. Checked on every
+//! shipped scenario and on randomly written ones, including expressions that fail.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use alliance_sim::engine::lanes::{LaneEngine, LaneModel, NonFinite};
+use alliance_sim::engine::{Engine, Observer};
+use alliance_sim::model::expr::LANES;
+use alliance_sim::model::{self, Model};
+use alliance_sim::montecarlo::{run_study, sample_parameters, StudyConfig, StudyError};
+use alliance_sim::rng::RunStream;
+use alliance_sim::scenario;
+use proptest::prelude::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load(path: &Path) -> Model {
+    let scenario = scenario::load(path).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    model::compile(scenario).unwrap_or_else(|d| panic!("{}", d.render(false)))
+}
+
+fn config(runs: u64, seed: u64) -> StudyConfig {
+    StudyConfig {
+        runs,
+        seed,
+        fixed: Vec::new(),
+        timeline: true,
+        sampling: Default::default(),
+    }
+}
+
+/// Keeps every step's metrics, step-major like [`LaneEngine::timeline`].
+#[derive(Default)]
+struct Steps(Vec<f64>);
+
+impl Observer for Steps {
+    const WANTS_STEP_METRICS: bool = true;
+    fn step_metrics(&mut self, _step: u32, values: &[f64]) {
+        self.0.extend_from_slice(values);
+    }
+}
+
+/// Runs `runs` runs both ways, `live` runs per batch, and compares them. Returns how many runs
+/// failed (the same ones both ways, or the test fails).
+fn compare(model: &Model, seed: u64, runs: u64, live: usize) -> u64 {
+    let config = config(runs, seed);
+    let lane_model = LaneModel::new(model);
+    let mut lanes = LaneEngine::new(&lane_model, true);
+    let mut scalar = Engine::new(model);
+    let p = model.parameters.len();
+    let m = model.metrics.len();
+    let mut params = vec![vec![0.0; p]; LANES];
+    let mut uniforms = vec![0.0; p];
+    let mut failed = 0;
+    let mut first = 0;
+    while first < runs {
+        let n = live.min((runs - first) as usize);
+        for (lane, values) in params.iter_mut().enumerate().take(n) {
+            let run = first + lane as u64;
+            let stream = RunStream::new(seed, run);
+            sample_parameters(model, &config, run, stream, values, &mut uniforms);
+            lanes.load(lane, stream, values);
+        }
+        let batch = lanes.run(n);
+        let mut any_failed = false;
+        for (lane, values) in params.iter().enumerate().take(n) {
+            let run = first + lane as u64;
+            let mut steps = Steps::default();
+            let result = scalar.run(run, values, RunStream::new(seed, run), &mut steps);
+            let Ok(result) = result else {
+                any_failed = true;
+                failed += 1;
+                continue;
+            };
+            if batch.is_err() {
+                continue;
+            }
+            assert_eq!(result.outcome, lanes.outcome(lane), "run {run}: outcome");
+            for (d, c) in scalar.choices().iter().enumerate() {
+                assert_eq!(*c, lanes.choice(d, lane), "run {run}: decision {d}");
+            }
+            for e in 0..model.events.len() {
+                assert_eq!(
+                    scalar.event_count(e),
+                    lanes.event_count(e, lane),
+                    "run {run}: event {e}"
+                );
+            }
+            for (k, v) in scalar.metrics().iter().enumerate() {
+                assert_eq!(
+                    v.to_bits(),
+                    lanes.metric(k, lane).to_bits(),
+                    "run {run}: metric {k}"
+                );
+            }
+            let timeline = lanes.timeline();
+            assert_eq!(steps.0.len(), timeline.len());
+            for (at, v) in steps.0.iter().enumerate() {
+                assert_eq!(
+                    v.to_bits(),
+                    timeline[at][lane].to_bits(),
+                    "run {run}: metric {} at step {}",
+                    at % m,
+                    at / m
+                );
+            }
+        }
+        assert_eq!(
+            batch.is_err(),
+            any_failed,
+            "runs {first}..{}: the lane engine {} but the scalar engine {}",
+            first + n as u64,
+            if batch.is_err() {
+                "failed"
+            } else {
+                "succeeded"
+            },
+            if any_failed { "failed" } else { "succeeded" },
+        );
+        first += n as u64;
+    }
+    failed
+}
+
+fn shipped_scenarios() -> Vec<PathBuf> {
+    let mut paths = vec![
+        root().join("benches/heavy.toml"),
+        root().join("benches/frozen/gsomia_2019_frozen.toml"),
+        root().join("tests/fixtures/minimal.toml"),
+    ];
+    for dir in ["scenarios", "scenarios/history", "scenarios/examples"] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+            .expect("scenario folder")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        found.sort();
+        paths.extend(found);
+    }
+    paths
+}
+
+#[test]
+fn every_shipped_scenario_gives_the_same_runs_in_lanes() {
+    for path in shipped_scenarios() {
+        let model = load(&path);
+        // A run count that is not a multiple of the lane count, and batches that are not full.
+        let failed = compare(&model, 11, 3 * LANES as u64 * 41 + 5, LANES);
+        assert_eq!(failed, 0, "{}", path.display());
+        compare(&model, 12, 37, 3);
+    }
+}
+
+/// A scenario whose expressions are written by the test; `p` and `q` are uniform on [-2, 2].
+fn scenario_text(
+    rule_when: &str,
+    effect: &str,
+    utility: &str,
+    probability: &str,
+    metric: &str,
+) -> String {
+    format!(
+        r#"
+[scenario]
+name = "Generated"
+description = "Written by a property test."
+start = 2020-01-06
+step = "week"
+steps = 6
+runs = 100
+seed = 1
+
+[parameters.p]
+dist = "uniform"
+min = -2
+max = 2
+
+[parameters.q]
+dist = "uniform"
+min = -2
+max = 2
+
+[actors.a.vars.x]
+init = "p"
+min = -1000
+max = 1000
+
+[actors.a.vars.y]
+init = "q"
+
+[derived]
+d = "{effect}"
+
+[events.tick]
+probability = "{probability}"
+effects = [{{ var = "a.y", add = "0.5" }}]
+
+[rules.move]
+when = "{rule_when}"
+effects = [{{ var = "a.x", add = "{effect}" }}, {{ var = "a.y", multiply = "0.9" }}]
+
+[decisions.choose]
+actor = "a"
+choice = "logit"
+temperature = 0.5
+when = "step >= 2"
+
+[decisions.choose.options.one]
+utility = "{utility}"
+effects = [{{ var = "a.x", set = "d" }}]
+
+[decisions.choose.options.two]
+utility = "0"
+
+[decisions.pick]
+actor = "a"
+at = 4
+choice = "argmax"
+
+[decisions.pick.options.low]
+utility = "a.y"
+
+[decisions.pick.options.high]
+utility = "{utility}"
+effects = [{{ var = "a.y", add = "1" }}]
+
+[outcomes.high]
+when = "pick.high and choose.one"
+
+[outcomes.other]
+
+[metrics.m]
+expr = "{metric}"
+"#
+    )
+}
+
+fn number() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("a.x".to_string()),
+        Just("a.y".to_string()),
+        Just("p".to_string()),
+        Just("q".to_string()),
+        Just("step".to_string()),
+        (-3.0..3.0f64).prop_map(|c| format!("{c:.3}")),
+    ];
+    leaf.prop_recursive(4, 24, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} + {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} - {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} * {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} / {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("min({a}, {b})")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(a, b, c)| format!("clamp({a}, {b}, {c})")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(a, b, c)| format!("if({a} > {b}, {c}, {a})")),
+            inner.clone().prop_map(|a| format!("ln({a})")),
+            inner.clone().prop_map(|a| format!("sqrt({a})")),
+            inner.clone().prop_map(|a| format!("exp({a})")),
+            inner.clone().prop_map(|a| format!("logistic({a})")),
+            inner.clone().prop_map(|a| format!("abs({a})")),
+        ]
+    })
+}
+
+fn condition() -> impl Strategy<Value = String> {
+    (number(), number(), 0..4usize).prop_map(|(a, b, k)| match k {
+        0 => format!("{a} < {b}"),
+        1 => format!("not ({a} >= {b})"),
+        2 => format!("{a} > 0 or {b} < 0"),
+        _ => format!("{a} != {b} and {b} <= 1"),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Random expressions, including ones that fail for some runs (ln and sqrt of negatives,
+    /// division by zero, overflow): each batch fails in lanes exactly when one of its runs fails
+    /// alone, and agrees bit for bit otherwise.
+    #[test]
+    fn random_scenarios_give_the_same_runs_in_lanes(
+        rule_when in condition(),
+        effect in number(),
+        utility in number(),
+        probability in number(),
+        metric in number(),
+        seed in 0..1000u64,
+    ) {
+        let probability = format!("clamp({probability}, 0, 1)");
+        let text = scenario_text(&rule_when, &effect, &utility, &probability, &metric);
+        let scenario = scenario::load_str("generated.toml", &text, None)
+            .unwrap_or_else(|d| panic!("{}", d.render(false)));
+        // Only a constant part that is always undefined (say `ln(-1.5)`) may be refused.
+        let model = match model::compile(scenario) {
+            Ok(model) => model,
+            Err(d) => {
+                let message = d.render(false);
+                prop_assert!(message.contains("always undefined") || message.contains("division by zero"), "{}", message);
+                return Ok(());
+            }
+        };
+        compare(&model, seed, 3 * LANES as u64 + 3, LANES);
+    }
+}
+
+/// A study whose runs fail reports the first failing run, exactly as the scalar engine does.
+#[test]
+fn a_failing_study_reports_the_scalar_engine_s_error() {
+    let text = scenario_text("p > 1.5", "ln(q + 1.9)", "a.x", "0.1", "a.x");
+    let scenario = scenario::load_str("failing.toml", &text, None).expect("loads");
+    let model = model::compile(scenario).expect("compiles");
+    let runs = 200;
+    let config = StudyConfig {
+        timeline: false,
+        ..config(runs, 5)
+    };
+    let mut scalar = Engine::new(&model);
+    let mut params = vec![0.0; model.parameters.len()];
+    let mut uniforms = vec![0.0; model.parameters.len()];
+    let first_error = (0..runs)
+        .find_map(|run| {
+            let stream = RunStream::new(5, run);
+            sample_parameters(&model, &config, run, stream, &mut params, &mut uniforms);
+            scalar
+                .run(run, &params, stream, &mut alliance_sim::engine::Quiet)
+                .err()
+        })
+        .expect("some run has p > 1.5 and q < 0");
+    let lane_model = LaneModel::new(&model);
+    assert!(first_error.run > 0, "the failing run is not the first one");
+    let mut lanes = LaneEngine::new(&lane_model, false);
+    let failing_batch = first_error.run / LANES as u64 * LANES as u64;
+    for lane in 0..LANES {
+        let run = failing_batch + lane as u64;
+        let stream = RunStream::new(5, run);
+        sample_parameters(&model, &config, run, stream, &mut params, &mut uniforms);
+        lanes.load(lane, stream, &params);
+    }
+    assert_eq!(lanes.run(LANES), Err(NonFinite));
+    match run_study(&model, &config, None, &|_| {}, &AtomicBool::new(false)) {
+        // Compared as text: the value is NaN, which equals nothing.
+        Err(StudyError::Run(e)) => assert_eq!(e.to_string(), first_error.to_string()),
+        other => panic!(
+            "expected the error of run {}, got {other:?}",
+            first_error.run
+        ),
+    }
+}
