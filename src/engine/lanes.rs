@@ -314,7 +314,7 @@ impl<'a> LaneEngine<'a> {
             let var = &model.vars[i];
             let slot = &mut self.slots[vars + i];
             for l in 0..LANES {
-                slot[l] = value[l].clamp(var.min, var.max);
+                slot[l] = clamp(value[l], var.min, var.max);
             }
         }
         Ok(())
@@ -335,7 +335,7 @@ impl<'a> LaneEngine<'a> {
                         continue;
                     }
                     let p = probability.eval(&self.slots, &mut self.stack);
-                    if (0..LANES).any(|l| self.live[l] && p[l].is_nan()) {
+                    if (0..LANES).fold(false, |any, l| any | (self.live[l] & p[l].is_nan())) {
                         return Err(NonFinite);
                     }
                     let mut fires = [false; LANES];
@@ -355,10 +355,10 @@ impl<'a> LaneEngine<'a> {
                 continue;
             }
             for l in 0..LANES {
-                if fires[l] {
-                    self.slots[event.fired_slot][l] = 1.0;
-                    self.slots[event.count_slot][l] += 1.0;
-                }
+                // Branch-free: a count is a whole number >= 0, so adding 0.0 leaves it as is.
+                let fired = f64::from(u8::from(fires[l]));
+                self.slots[event.fired_slot][l] = fired;
+                self.slots[event.count_slot][l] += fired;
             }
             apply_effects(
                 &event.effects,
@@ -518,6 +518,7 @@ fn apply_effects(
     slots: &mut [Lanes],
     stack: &mut [Lanes],
 ) -> Result<(), NonFinite> {
+    let checked = and(mask, live);
     for effect in effects {
         let value = effect.value.eval(slots, stack);
         let slot = &mut slots[effect.slot];
@@ -527,16 +528,31 @@ fn apply_effects(
             EffectOp::Add => (0..LANES).for_each(|l| after[l] += value[l]),
             EffectOp::Multiply => (0..LANES).for_each(|l| after[l] *= value[l]),
         }
-        if (0..LANES).any(|l| mask[l] && live[l] && !after[l].is_finite()) {
+        if any_not_finite(&after, &checked) {
             return Err(NonFinite);
         }
+        // Branch-free over the lanes, so that runs parting ways cost no mispredictions.
+        let (min, max) = (effect.min, effect.max);
         for l in 0..LANES {
-            if mask[l] {
-                slot[l] = after[l].clamp(effect.min, effect.max);
-            }
+            let clamped = clamp(after[l], min, max);
+            slot[l] = if mask[l] { clamped } else { slot[l] };
         }
     }
     Ok(())
+}
+
+/// `f64::clamp` for bounds already known to be ordered (checked when the model was built),
+/// without its per-call check, so that it vectorises.
+#[inline(always)]
+fn clamp(x: f64, min: f64, max: f64) -> f64 {
+    let mut x = x;
+    if x < min {
+        x = min;
+    }
+    if x > max {
+        x = max;
+    }
+    x
 }
 
 /// The scalar engine's softmax choice (`Engine::logit_choice`), operation for operation.
@@ -586,5 +602,9 @@ fn and(a: &Mask, b: &Mask) -> Mask {
 
 #[inline]
 fn any_not_finite(values: &Lanes, mask: &Mask) -> bool {
-    (0..LANES).any(|l| mask[l] && !values[l].is_finite())
+    let mut any = false;
+    for l in 0..LANES {
+        any |= mask[l] & !values[l].is_finite();
+    }
+    any
 }

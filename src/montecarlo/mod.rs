@@ -296,10 +296,7 @@ fn simulate_block(
                 if config.timeline && m > 0 {
                     for (step, metrics) in lanes.timeline().chunks_exact(m).enumerate() {
                         for (k, values) in metrics.iter().enumerate() {
-                            let sketch = &mut acc.metric_steps[k * steps + step];
-                            for &v in &values[..live] {
-                                sketch.add(v);
-                            }
+                            acc.metric_steps[k * steps + step].add_all(&values[..live]);
                         }
                     }
                 }

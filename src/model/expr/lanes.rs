@@ -11,7 +11,7 @@
 use super::compile::{clamp, truth, Op, Program};
 
 /// Runs evaluated together.
-pub const LANES: usize = 8;
+pub const LANES: usize = 16;
 
 /// One value per lane.
 pub type Lanes = [f64; LANES];
