@@ -2,16 +2,18 @@
 //!
 //! - `default/one_run`: one run of the default scenario, parameters sampled per iteration, the
 //!   `Engine` (its buffers) reused, no observer;
+//! - `default/lanes`: one batch of `LANES` runs through the lane engine studies use
+//!   (`engine::lanes`), parameters sampled, no timeline; reported per run;
 //! - `default/study_1e5/threads=T`: 10^5 runs end to end through `montecarlo::run_study` as
 //!   `run` does it (timeline on), without charts or runs.csv, on a pool of T threads;
 //! - `expr/value_conditional`: one evaluation of a typical utility expression of the default
 //!   scenario (option `suspend_conditionally` of decision `final`);
 //! - `floor_a/draws`: only the random numbers one run of the default scenario draws, from the
 //!   same generator and streams (the count comes from the compiled model);
-//! - `frozen/engine_one_run` and `floor_b/hand_model`: the engine on the frozen copy of the
-//!   default scenario (`benches/frozen/`) and the same model written by hand in plain Rust
+//! - `frozen/engine_one_run`, `frozen/engine_lanes` and `floor_b/hand_model`: the engine (one
+//!   run, and a batch of lanes) on the frozen copy of the default scenario (`benches/frozen/`) and the same model written by hand in plain Rust
 //!   (`benches/frozen/hand_model.rs`, checked bit for bit by tests/hand_model_matches_engine.rs);
-//! - `heavy/one_run`, `heavy/study_1e5/threads=T`: the same on `benches/heavy.toml`.
+//! - `heavy/one_run`, `heavy/lanes`, `heavy/study_1e5/threads=T`: the same on `benches/heavy.toml`.
 //!
 //! After criterion's own report the bench prints a summary: runs per second and the ratios to the
 //! floors, read back from criterion's estimates (`target/criterion/*/new/estimates.json`).
@@ -24,7 +26,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use alliance_sim::engine::lanes::{LaneEngine, LaneModel};
 use alliance_sim::engine::{Engine, Quiet};
+use alliance_sim::model::expr::LANES;
 use alliance_sim::model::{self, ChoiceModel, Model, TriggerModel};
 use alliance_sim::montecarlo::{self, sample_parameters, StudyConfig};
 use alliance_sim::rng::RunStream;
@@ -91,6 +95,36 @@ fn bench_one_run(c: &mut Criterion, group: &str, model: &Model) {
             })
         },
     );
+    g.finish();
+}
+
+/// One batch of [`LANES`] runs per iteration through the lane engine, as studies run them.
+fn bench_lanes(c: &mut Criterion, group: &str, model: &Model) {
+    let config = config(model, u64::MAX, false);
+    let lane_model = LaneModel::new(model);
+    let mut engine = LaneEngine::new(&lane_model, false);
+    let mut params = vec![0.0; model.parameters.len()];
+    let mut us = vec![0.0; model.parameters.len()];
+    let mut run = 0u64;
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(LANES as u64));
+    let id = if group == "frozen" {
+        "engine_lanes"
+    } else {
+        "lanes"
+    };
+    g.bench_function(id, |b| {
+        b.iter(|| {
+            for lane in 0..LANES {
+                let stream = RunStream::new(config.seed, run);
+                sample_parameters(model, &config, run, stream, &mut params, &mut us);
+                engine.load(lane, stream, &params);
+                run += 1;
+            }
+            engine.run(LANES).expect("runs succeed");
+            black_box(engine.outcome(0))
+        })
+    });
     g.finish();
 }
 
@@ -226,14 +260,17 @@ fn bench_floor_b(c: &mut Criterion, seed: u64) {
 fn benches(c: &mut Criterion) {
     let default = default_model();
     bench_one_run(c, "default", &default);
+    bench_lanes(c, "default", &default);
     bench_study(c, "default", &default);
     bench_expression(c, &default);
     bench_floor_a(c, &default);
     let frozen = file_model("benches/frozen/gsomia_2019_frozen.toml");
     bench_one_run(c, "frozen", &frozen);
+    bench_lanes(c, "frozen", &frozen);
     bench_floor_b(c, frozen.default_seed);
     let heavy = file_model("benches/heavy.toml");
     bench_one_run(c, "heavy", &heavy);
+    bench_lanes(c, "heavy", &heavy);
     bench_study(c, "heavy", &heavy);
 }
 
@@ -276,6 +313,20 @@ fn print_summary(default: &Model) {
     for (id, what) in singles {
         if let Some(t) = ns(id) {
             println!("{what:<40} {t:>10.1} ns/run  {:>12.0} runs/s", rate(t, 1.0));
+        }
+    }
+    let batches = [
+        ("default/lanes", "default scenario, lanes (engine)"),
+        ("frozen/engine_lanes", "frozen default, lanes (engine)"),
+        ("heavy/lanes", "heavy scenario, lanes (engine)"),
+    ];
+    for (id, what) in batches {
+        if let Some(t) = ns(id) {
+            let per_run = t / LANES as f64;
+            println!(
+                "{what:<40} {per_run:>10.1} ns/run  {:>12.0} runs/s ({LANES} runs per batch)",
+                rate(per_run, 1.0)
+            );
         }
     }
     let expr = ns("expr/value_conditional");
@@ -332,6 +383,12 @@ fn print_summary(default: &Model) {
         if let Some(t) = ns("default/one_run") {
             println!("ratio to floor (b), one run (default): {:.2}x", t / b);
         }
+        if let Some(t) = ns("frozen/engine_lanes") {
+            println!(
+                "ratio to floor (b), per run in lanes (frozen, same model): {:.2}x",
+                t / LANES as f64 / b
+            );
+        }
         if let Some(t) = per_run_study {
             println!(
                 "ratio to floor (b), study per run (1 thread): {:.2}x",
@@ -377,6 +434,42 @@ fn one_runs(model: &Model, n: u64) -> u64 {
         sample_parameters(model, &config, run, stream, &mut params, &mut us);
         let outcome = engine.run(run, &params, stream, &mut Quiet).expect("run");
         total += outcome.outcome as u64;
+    }
+    total
+}
+
+#[inline(never)]
+fn fixed_default_lanes(model: &Model, n: u64) -> u64 {
+    lane_runs(model, n) + 1
+}
+
+#[inline(never)]
+fn fixed_frozen_lanes(model: &Model, n: u64) -> u64 {
+    lane_runs(model, n) + 2
+}
+
+#[inline(never)]
+fn fixed_heavy_lanes(model: &Model, n: u64) -> u64 {
+    lane_runs(model, n) + 3
+}
+
+/// `n` runs (rounded up to whole batches) through the lane engine.
+fn lane_runs(model: &Model, n: u64) -> u64 {
+    let config = config(model, u64::MAX, false);
+    let lane_model = LaneModel::new(model);
+    let mut engine = LaneEngine::new(&lane_model, false);
+    let mut params = vec![0.0; model.parameters.len()];
+    let mut us = vec![0.0; model.parameters.len()];
+    let mut total = 0;
+    for batch in 0..n.div_ceil(LANES as u64) {
+        for lane in 0..LANES {
+            let run = batch * LANES as u64 + lane as u64;
+            let stream = RunStream::new(config.seed, run);
+            sample_parameters(model, &config, run, stream, &mut params, &mut us);
+            engine.load(lane, stream, &params);
+        }
+        engine.run(LANES).expect("runs");
+        total += engine.outcome(0) as u64;
     }
     total
 }
@@ -432,6 +525,9 @@ fn fixed_mode(n: u64) {
     let heavy_n = (n / 4).max(1);
     black_box(fixed_default_one_run(&default, n));
     black_box(fixed_frozen_one_run(&frozen, n));
+    black_box(fixed_default_lanes(&default, n));
+    black_box(fixed_frozen_lanes(&frozen, n));
+    black_box(fixed_heavy_lanes(&heavy, heavy_n));
     black_box(fixed_floor_a(&default, n));
     black_box(fixed_floor_b(frozen.default_seed, n));
     black_box(fixed_expression(&default, n));

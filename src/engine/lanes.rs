@@ -38,7 +38,9 @@ pub struct LaneModel<'m> {
     rules: Vec<(Option<LaneProgram>, Vec<LaneEffect>)>,
     decisions: Vec<LaneDecision>,
     outcomes: Vec<Option<LaneProgram>>,
-    metrics: Vec<LaneProgram>,
+    /// Each metric, and whether its value needs the finiteness check: a plain read of a state
+    /// variable does not, since every write to one is checked.
+    metrics: Vec<(LaneProgram, bool)>,
     stack_size: usize,
 }
 
@@ -168,7 +170,16 @@ impl<'m> LaneModel<'m> {
             .iter()
             .map(|o| o.when.as_ref().map(&mut lane))
             .collect();
-        let metrics = model.metrics.iter().map(|m| lane(&m.expr)).collect();
+        let var_slots = model.layout.vars..model.layout.vars + model.vars.len() as u32;
+        let metrics = model
+            .metrics
+            .iter()
+            .map(|m| {
+                let program = lane(&m.expr);
+                let checked = !program.as_load().is_some_and(|s| var_slots.contains(&s));
+                (program, checked)
+            })
+            .collect();
         LaneModel {
             model,
             hoisted,
@@ -272,7 +283,10 @@ impl<'a> LaneEngine<'a> {
 
     /// End-of-run value of metric `metric` in lane `lane`.
     pub fn metric(&self, metric: usize, lane: usize) -> f64 {
-        self.metrics[metric][lane]
+        match self.timeline.len() {
+            0 => self.metrics[metric][lane],
+            n => self.timeline[n - self.metrics.len() + metric][lane],
+        }
     }
 
     pub fn event_count(&self, event: usize, lane: usize) -> u32 {
@@ -473,17 +487,20 @@ impl<'a> LaneEngine<'a> {
     }
 
     fn record_metrics(&mut self, step: u32) -> Result<(), NonFinite> {
-        let count = self.metrics.len();
-        for (k, metric) in self.lanes.metrics.iter().enumerate() {
+        let count = self.lanes.metrics.len();
+        // Into the timeline when there is one (the last step's row is the end values).
+        let row = if self.timeline.is_empty() {
+            &mut self.metrics[..]
+        } else {
+            let at = step as usize * count;
+            &mut self.timeline[at..at + count]
+        };
+        for (k, (metric, checked)) in self.lanes.metrics.iter().enumerate() {
             let v = metric.eval(&self.slots, &mut self.stack);
-            if any_not_finite(&v, &self.live) {
+            if *checked && any_not_finite(&v, &self.live) {
                 return Err(NonFinite);
             }
-            self.metrics[k] = v;
-        }
-        if !self.timeline.is_empty() {
-            let at = step as usize * count;
-            self.timeline[at..at + count].copy_from_slice(&self.metrics);
+            row[k] = v;
         }
         Ok(())
     }

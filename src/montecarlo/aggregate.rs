@@ -81,8 +81,8 @@ pub const FINE_BITS: u32 = 10;
 /// Magnitudes below this count as zero; it keeps the bucket range bounded.
 const ZERO_BAND: f64 = 1e-12;
 
-/// Values [`Sketch::add_all`] takes at a time: its smallest and largest come from a tree of
-/// comparisons four deep rather than a chain of sixteen.
+/// Values whose smallest and largest [`add_lanes`] takes at a time: from a tree of comparisons
+/// four deep rather than a chain of sixteen.
 const CHUNK: usize = 16;
 
 /// Reduces `values` pairwise (`f` is min or max: exact, so the grouping does not matter).
@@ -96,6 +96,15 @@ fn tree(mut values: [f64; CHUNK], f: fn(f64, f64) -> f64) -> f64 {
         width /= 2;
     }
     values[0]
+}
+
+/// Adds lanes `..live` of `values[i]` to `sketches[i]`, for every `i`.
+pub fn add_lanes<const N: usize>(sketches: &mut [Sketch], values: &[[f64; N]], live: usize) {
+    for (sketch, row) in sketches.iter_mut().zip(values) {
+        for chunk in row[..live].chunks(CHUNK) {
+            sketch.add_chunk(chunk);
+        }
+    }
 }
 
 /// A histogram over log-linear buckets taken from a float's bits: bucket `k` holds the
@@ -205,26 +214,61 @@ impl Sketch {
         }
     }
 
-    /// Adds every value of `values`, as [`Sketch::add`] does one by one.
+    /// [`Sketch::add`] for each of up to [`CHUNK`] values.
     #[inline]
-    pub fn add_all(&mut self, values: &[f64]) {
+    fn add_chunk(&mut self, chunk: &[f64]) {
+        // -0.0 becomes 0.0: zeros of both signs are one value, so the smallest and largest
+        // values cannot depend on the order they arrive in.
+        let mut low = [f64::INFINITY; CHUNK];
+        let mut high = [f64::NEG_INFINITY; CHUNK];
+        for (i, &x) in chunk.iter().enumerate() {
+            low[i] = x + 0.0;
+            high[i] = x + 0.0;
+        }
+        self.min = self.min.min(tree(low, f64::min));
+        self.max = self.max.max(tree(high, f64::max));
+        self.count += chunk.len() as u64;
+        // The buckets' bounds held in locals, so that an increment cannot make the compiler
+        // reload them; values outside the buckets so far (rare) are added after the loop.
         let shift = 52 - self.bits;
-        for chunk in values.chunks(CHUNK) {
-            // -0.0 becomes 0.0: zeros of both signs are one value, so the smallest and largest
-            // values cannot depend on the order they arrive in.
-            let mut low = [f64::INFINITY; CHUNK];
-            let mut high = [f64::NEG_INFINITY; CHUNK];
-            for (i, &x) in chunk.iter().enumerate() {
-                low[i] = x + 0.0;
-                high[i] = x + 0.0;
-            }
-            self.min = self.min.min(tree(low, f64::min));
-            self.max = self.max.max(tree(high, f64::max));
+        let mut zeros = 0;
+        let mut outside = [(false, 0u64); CHUNK];
+        let mut outside_len = 0;
+        {
+            let (positive_first, negative_first) = (self.positive.first, self.negative.first);
+            let positive = &mut self.positive.counts[..];
+            let negative = &mut self.negative.counts[..];
             for &x in chunk {
-                self.count_in_bucket(x, shift);
+                let magnitude = x.abs();
+                if magnitude < ZERO_BAND {
+                    zeros += 1;
+                    continue;
+                }
+                let key = magnitude.to_bits() >> shift;
+                let is_positive = x > 0.0;
+                let slot = if is_positive {
+                    positive.get_mut(key.wrapping_sub(positive_first) as usize)
+                } else {
+                    negative.get_mut(key.wrapping_sub(negative_first) as usize)
+                };
+                match slot {
+                    Some(count) => *count += 1,
+                    None => {
+                        outside[outside_len] = (is_positive, key);
+                        outside_len += 1;
+                    }
+                }
             }
         }
-        self.count += values.len() as u64;
+        self.zeros += zeros;
+        for &(is_positive, key) in &outside[..outside_len] {
+            let buckets = if is_positive {
+                &mut self.positive
+            } else {
+                &mut self.negative
+            };
+            buckets.add(key, 1);
+        }
     }
 
     pub fn merge(&mut self, other: &Sketch) {
@@ -428,6 +472,44 @@ mod tests {
         assert_eq!(whole.quantile(0.3), right.quantile(0.3));
         assert_eq!(whole.histogram(10), right.histogram(10));
         assert_eq!(whole.count(), right.count());
+    }
+
+    #[test]
+    fn adding_lanes_equals_adding_one_by_one() {
+        // Zeros of both signs, negatives, values that make the buckets grow on both sides.
+        let rows: Vec<[f64; 16]> = (0..40)
+            .map(|r| {
+                std::array::from_fn(|l| match (r * 16 + l) % 7 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => -((r * l) as f64) * 0.37,
+                    3 => 1e-15,
+                    _ => ((r * 31 + l * 17) % 97) as f64 * 10f64.powi(r as i32 % 9 - 4),
+                })
+            })
+            .collect();
+        for live in [16, 5] {
+            let mut one_by_one = vec![Sketch::new(COARSE_BITS); 3];
+            let mut by_lanes = vec![Sketch::new(COARSE_BITS); 3];
+            for batch in rows.chunks(3) {
+                for (sketch, row) in one_by_one.iter_mut().zip(batch) {
+                    row[..live].iter().for_each(|v| sketch.add(*v));
+                }
+                add_lanes(&mut by_lanes, batch, live);
+            }
+            assert_eq!(one_by_one, by_lanes, "{live} lanes");
+        }
+    }
+
+    #[test]
+    fn zeros_of_either_sign_give_the_same_extremes_in_any_order() {
+        let mut a = Sketch::new(FINE_BITS);
+        let mut b = Sketch::new(FINE_BITS);
+        [0.0, -0.0, 0.0].iter().for_each(|v| a.add(*v));
+        [-0.0, 0.0, -0.0].iter().for_each(|v| b.add(*v));
+        assert_eq!(a.min().to_bits(), b.min().to_bits());
+        assert_eq!(a.max().to_bits(), b.max().to_bits());
+        assert_eq!(a.min().to_bits(), 0.0f64.to_bits());
     }
 
     #[test]

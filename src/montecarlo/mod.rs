@@ -124,7 +124,7 @@ pub struct Accumulator {
     metric_sum: Vec<ExactSum>,
     metric_sq: Vec<ExactSum>,
     metric_end: Vec<Sketch>,
-    /// `metrics x steps`, empty when the timeline is off.
+    /// `steps x metrics` (step-major), empty when the timeline is off.
     metric_steps: Vec<Sketch>,
     parameter_sum: Vec<ExactSum>,
     /// `parameters x DRIVER_BINS x outcomes`.
@@ -196,18 +196,18 @@ fn add_counts(a: &mut [u64], b: &[u64]) {
     }
 }
 
-/// Records per-step metrics into the accumulator's timeline sketches.
+/// Records per-step metrics into the accumulator's timeline sketches (step-major).
 struct TimelineObserver<'a> {
     sketches: &'a mut [Sketch],
-    steps: usize,
 }
 
 impl Observer for TimelineObserver<'_> {
     const WANTS_STEP_METRICS: bool = true;
 
     fn step_metrics(&mut self, step: u32, values: &[f64]) {
-        for (m, v) in values.iter().enumerate() {
-            self.sketches[m * self.steps + step as usize].add(*v);
+        let at = step as usize * values.len();
+        for (sketch, v) in self.sketches[at..at + values.len()].iter_mut().zip(values) {
+            sketch.add(*v);
         }
     }
 }
@@ -254,7 +254,6 @@ fn simulate_block(
 ) -> Result<(), RunError> {
     let p = model.parameters.len();
     let m = model.metrics.len();
-    let steps = model.time.steps as usize;
     let mut scratch = BlockScratch {
         parameters: vec![0.0; LANES * p],
         uniforms: vec![0.0; LANES * p],
@@ -293,12 +292,9 @@ fn simulate_block(
         match engines.lanes.run(live) {
             Ok(()) => {
                 let lanes = &engines.lanes;
-                if config.timeline && m > 0 {
-                    for (step, metrics) in lanes.timeline().chunks_exact(m).enumerate() {
-                        for (k, values) in metrics.iter().enumerate() {
-                            acc.metric_steps[k * steps + step].add_all(&values[..live]);
-                        }
-                    }
+                if config.timeline {
+                    // Both step-major: one sketch per timeline row.
+                    aggregate::add_lanes(&mut acc.metric_steps, lanes.timeline(), live);
                 }
                 for lane in 0..live {
                     for (d, c) in scratch.choices.iter_mut().enumerate() {
@@ -338,7 +334,6 @@ fn simulate_block(
                     let outcome = if config.timeline {
                         let mut observer = TimelineObserver {
                             sketches: &mut acc.metric_steps,
-                            steps,
                         };
                         engine.run(run + lane as u64, params, stream, &mut observer)?
                     } else {
@@ -676,7 +671,7 @@ pub fn summarize(model: &Model, config: &StudyConfig, acc: &Accumulator) -> Summ
                 histogram: Histogram { edges, counts },
                 timeline: (0..steps)
                     .map(|s| {
-                        let sk = &acc.metric_steps[k * steps + s];
+                        let sk = &acc.metric_steps[s * model.metrics.len() + k];
                         StepQuantiles {
                             step: s as u32,
                             date: dates[s].clone(),

@@ -56,14 +56,27 @@ impl LaneProgram {
         }
     }
 
-    /// Evaluates every lane against a state vector of one [`Lanes`] per slot.
-    #[inline]
-    pub fn eval(&self, slots: &[Lanes], stack: &mut [Lanes]) -> Lanes {
+    /// The slot, when the expression only reads one.
+    pub fn as_load(&self) -> Option<u32> {
         match self.ops.as_slice() {
-            [Op::Const(v)] => return [*v; LANES],
-            [Op::Load(s)] => return slots[*s as usize],
-            _ => {}
+            [Op::Load(s)] => Some(*s),
+            _ => None,
         }
+    }
+
+    /// Evaluates every lane against a state vector of one [`Lanes`] per slot.
+    #[inline(always)]
+    pub fn eval(&self, slots: &[Lanes], stack: &mut [Lanes]) -> Lanes {
+        // Constants and plain reads are the commonest programs: no call for them.
+        match self.ops.as_slice() {
+            [Op::Const(v)] => [*v; LANES],
+            [Op::Load(s)] => slots[*s as usize],
+            _ => self.run(slots, stack),
+        }
+    }
+
+    #[inline(never)]
+    fn run(&self, slots: &[Lanes], stack: &mut [Lanes]) -> Lanes {
         let mut sp = 0usize;
         for &op in &self.ops {
             match op {
