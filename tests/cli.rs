@@ -60,6 +60,26 @@ fn default_run_writes_summary_and_runs_csv() {
         );
     }
     assert_eq!(lines.count(), 3000);
+    // Ordinary files, with the permissions any file the user creates gets (not those of a
+    // private temporary file).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode();
+        let ordinary = dir.path().join("ordinary");
+        std::fs::write(&ordinary, "x").expect("write");
+        for name in ["runs.csv", "summary.json"] {
+            assert_eq!(mode(&out.join(name)), mode(&ordinary), "{name}");
+        }
+    }
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .expect("output folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n == "runs.csv" || n == "summary.json"),
+        "{names:?}"
+    );
 }
 
 #[test]

@@ -12,7 +12,7 @@ pub mod shard;
 pub mod summary;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 
 use rayon::prelude::*;
@@ -439,17 +439,26 @@ pub fn run_blocks(
             let sink_failed = &sink_failed;
             scope.spawn(move || write_in_order(sink, receiver, blocks.start * BLOCK, sink_failed))
         });
-        let result = (blocks.start..blocks.end)
+        // Each worker takes the next block from a shared counter, so blocks finish in about
+        // their order: the writer holds only a few early arrivals, however many runs there
+        // are. (Split into contiguous ranges, the second half of the blocks would wait in
+        // memory for the first.) One atomic increment per block of runs costs nothing.
+        let next_block = AtomicU64::new(blocks.start);
+        let workers =
+            rayon::current_num_threads().clamp(1, (blocks.end - blocks.start).max(1) as usize);
+        let result = (0..workers)
             .into_par_iter()
-            .try_fold(
-                || {
-                    let engines = Engines {
-                        lanes: LaneEngine::new(&lane_model, config.timeline),
-                        scalar: Engine::new(model),
-                    };
-                    (Accumulator::new(model, config.timeline), engines)
-                },
-                |(mut acc, mut engines), block| {
+            .map(|_| {
+                let mut engines = Engines {
+                    lanes: LaneEngine::new(&lane_model, config.timeline),
+                    scalar: Engine::new(model),
+                };
+                let mut acc = Accumulator::new(model, config.timeline);
+                loop {
+                    let block = next_block.fetch_add(1, Ordering::Relaxed);
+                    if block >= blocks.end {
+                        return Ok(acc);
+                    }
                     if cancel.load(Ordering::Relaxed) || sink_failed.load(Ordering::Relaxed) {
                         return Err(StudyError::Cancelled);
                     }
@@ -478,10 +487,8 @@ pub fn run_blocks(
                         let _ = sender.send(rows);
                     }
                     progress(len);
-                    Ok((acc, engines))
-                },
-            )
-            .map(|r| r.map(|(acc, _)| acc))
+                }
+            })
             .try_reduce(
                 || Accumulator::new(model, config.timeline),
                 |mut a, b| {

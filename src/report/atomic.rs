@@ -34,7 +34,7 @@ where
 }
 
 /// A hidden temporary file next to `path`: `.<file name>.<random><suffix>`.
-fn temp_beside(path: &Path, suffix: &str) -> io::Result<NamedTempFile> {
+pub(crate) fn temp_beside(path: &Path, suffix: &str) -> io::Result<NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

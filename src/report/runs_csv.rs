@@ -17,8 +17,8 @@ pub struct RunsCsv {
 
 impl RunsCsv {
     pub fn create(path: &Path, model: &Model) -> std::io::Result<RunsCsv> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let file = tempfile::NamedTempFile::new_in(dir)?;
+        // Hidden beside the target and with ordinary permissions, as every other output.
+        let file = super::atomic::temp_beside(path, ".tmp")?;
         let mut writer = csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
         let mut header = vec!["run".to_string()];
         header.extend(model.parameters.iter().map(|p| p.id.clone()));
