@@ -424,3 +424,28 @@ fn no_arguments_runs_the_default_scenario_into_output() {
         "nothing written outside output/"
     );
 }
+
+#[test]
+fn no_timeline_changes_nothing_but_the_timeline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |out: &str, extra: &[&str]| {
+        sim()
+            .current_dir(dir.path())
+            .args(["run", "--runs", "2500", "--no-runs-csv", "-q", "--out", out])
+            .args(extra)
+            .assert()
+            .success();
+        dir.path().join(out).join("gsomia_2019")
+    };
+    let with = run("with", &["--no-charts"]);
+    let without = run("without", &["--no-timeline"]);
+    let mut a = read_json(&with.join("summary.json"));
+    let b = read_json(&without.join("summary.json"));
+    for m in a["metrics"].as_array_mut().expect("metrics") {
+        assert!(!m["timeline"].as_array().expect("timeline").is_empty());
+        m["timeline"] = serde_json::json!([]);
+    }
+    assert_eq!(a, b);
+    assert!(without.join("outcomes.png").exists());
+    assert!(!without.join("timeline.png").exists());
+}

@@ -118,6 +118,10 @@ pub struct RunArgs {
     /// Do not draw charts or the HTML report
     #[arg(long)]
     pub no_charts: bool,
+    /// Do not record every metric at every step (the timeline chart): about half the work of
+    /// a run; end-of-run results are the same
+    #[arg(long)]
+    pub no_timeline: bool,
     /// Print the summary as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,

@@ -134,7 +134,10 @@ const PRECISION_BATCH: u64 = 8 * montecarlo::BLOCK;
 
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let model = load_model(args.scenario.as_deref())?;
-    let config = study_config(&model, &args.common)?;
+    let config = StudyConfig {
+        timeline: !args.no_timeline,
+        ..study_config(&model, &args.common)?
+    };
     if let Some(id) = &args.main_outcome {
         if model.outcome_index(id).is_none() {
             let ids: Vec<&str> = model.outcomes.iter().map(|o| o.id.as_str()).collect();
