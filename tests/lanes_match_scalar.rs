@@ -353,3 +353,57 @@ fn a_failing_study_reports_the_scalar_engine_s_error() {
         ),
     }
 }
+
+/// A comparison whose scenarios fail in different runs of one batch reports what a run-by-run
+/// pass (each run under every scenario in turn) meets first, not the first scenario's error.
+#[test]
+fn a_failing_comparison_reports_the_first_run_by_run_error() {
+    let compile = |effect: &str| {
+        let text = scenario_text("p > 1.2", effect, "a.x", "0.1", "a.x");
+        model::compile(scenario::load_str("failing.toml", &text, None).expect("loads"))
+            .expect("compiles")
+    };
+    // The base fails in some runs where q < -1.5, the variant in some where p < -1.5.
+    let base = compile("ln(q + 1.5)");
+    let variant = compile("ln(p + 1.5)");
+    let runs = LANES as u64;
+    let first_failure = |model: &Model, seed: u64| {
+        let config = StudyConfig {
+            timeline: false,
+            ..config(runs, seed)
+        };
+        let mut scalar = Engine::new(model);
+        let mut params = vec![0.0; model.parameters.len()];
+        let mut uniforms = vec![0.0; model.parameters.len()];
+        (0..runs).find_map(|run| {
+            let stream = RunStream::new(seed, run);
+            sample_parameters(model, &config, run, stream, &mut params, &mut uniforms);
+            scalar
+                .run(run, &params, stream, &mut alliance_sim::engine::Quiet)
+                .err()
+        })
+    };
+    // A seed where, within the first batch, the variant fails first and the base later.
+    let (seed, expected) = (0..200)
+        .find_map(
+            |seed| match (first_failure(&base, seed), first_failure(&variant, seed)) {
+                (Some(b), Some(v)) if v.run < b.run => Some((seed, v)),
+                _ => None,
+            },
+        )
+        .expect("a seed where both fail in the first batch, the variant first");
+    let config = StudyConfig {
+        timeline: false,
+        ..config(runs, seed)
+    };
+    match alliance_sim::montecarlo::paired::run_paired(
+        &[&base, &variant],
+        &config,
+        &[],
+        &|_| {},
+        &AtomicBool::new(false),
+    ) {
+        Err(StudyError::Run(e)) => assert_eq!(e.to_string(), expected.to_string()),
+        other => panic!("expected the error of run {}, got {other:?}", expected.run),
+    }
+}

@@ -11,7 +11,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Engine, Quiet, RunError};
+use crate::engine::lanes::{BatchRunner, LaneModel, RunJob};
 use crate::model::Model;
 use crate::montecarlo::{run_study, StudyConfig, StudyError};
 use crate::rng::RunStream;
@@ -245,27 +245,32 @@ pub fn sobol(
     let width = k + 2;
     // values[j * width + c]: c = 0 for A, 1 for B, 2 + i for AB_i.
     let mut values = vec![0.0; n * width];
+    let lane_model = LaneModel::new(model);
+    let p = model.parameters.len();
     values
         .par_chunks_mut(width * 64)
         .enumerate()
         .try_for_each_init(
-            || Engine::new(model),
-            |engine, (chunk, out)| -> Result<(), StudyError> {
+            || BatchRunner::new(&lane_model),
+            |runner, (chunk, out)| -> Result<(), StudyError> {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(StudyError::Cancelled);
                 }
-                let mut a = vec![0.0; model.parameters.len()];
-                let mut b = vec![0.0; model.parameters.len()];
-                let mut ab = vec![0.0; model.parameters.len()];
                 let rows = out.len() / width;
-                for r in 0..rows {
+                // Every run of these rows: A, B, then A with column i from B, row by row.
+                let mut params = vec![0.0; rows * width * p];
+                let mut streams = Vec::with_capacity(rows);
+                for (r, row) in params.chunks_exact_mut(width * p).enumerate() {
                     let j = (chunk * 64 + r) as u64;
                     let stream = RunStream::new(config.seed, j);
-                    for (p, param) in model.parameters.iter().enumerate() {
-                        a[p] = param
+                    streams.push((j, stream));
+                    let (a, rest) = row.split_at_mut(p);
+                    let (b, abs) = rest.split_at_mut(p);
+                    for (i, param) in model.parameters.iter().enumerate() {
+                        a[i] = param
                             .distribution
                             .quantile(stream.with_design(MATRIX_A).uniform(param.stream, 0));
-                        b[p] = param
+                        b[i] = param
                             .distribution
                             .quantile(stream.with_design(MATRIX_B).uniform(param.stream, 0));
                     }
@@ -273,15 +278,25 @@ pub fn sobol(
                         a[i] = v;
                         b[i] = v;
                     }
-                    let row = &mut out[r * width..(r + 1) * width];
-                    row[0] = evaluate(engine, j, &a, stream, target)?;
-                    row[1] = evaluate(engine, j, &b, stream, target)?;
                     for (c, &i) in varied.iter().enumerate() {
-                        ab.copy_from_slice(&a);
+                        let ab = &mut abs[c * p..(c + 1) * p];
+                        ab.copy_from_slice(a);
                         ab[i] = b[i];
-                        row[2 + c] = evaluate(engine, j, &ab, stream, target)?;
                     }
                 }
+                let jobs: Vec<RunJob> = (0..rows * width)
+                    .map(|at| {
+                        let (run, stream) = streams[at / width];
+                        RunJob {
+                            run,
+                            parameters: &params[at * p..(at + 1) * p],
+                            stream,
+                        }
+                    })
+                    .collect();
+                runner.run(&jobs, |at, outcome, metrics| {
+                    out[at] = target.of_run(outcome, metrics);
+                })?;
                 progress((rows * width) as u64);
                 Ok(())
             },
@@ -341,17 +356,6 @@ pub fn sobol(
         variance: point.variance,
         indices,
     })
-}
-
-fn evaluate(
-    engine: &mut Engine<'_>,
-    run: u64,
-    params: &[f64],
-    stream: RunStream,
-    target: &Target,
-) -> Result<f64, RunError> {
-    let result = engine.run(run, params, stream, &mut Quiet)?;
-    Ok(target.of_run(result.outcome, engine.metrics()))
 }
 
 struct Estimate {

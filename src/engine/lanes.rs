@@ -625,3 +625,59 @@ fn any_not_finite(values: &Lanes, mask: &Mask) -> bool {
     }
     any
 }
+
+/// One run for [`BatchRunner`]: its index (for error messages), parameters and stream.
+#[derive(Clone, Copy)]
+pub struct RunJob<'p> {
+    pub run: u64,
+    pub parameters: &'p [f64],
+    pub stream: RunStream,
+}
+
+/// Runs any list of runs [`LANES`] at a time, for analyses that need only each run's outcome
+/// and end metrics. A batch that fails is rerun by the scalar engine, which reports the error.
+pub struct BatchRunner<'a> {
+    lanes: LaneEngine<'a>,
+    scalar: super::Engine<'a>,
+    metrics: Vec<f64>,
+}
+
+impl<'a> BatchRunner<'a> {
+    pub fn new(lanes: &'a LaneModel<'a>) -> BatchRunner<'a> {
+        BatchRunner {
+            lanes: LaneEngine::new(lanes, false),
+            scalar: super::Engine::new(lanes.model),
+            metrics: vec![0.0; lanes.metrics.len()],
+        }
+    }
+
+    /// Runs `jobs` and calls `each(job index, outcome, end metrics)` for each, in order.
+    pub fn run(
+        &mut self,
+        jobs: &[RunJob<'_>],
+        mut each: impl FnMut(usize, usize, &[f64]),
+    ) -> Result<(), super::RunError> {
+        for (first, batch) in jobs.chunks(LANES).enumerate() {
+            for (lane, job) in batch.iter().enumerate() {
+                self.lanes.load(lane, job.stream, job.parameters);
+            }
+            let index = first * LANES;
+            if self.lanes.run(batch.len()).is_ok() {
+                for lane in 0..batch.len() {
+                    for (k, v) in self.metrics.iter_mut().enumerate() {
+                        *v = self.lanes.metric(k, lane);
+                    }
+                    each(index + lane, self.lanes.outcome(lane), &self.metrics);
+                }
+                continue;
+            }
+            for (lane, job) in batch.iter().enumerate() {
+                let result =
+                    self.scalar
+                        .run(job.run, job.parameters, job.stream, &mut super::Quiet)?;
+                each(index + lane, result.outcome, self.scalar.metrics());
+            }
+        }
+        Ok(())
+    }
+}

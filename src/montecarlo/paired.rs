@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use super::{sample_parameters, StudyConfig, StudyError, BLOCK};
-use crate::engine::{Engine, Quiet};
+use crate::engine::lanes::{BatchRunner, LaneModel, RunJob};
+use crate::engine::RunError;
+use crate::model::expr::LANES;
 use crate::model::Model;
 use crate::rng::RunStream;
 
@@ -115,42 +117,76 @@ pub fn run_paired(
         .collect();
     let blocks = config.runs.div_ceil(BLOCK);
     let empty = || PairedCounts::new(outcome_ids.clone(), models.len());
+    let lane_models: Vec<LaneModel> = models.iter().map(|m| LaneModel::new(m)).collect();
     (0..blocks)
         .into_par_iter()
         .try_fold(
             || {
-                (
-                    empty(),
-                    models.iter().map(|m| Engine::new(m)).collect::<Vec<_>>(),
-                )
+                let runners: Vec<BatchRunner> = lane_models.iter().map(BatchRunner::new).collect();
+                (empty(), runners)
             },
-            |(mut acc, mut engines), block| {
+            |(mut acc, mut runners), block| {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(StudyError::Cancelled);
                 }
                 let first = block * BLOCK;
                 let len = BLOCK.min(config.runs - first);
-                let mut outcomes = vec![0usize; models.len()];
-                for run in first..first + len {
-                    let stream = RunStream::new(config.seed, run);
+                // outcomes[m * LANES + lane]: run `lane` of the batch under model m.
+                let mut outcomes = vec![0usize; models.len() * LANES];
+                let mut start = first;
+                while start < first + len {
+                    let batch = (first + len - start).min(LANES as u64);
+                    let mut failure: Option<(usize, RunError)> = None;
                     for (m, model) in models.iter().enumerate() {
-                        let mut params = vec![0.0; model.parameters.len()];
-                        let mut us = vec![0.0; model.parameters.len()];
-                        sample_parameters(model, &configs[m], run, stream, &mut params, &mut us);
-                        let result = engines[m].run(run, &params, stream, &mut Quiet)?;
-                        outcomes[m] = maps[m][result.outcome];
-                    }
-                    acc.runs += 1;
-                    for m in 0..models.len() {
-                        acc.counts[m][outcomes[m]] += 1;
-                        if m > 0 && outcomes[m] != outcomes[0] {
-                            acc.gained[m][outcomes[m]] += 1;
-                            acc.lost[m][outcomes[0]] += 1;
+                        let p = model.parameters.len();
+                        let mut params = vec![0.0; LANES * p];
+                        let mut us = vec![0.0; p];
+                        for lane in 0..batch as usize {
+                            let run = start + lane as u64;
+                            let stream = RunStream::new(config.seed, run);
+                            let values = &mut params[lane * p..(lane + 1) * p];
+                            sample_parameters(model, &configs[m], run, stream, values, &mut us);
+                        }
+                        let jobs: Vec<RunJob> = (0..batch as usize)
+                            .map(|lane| {
+                                let run = start + lane as u64;
+                                RunJob {
+                                    run,
+                                    parameters: &params[lane * p..(lane + 1) * p],
+                                    stream: RunStream::new(config.seed, run),
+                                }
+                            })
+                            .collect();
+                        let ran = runners[m].run(&jobs, |lane, outcome, _| {
+                            outcomes[m * LANES + lane] = maps[m][outcome];
+                        });
+                        if let Err(e) = ran {
+                            // Report what a run-by-run pass (each run under every model in
+                            // turn) would meet first: the earliest run, then the first model.
+                            if failure.as_ref().is_none_or(|(_, f)| e.run < f.run) {
+                                failure = Some((m, e));
+                            }
                         }
                     }
+                    if let Some((_, e)) = failure {
+                        return Err(e.into());
+                    }
+                    for lane in 0..batch as usize {
+                        acc.runs += 1;
+                        let base = outcomes[lane];
+                        for m in 0..models.len() {
+                            let outcome = outcomes[m * LANES + lane];
+                            acc.counts[m][outcome] += 1;
+                            if m > 0 && outcome != base {
+                                acc.gained[m][outcome] += 1;
+                                acc.lost[m][base] += 1;
+                            }
+                        }
+                    }
+                    start += batch;
                 }
                 progress(len);
-                Ok((acc, engines))
+                Ok((acc, runners))
             },
         )
         .map(|r| r.map(|(acc, _)| acc))
