@@ -15,6 +15,10 @@
 #
 # With CHARTS_RUNS=N (default 1000000; 0 skips it) the script also times one `run` with charts
 # and report included, at N runs on all cores (issue 7's "10^6 runs, charts included" target).
+# With CSV_RUNS=N (default 0: skipped) it also times one `run` that writes runs.csv, at N runs on
+# all cores, to show that memory stays flat with per-run rows too.
+# EXTRA="--no-timeline" (or any other `run` options) is passed to every measurement: with
+# --no-timeline the figures are for end-of-run results only, without the per-step timeline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -23,6 +27,8 @@ scenario=${1:-}
 shift || true
 counts=${*:-"100000 1000000"}
 charts_runs=${CHARTS_RUNS:-1000000}
+csv_runs=${CSV_RUNS:-0}
+read -r -a extra <<<"${EXTRA:-}"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 scenario_args=()
@@ -32,6 +38,7 @@ fi
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "scenario: ${scenario:-default (built in)}"
+echo "options: --no-runs-csv --no-charts ${EXTRA:-}"
 
 # measure RUNS THREADS [extra args...]: sets $secs and $rss_mb.
 measure() {
@@ -40,7 +47,7 @@ measure() {
   local start end
   start=$(date +%s%N)
   /usr/bin/time -v "$bin" run "${scenario_args[@]}" --runs "$n" --threads "$t" -q \
-    --out "$out" "$@" >/dev/null 2>"$out/time.txt" || {
+    --out "$out" "${extra[@]}" "$@" >/dev/null 2>"$out/time.txt" || {
     cat "$out/time.txt" >&2
     exit 1
   }
@@ -69,4 +76,10 @@ if [ "$charts_runs" != 0 ]; then
   measure "$charts_runs" "$(nproc)" --no-runs-csv
   printf "runs=%-9s threads=%s  wall=%7.3fs  with charts and report.html (no runs.csv)  peak RSS=%6.1f MB\n" \
     "$charts_runs" "$(nproc)" "$secs" "$rss_mb"
+fi
+
+if [ "$csv_runs" != 0 ]; then
+  measure "$csv_runs" "$(nproc)" --no-charts
+  printf "runs=%-9s threads=%s  wall=%7.3fs  with runs.csv (%s MB)  peak RSS=%6.1f MB\n" \
+    "$csv_runs" "$(nproc)" "$secs" "$(du -m "$out"/*/runs.csv | cut -f1)" "$rss_mb"
 fi

@@ -129,3 +129,53 @@ fn the_hand_model_gives_the_engine_s_results_bit_for_bit() {
         }
     }
 }
+
+/// The lane engine studies use gives the hand model's results too (so the benchmark's ratio of
+/// a run in lanes to floor (b) compares the same work).
+#[test]
+fn the_hand_model_gives_the_lane_engine_s_results_bit_for_bit() {
+    use alliance_sim::engine::lanes::{LaneEngine, LaneModel};
+    use alliance_sim::model::expr::LANES;
+    let model = frozen_model();
+    let hand = HandModel::new();
+    let seed = model.default_seed;
+    let runs = 4_000u64;
+    let config = StudyConfig {
+        runs,
+        seed,
+        fixed: Vec::new(),
+        timeline: false,
+        sampling: Default::default(),
+    };
+    let lane_model = LaneModel::new(&model);
+    let mut lanes = LaneEngine::new(&lane_model, false);
+    let mut params = vec![0.0; model.parameters.len()];
+    let mut us = vec![0.0; model.parameters.len()];
+    for first in (0..runs).step_by(LANES) {
+        for lane in 0..LANES {
+            let run = first + lane as u64;
+            let stream = RunStream::new(seed, run);
+            sample_parameters(&model, &config, run, stream, &mut params, &mut us);
+            lanes.load(lane, stream, &params);
+        }
+        lanes
+            .run(LANES)
+            .expect("the default scenario's runs do not fail");
+        for lane in 0..LANES {
+            let run = first + lane as u64;
+            let by_hand = hand.run(seed, run);
+            assert_eq!(by_hand.outcome, lanes.outcome(lane), "run {run}: outcome");
+            for (d, c) in by_hand.choices.iter().enumerate() {
+                assert_eq!(*c, lanes.choice(d, lane), "run {run}: decision {d}");
+            }
+            for (k, h) in by_hand.metrics.iter().enumerate() {
+                assert_eq!(
+                    h.to_bits(),
+                    lanes.metric(k, lane).to_bits(),
+                    "run {run}: metric `{}`",
+                    METRICS[k]
+                );
+            }
+        }
+    }
+}
