@@ -219,12 +219,7 @@ impl<'a> LaneEngine<'a> {
     /// With `timeline`, metrics are evaluated and kept at every step, not only the last.
     pub fn new(lanes: &'a LaneModel<'a>, timeline: bool) -> LaneEngine<'a> {
         let model = lanes.model;
-        let max_options = model
-            .decisions
-            .iter()
-            .map(|d| d.options.len())
-            .max()
-            .unwrap_or(0);
+        let max_options = model.max_options();
         let steps = if timeline {
             model.time.steps as usize
         } else {

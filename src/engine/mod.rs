@@ -73,12 +73,7 @@ pub struct Engine<'m> {
 
 impl<'m> Engine<'m> {
     pub fn new(model: &'m Model) -> Engine<'m> {
-        let max_options = model
-            .decisions
-            .iter()
-            .map(|d| d.options.len())
-            .max()
-            .unwrap_or(0);
+        let max_options = model.max_options();
         Engine {
             model,
             slots: vec![0.0; model.layout.len as usize],

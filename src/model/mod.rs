@@ -197,6 +197,15 @@ pub struct MetricModel {
 }
 
 impl Model {
+    /// The most options any decision has (0 without decisions): scratch space for engines.
+    pub fn max_options(&self) -> usize {
+        self.decisions
+            .iter()
+            .map(|d| d.options.len())
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn parameter_index(&self, id: &str) -> Option<usize> {
         self.parameters.iter().position(|p| p.id == id)
     }

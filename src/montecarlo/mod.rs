@@ -18,7 +18,7 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::lanes::{LaneEngine, LaneModel, NonFinite};
+use crate::engine::lanes::{LaneEngine, LaneModel};
 use crate::engine::{Engine, Observer, RunError};
 use crate::model::expr::LANES;
 use crate::model::Model;
@@ -289,78 +289,63 @@ fn simulate_block(
             );
             engines.lanes.load(lane, stream, &scratch.parameters[at]);
         }
-        match engines.lanes.run(live) {
-            Ok(()) => {
+        let in_lanes = engines.lanes.run(live).is_ok();
+        if in_lanes && config.timeline {
+            // Both step-major: one sketch per timeline row.
+            aggregate::add_lanes(&mut acc.metric_steps, engines.lanes.timeline(), live);
+        }
+        for lane in 0..live {
+            let at = lane * p..(lane + 1) * p;
+            let outcome = if in_lanes {
                 let lanes = &engines.lanes;
-                if config.timeline {
-                    // Both step-major: one sketch per timeline row.
-                    aggregate::add_lanes(&mut acc.metric_steps, lanes.timeline(), live);
+                for (d, c) in scratch.choices.iter_mut().enumerate() {
+                    *c = lanes.choice(d, lane);
                 }
-                for lane in 0..live {
-                    for (d, c) in scratch.choices.iter_mut().enumerate() {
-                        *c = lanes.choice(d, lane);
-                    }
-                    for (k, v) in scratch.metrics.iter_mut().enumerate() {
-                        *v = lanes.metric(k, lane);
-                    }
-                    for (e, n) in scratch.event_counts.iter_mut().enumerate() {
-                        *n = lanes.event_count(e, lane);
-                    }
-                    let result = RunResult {
-                        parameters: &scratch.parameters[lane * p..(lane + 1) * p],
-                        uniforms: &scratch.uniforms[lane * p..(lane + 1) * p],
-                        outcome: lanes.outcome(lane),
-                        choices: &scratch.choices,
-                        metrics: &scratch.metrics,
-                        event_counts: &scratch.event_counts,
+                for (k, v) in scratch.metrics.iter_mut().enumerate() {
+                    *v = lanes.metric(k, lane);
+                }
+                for (e, n) in scratch.event_counts.iter_mut().enumerate() {
+                    *n = lanes.event_count(e, lane);
+                }
+                lanes.outcome(lane)
+            } else {
+                // Some run of the batch failed: the scalar engine finds which, and reports it
+                // exactly.
+                let index = run + lane as u64;
+                let stream = RunStream::new(config.seed, index);
+                let engine = &mut engines.scalar;
+                let params = &scratch.parameters[at.clone()];
+                let result = if config.timeline {
+                    let mut observer = TimelineObserver {
+                        sketches: &mut acc.metric_steps,
                     };
-                    record(
-                        model,
-                        &scratch.fixed,
-                        acc,
-                        &mut sums,
-                        rows.as_deref_mut(),
-                        &result,
-                    );
+                    engine.run(index, params, stream, &mut observer)?
+                } else {
+                    engine.run(index, params, stream, &mut crate::engine::Quiet)?
+                };
+                scratch.choices.copy_from_slice(engine.choices());
+                scratch.metrics.copy_from_slice(engine.metrics());
+                for (e, n) in scratch.event_counts.iter_mut().enumerate() {
+                    *n = engine.event_count(e);
                 }
-            }
-            // Some run failed: the scalar engine finds which, and reports it exactly.
-            Err(NonFinite) => {
-                for lane in 0..live {
-                    let at = lane * p..(lane + 1) * p;
-                    let stream = RunStream::new(config.seed, run + lane as u64);
-                    let engine = &mut engines.scalar;
-                    let params = &scratch.parameters[at.clone()];
-                    let outcome = if config.timeline {
-                        let mut observer = TimelineObserver {
-                            sketches: &mut acc.metric_steps,
-                        };
-                        engine.run(run + lane as u64, params, stream, &mut observer)?
-                    } else {
-                        engine.run(run + lane as u64, params, stream, &mut crate::engine::Quiet)?
-                    }
-                    .outcome;
-                    for (e, n) in scratch.event_counts.iter_mut().enumerate() {
-                        *n = engine.event_count(e);
-                    }
-                    let result = RunResult {
-                        parameters: params,
-                        uniforms: &scratch.uniforms[at],
-                        outcome,
-                        choices: engine.choices(),
-                        metrics: engine.metrics(),
-                        event_counts: &scratch.event_counts,
-                    };
-                    record(
-                        model,
-                        &scratch.fixed,
-                        acc,
-                        &mut sums,
-                        rows.as_deref_mut(),
-                        &result,
-                    );
-                }
-            }
+                result.outcome
+            };
+            let result = RunResult {
+                parameters: &scratch.parameters[at.clone()],
+                uniforms: &scratch.uniforms[at],
+                outcome,
+                choices: &scratch.choices,
+                metrics: &scratch.metrics,
+                event_counts: &scratch.event_counts,
+            };
+            record(
+                model,
+                &scratch.fixed,
+                acc,
+                &mut sums,
+                rows.as_deref_mut(),
+                &result,
+            );
         }
         run += live as u64;
     }

@@ -48,14 +48,6 @@ impl LaneProgram {
         self.max_stack
     }
 
-    /// The value, when the expression is a constant.
-    pub fn as_constant(&self) -> Option<f64> {
-        match self.ops.as_slice() {
-            [Op::Const(v)] => Some(*v),
-            _ => None,
-        }
-    }
-
     /// The slot, when the expression only reads one.
     pub fn as_load(&self) -> Option<u32> {
         match self.ops.as_slice() {
