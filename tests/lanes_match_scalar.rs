@@ -344,13 +344,20 @@ fn a_failing_study_reports_the_scalar_engine_s_error() {
         lanes.load(lane, stream, &params);
     }
     assert_eq!(lanes.run(LANES), Err(NonFinite));
-    match run_study(&model, &config, None, &|_| {}, &AtomicBool::new(false)) {
-        // Compared as text: the value is NaN, which equals nothing.
-        Err(StudyError::Run(e)) => assert_eq!(e.to_string(), first_error.to_string()),
-        other => panic!(
-            "expected the error of run {}, got {other:?}",
-            first_error.run
-        ),
+    // With and without the timeline (whose observer the scalar rerun uses).
+    for timeline in [false, true] {
+        let config = StudyConfig {
+            timeline,
+            ..config.clone()
+        };
+        match run_study(&model, &config, None, &|_| {}, &AtomicBool::new(false)) {
+            // Compared as text: the value is NaN, which equals nothing.
+            Err(StudyError::Run(e)) => assert_eq!(e.to_string(), first_error.to_string()),
+            other => panic!(
+                "expected the error of run {}, got {other:?}",
+                first_error.run
+            ),
+        }
     }
 }
 
