@@ -225,8 +225,11 @@ impl Sketch {
             low[i] = x + 0.0;
             high[i] = x + 0.0;
         }
-        self.min = self.min.min(tree(low, f64::min));
-        self.max = self.max.max(tree(high, f64::max));
+        // Plain comparisons (one `minpd` or `maxpd` for two lanes), not f64::min and its NaN
+        // handling: metric values are finite, checked by the engine, and without -0.0 a tie
+        // is between identical numbers.
+        self.min = self.min.min(tree(low, |a, b| if a < b { a } else { b }));
+        self.max = self.max.max(tree(high, |a, b| if a > b { a } else { b }));
         self.count += chunk.len() as u64;
         // The buckets' bounds held in locals, so that an increment cannot make the compiler
         // reload them; values outside the buckets so far (rare) are added after the loop.
