@@ -278,9 +278,14 @@ impl<'a> LaneEngine<'a> {
 
     /// End-of-run value of metric `metric` in lane `lane`.
     pub fn metric(&self, metric: usize, lane: usize) -> f64 {
+        self.end_metrics()[metric][lane]
+    }
+
+    /// End-of-run values of every metric, one row per metric.
+    pub fn end_metrics(&self) -> &[Lanes] {
         match self.timeline.len() {
-            0 => self.metrics[metric][lane],
-            n => self.timeline[n - self.metrics.len() + metric][lane],
+            0 => &self.metrics,
+            n => &self.timeline[n - self.metrics.len()..],
         }
     }
 

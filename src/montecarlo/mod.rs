@@ -290,9 +290,13 @@ fn simulate_block(
             engines.lanes.load(lane, stream, &scratch.parameters[at]);
         }
         let in_lanes = engines.lanes.run(live).is_ok();
-        if in_lanes && config.timeline {
-            // Both step-major: one sketch per timeline row.
-            aggregate::add_lanes(&mut acc.metric_steps, engines.lanes.timeline(), live);
+        if in_lanes {
+            // A row per sketch: the lanes' values go in together (the timeline is step-major
+            // on both sides).
+            aggregate::add_lanes(&mut acc.metric_end, engines.lanes.end_metrics(), live);
+            if config.timeline {
+                aggregate::add_lanes(&mut acc.metric_steps, engines.lanes.timeline(), live);
+            }
         }
         for lane in 0..live {
             let at = lane * p..(lane + 1) * p;
@@ -325,6 +329,9 @@ fn simulate_block(
                 };
                 scratch.choices.copy_from_slice(engine.choices());
                 scratch.metrics.copy_from_slice(engine.metrics());
+                for (sketch, &v) in acc.metric_end.iter_mut().zip(engine.metrics()) {
+                    sketch.add(v);
+                }
                 for (e, n) in scratch.event_counts.iter_mut().enumerate() {
                     *n = engine.event_count(e);
                 }
@@ -381,10 +388,10 @@ fn record(
         acc.event_totals[e] += u64::from(n);
         acc.event_any[e] += u64::from(n > 0);
     }
+    // (The end-of-run sketches are filled by the caller, a batch of runs at a time.)
     for (k, &v) in run.metrics.iter().enumerate() {
         sums.metric_sum[k] += v;
         sums.metric_sq[k] += v * v;
-        acc.metric_end[k].add(v);
     }
     for (i, (&value, &u)) in run.parameters.iter().zip(run.uniforms).enumerate() {
         sums.parameter_sum[i] += value;
