@@ -105,6 +105,46 @@ pub fn sample_parameters(
     }
 }
 
+/// [`sample_parameters`] for runs `first..first + live` at once, lane-major (`lane * p + i`):
+/// the same numbers, each parameter's quantiles taken together.
+fn sample_lanes(
+    model: &Model,
+    config: &StudyConfig,
+    first: u64,
+    streams: &[RunStream],
+    out: &mut [f64],
+    u_out: &mut [f64],
+) {
+    let p = model.parameters.len();
+    let mut us = [0.0; LANES];
+    let mut values = [0.0; LANES];
+    let live = streams.len();
+    for (i, parameter) in model.parameters.iter().enumerate() {
+        for (lane, stream) in streams.iter().enumerate() {
+            let jitter = stream.uniform(parameter.stream, 0);
+            us[lane] = design::design_uniform(
+                config.sampling,
+                jitter,
+                first + lane as u64,
+                config.runs,
+                parameter.stream ^ config.seed,
+            );
+        }
+        parameter
+            .distribution
+            .quantile_each(&us[..live], &mut values[..live]);
+        for lane in 0..live {
+            u_out[lane * p + i] = us[lane];
+            out[lane * p + i] = values[lane];
+        }
+    }
+    for &(i, value) in &config.fixed {
+        for lane in 0..live {
+            out[lane * p + i] = value;
+        }
+    }
+}
+
 /// Sums within a block are plain (in run order); blocks are added to the exact sums.
 struct BlockSums {
     metric_sum: Vec<f64>,
@@ -276,18 +316,22 @@ fn simulate_block(
     let mut run = first;
     while run < end {
         let live = (end - run).min(LANES as u64) as usize;
-        for lane in 0..live {
-            let stream = RunStream::new(config.seed, run + lane as u64);
-            let at = lane * p..(lane + 1) * p;
-            sample_parameters(
-                model,
-                config,
-                run + lane as u64,
-                stream,
-                &mut scratch.parameters[at.clone()],
-                &mut scratch.uniforms[at.clone()],
-            );
-            engines.lanes.load(lane, stream, &scratch.parameters[at]);
+        let mut streams = [RunStream::new(0, 0); LANES];
+        for (lane, stream) in streams.iter_mut().enumerate().take(live) {
+            *stream = RunStream::new(config.seed, run + lane as u64);
+        }
+        sample_lanes(
+            model,
+            config,
+            run,
+            &streams[..live],
+            &mut scratch.parameters,
+            &mut scratch.uniforms,
+        );
+        for (lane, &stream) in streams.iter().enumerate().take(live) {
+            engines
+                .lanes
+                .load(lane, stream, &scratch.parameters[lane * p..(lane + 1) * p]);
         }
         let in_lanes = engines.lanes.run(live).is_ok();
         if in_lanes {
