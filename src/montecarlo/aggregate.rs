@@ -100,6 +100,23 @@ fn tree(mut values: [f64; CHUNK], f: fn(f64, f64) -> f64) -> f64 {
 
 /// Adds lanes `..live` of `values[i]` to `sketches[i]`, for every `i`.
 pub fn add_lanes<const N: usize>(sketches: &mut [Sketch], values: &[[f64; N]], live: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { add_lanes_avx2(sketches, values, live) };
+    }
+    add_rows(sketches, values, live);
+}
+
+/// [`add_rows`] compiled for AVX2; the same comparisons and bit operations, so the same counts.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn add_lanes_avx2<const N: usize>(sketches: &mut [Sketch], values: &[[f64; N]], live: usize) {
+    add_rows(sketches, values, live);
+}
+
+#[inline(always)]
+fn add_rows<const N: usize>(sketches: &mut [Sketch], values: &[[f64; N]], live: usize) {
     for (sketch, row) in sketches.iter_mut().zip(values) {
         for chunk in row[..live].chunks(CHUNK) {
             sketch.add_chunk(chunk);
@@ -215,7 +232,7 @@ impl Sketch {
     }
 
     /// [`Sketch::add`] for each of up to [`CHUNK`] values.
-    #[inline]
+    #[inline(always)]
     fn add_chunk(&mut self, chunk: &[f64]) {
         // -0.0 becomes 0.0: zeros of both signs are one value, so the smallest and largest
         // values cannot depend on the order they arrive in.

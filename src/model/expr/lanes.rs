@@ -69,6 +69,25 @@ impl LaneProgram {
 
     #[inline(never)]
     fn run(&self, slots: &[Lanes], stack: &mut [Lanes]) -> Lanes {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { self.run_avx2(slots, stack) };
+        }
+        self.interpret(slots, stack)
+    }
+
+    /// [`LaneProgram::interpret`] compiled for AVX2: four lanes per instruction instead of two.
+    /// The same IEEE operations (Rust never fuses a multiply and an add on its own), so the
+    /// same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn run_avx2(&self, slots: &[Lanes], stack: &mut [Lanes]) -> Lanes {
+        self.interpret(slots, stack)
+    }
+
+    #[inline(always)]
+    fn interpret(&self, slots: &[Lanes], stack: &mut [Lanes]) -> Lanes {
         let mut sp = 0usize;
         for &op in &self.ops {
             match op {
