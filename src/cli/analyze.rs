@@ -116,15 +116,40 @@ fn write_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<String, Fai
     Ok(text)
 }
 
-fn finish(json: bool, json_text: &str, table: String, written: &[PathBuf]) {
-    if json {
-        print!("{json_text}");
-    } else {
-        print!("{table}");
-        println!("\nwrote:");
-        for p in written {
-            println!("  {}", p.display());
+/// What every analysis command does with its result, in this order: `json_name` beside the
+/// files already `written`, the charts unless `--no-charts`, then the table (or the JSON with
+/// `--json`) and the list of files.
+struct Publish<'a> {
+    dir: &'a Path,
+    json_name: &'a str,
+    written: Vec<PathBuf>,
+    no_charts: bool,
+    print_json: bool,
+}
+
+impl Publish<'_> {
+    fn run<T: serde::Serialize>(
+        mut self,
+        result: &T,
+        table: String,
+        draw: impl FnOnce() -> anyhow::Result<Vec<PathBuf>>,
+    ) -> Result<(), Failure> {
+        let path = self.dir.join(self.json_name);
+        let text = write_json(result, &path)?;
+        self.written.push(path);
+        if !self.no_charts {
+            self.written.extend(draw()?);
         }
+        if self.print_json {
+            print!("{text}");
+        } else {
+            print!("{table}");
+            println!("\nwrote:");
+            for p in &self.written {
+                println!("  {}", p.display());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -161,22 +186,18 @@ pub fn compare_command(args: CompareArgs) -> Result<(), Failure> {
     })?
     .map_err(study_error)?;
     bar.finish_and_clear();
-    let path = dir.join("comparison.json");
-    let text = write_json(&result, &path)?;
-    let mut written = vec![path];
-    if !args.no_charts {
-        written.extend(
-            report::write_comparison_chart(&result, &dir)
-                .context("drawing the comparison chart")?,
-        );
+    Publish {
+        dir: &dir,
+        json_name: "comparison.json",
+        written: Vec::new(),
+        no_charts: args.no_charts,
+        print_json: args.json,
     }
-    finish(
-        args.json,
-        &text,
+    .run(
+        &result,
         report::analysis::render_comparison(&result),
-        &written,
-    );
-    Ok(())
+        || report::write_comparison_chart(&result, &dir).context("drawing the comparison chart"),
+    )
 }
 
 pub fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
@@ -221,22 +242,17 @@ pub fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
     let csv_path = dir.join("sweep.csv");
     let csv = result.to_csv().context("formatting sweep.csv")?;
     write_atomic(&csv_path, &csv).with_context(|| format!("writing {}", csv_path.display()))?;
-    let json_path = dir.join("sweep.json");
-    let text = write_json(&result, &json_path)?;
-    let mut written = vec![csv_path, json_path];
-    if !args.no_charts {
-        written.extend(
-            report::write_sweep_charts(&result, &dir, args.main_outcome.as_deref())
-                .context("drawing the sweep chart")?,
-        );
+    Publish {
+        dir: &dir,
+        json_name: "sweep.json",
+        written: vec![csv_path],
+        no_charts: args.no_charts,
+        print_json: args.json,
     }
-    finish(
-        args.json,
-        &text,
-        report::analysis::render_sweep(&result),
-        &written,
-    );
-    Ok(())
+    .run(&result, report::analysis::render_sweep(&result), || {
+        report::write_sweep_charts(&result, &dir, args.main_outcome.as_deref())
+            .context("drawing the sweep chart")
+    })
 }
 
 pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
@@ -248,6 +264,13 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
     create_dir(&dir)?;
     let cancel = cancel_flag();
     let varied = crate::analysis::sensitivity::varied_parameters(&model, &config).len() as u64;
+    let publish = |json_name| Publish {
+        dir: &dir,
+        json_name,
+        written: Vec::new(),
+        no_charts: args.no_charts,
+        print_json: args.json,
+    };
     match args.method {
         Method::Tornado => {
             let bar = progress_bar(config.runs * (2 * varied + 1), args.common.quiet, "tornado");
@@ -256,21 +279,10 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
             })?
             .map_err(study_error)?;
             bar.finish_and_clear();
-            let path = dir.join("tornado.json");
-            let text = write_json(&result, &path)?;
-            let mut written = vec![path];
-            if !args.no_charts {
-                written.extend(
-                    report::write_tornado_chart(&result, &model.name, &dir)
-                        .context("drawing the tornado chart")?,
-                );
-            }
-            finish(
-                args.json,
-                &text,
-                report::analysis::render_tornado(&result),
-                &written,
-            );
+            publish("tornado.json").run(&result, report::analysis::render_tornado(&result), || {
+                report::write_tornado_chart(&result, &model.name, &dir)
+                    .context("drawing the tornado chart")
+            })
         }
         Method::Sobol => {
             if args.resamples == 0 {
@@ -291,22 +303,10 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
             })?
             .map_err(study_error)?;
             bar.finish_and_clear();
-            let path = dir.join("sobol.json");
-            let text = write_json(&result, &path)?;
-            let mut written = vec![path];
-            if !args.no_charts {
-                written.extend(
-                    report::write_sobol_chart(&result, &model.name, &dir)
-                        .context("drawing the Sobol chart")?,
-                );
-            }
-            finish(
-                args.json,
-                &text,
-                report::analysis::render_sobol(&result),
-                &written,
-            );
+            publish("sobol.json").run(&result, report::analysis::render_sobol(&result), || {
+                report::write_sobol_chart(&result, &model.name, &dir)
+                    .context("drawing the Sobol chart")
+            })
         }
     }
-    Ok(())
 }
