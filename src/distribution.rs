@@ -29,6 +29,24 @@ pub const U_MIN: f64 = f64::EPSILON / 2.0;
 /// Largest `u` that [`Distribution::quantile`] uses: the largest double below 1.
 pub const U_MAX: f64 = 1.0 - f64::EPSILON / 2.0;
 
+#[inline(always)]
+fn uniform_at(u: f64, min: f64, max: f64, width: f64) -> f64 {
+    (min + u * width).min(max)
+}
+
+/// The triangular quantile from `[min, mode, max, split, left, right]`: both sides, then a
+/// select, so that a batch of quantiles has no branch on which side each `u` fell.
+#[inline(always)]
+fn triangular_at(u: f64, [min, mode, max, split, left, right]: [f64; 6]) -> f64 {
+    let below = (min + (u * left).sqrt()).min(mode);
+    let above = (max - ((1.0 - u) * right).sqrt()).max(mode);
+    if u < split {
+        below
+    } else {
+        above
+    }
+}
+
 /// PERT `lambda` used when the scenario does not give one (the classic PERT).
 pub const DEFAULT_PERT_LAMBDA: f64 = 4.0;
 
@@ -513,7 +531,7 @@ impl Distribution {
         match &self.kind {
             Kind::Uniform { min, max, width } => {
                 for (q, &u) in out.iter_mut().zip(us) {
-                    *q = (min + unit(u) * width).min(*max);
+                    *q = uniform_at(unit(u), *min, *max, *width);
                 }
             }
             Kind::Triangular {
@@ -525,11 +543,7 @@ impl Distribution {
                 right,
             } => {
                 for (q, &u) in out.iter_mut().zip(us) {
-                    let u = unit(u);
-                    // Both sides, then a select: no branch on where u fell.
-                    let below = (min + (u * left).sqrt()).min(*mode);
-                    let above = (max - ((1.0 - u) * right).sqrt()).max(*mode);
-                    *q = if u < *split { below } else { above };
+                    *q = triangular_at(unit(u), [*min, *mode, *max, *split, *left, *right]);
                 }
             }
             _ => {
@@ -550,7 +564,7 @@ impl Distribution {
         };
         match &self.kind {
             Kind::Fixed { value } => *value,
-            Kind::Uniform { min, max, width } => (min + u * width).min(*max),
+            Kind::Uniform { min, max, width } => uniform_at(u, *min, *max, *width),
             Kind::Normal(tn) => tn.quantile(u),
             Kind::LogNormal { mu, sigma } => (mu + sigma * std_normal_quantile(u)).exp(),
             Kind::Triangular {
@@ -560,13 +574,7 @@ impl Distribution {
                 split,
                 left,
                 right,
-            } => {
-                if u < *split {
-                    (min + (u * left).sqrt()).min(*mode)
-                } else {
-                    (max - ((1.0 - u) * right).sqrt()).max(*mode)
-                }
-            }
+            } => triangular_at(u, [*min, *mode, *max, *split, *left, *right]),
             Kind::Beta {
                 min,
                 max,

@@ -353,9 +353,16 @@ impl<'a> LaneEngine<'a> {
         Ok(())
     }
 
+    /// `effects` in the lanes of `mask`.
+    #[inline(always)]
+    fn apply(&mut self, effects: &[LaneEffect], mask: &Mask) -> Result<(), NonFinite> {
+        apply_effects(effects, mask, &self.live, &mut self.slots, &mut self.stack)
+    }
+
     #[inline(always)]
     fn fire_events(&mut self, step: u32) -> Result<(), NonFinite> {
-        for event in &self.lanes.events {
+        let lanes = self.lanes;
+        for event in &lanes.events {
             self.slots[event.fired_slot] = [0.0; LANES];
             let mut fires = match &event.trigger {
                 LaneTrigger::At(at) if *at == step => [true; LANES],
@@ -394,20 +401,15 @@ impl<'a> LaneEngine<'a> {
                 self.slots[event.fired_slot][l] = fired;
                 self.slots[event.count_slot][l] += fired;
             }
-            apply_effects(
-                &event.effects,
-                &fires,
-                &self.live,
-                &mut self.slots,
-                &mut self.stack,
-            )?;
+            self.apply(&event.effects, &fires)?;
         }
         Ok(())
     }
 
     #[inline(always)]
     fn apply_rules(&mut self) -> Result<(), NonFinite> {
-        for (when, effects) in &self.lanes.rules {
+        let lanes = self.lanes;
+        for (when, effects) in &lanes.rules {
             let mut holds = [true; LANES];
             if let Some(when) = when {
                 and_truth(&mut holds, &when.eval(&self.slots, &mut self.stack));
@@ -415,20 +417,15 @@ impl<'a> LaneEngine<'a> {
                     continue;
                 }
             }
-            apply_effects(
-                effects,
-                &holds,
-                &self.live,
-                &mut self.slots,
-                &mut self.stack,
-            )?;
+            self.apply(effects, &holds)?;
         }
         Ok(())
     }
 
     #[inline(always)]
     fn take_decisions(&mut self, step: u32) -> Result<(), NonFinite> {
-        for (i, decision) in self.lanes.decisions.iter().enumerate() {
+        let lanes = self.lanes;
+        for (i, decision) in lanes.decisions.iter().enumerate() {
             if decision.at.is_some_and(|at| at != step) {
                 continue;
             }
@@ -495,13 +492,7 @@ impl<'a> LaneEngine<'a> {
                     takes[l] = due[l] && chosen[l] == k;
                 }
                 if takes.contains(&true) {
-                    apply_effects(
-                        &option.effects,
-                        &takes,
-                        &self.live,
-                        &mut self.slots,
-                        &mut self.stack,
-                    )?;
+                    self.apply(&option.effects, &takes)?;
                 }
             }
         }
