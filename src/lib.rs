@@ -14,3 +14,4 @@ pub mod montecarlo;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod simd;

@@ -449,3 +449,30 @@ fn no_timeline_changes_nothing_but_the_timeline() {
     assert!(without.join("outcomes.png").exists());
     assert!(!without.join("timeline.png").exists());
 }
+
+/// The hot loops have an AVX2 copy and a baseline (SSE2) copy; they must give the same bytes,
+/// so that results do not depend on the CPU. (On a CPU without AVX2 both runs take the
+/// baseline copy.)
+#[test]
+fn results_do_not_depend_on_the_vector_instructions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |out: &str, no_avx2: bool| {
+        let mut cmd = sim();
+        if no_avx2 {
+            cmd.env("ALLIANCE_SIM_NO_AVX2", "1");
+        } else {
+            cmd.env_remove("ALLIANCE_SIM_NO_AVX2");
+        }
+        cmd.current_dir(dir.path())
+            .args(["run", "--runs", "3000", "--no-charts", "-q", "--out", out])
+            .assert()
+            .success();
+        let folder = dir.path().join(out).join("gsomia_2019");
+        let read = |name: &str| std::fs::read(folder.join(name)).expect(name);
+        (read("summary.json"), read("runs.csv"))
+    };
+    let (summary, rows) = run("avx2", false);
+    let (baseline_summary, baseline_rows) = run("baseline", true);
+    assert!(summary == baseline_summary, "summary.json differs");
+    assert!(rows == baseline_rows, "runs.csv differs");
+}

@@ -251,8 +251,8 @@ impl<'a> LaneEngine<'a> {
     /// Runs lanes `0..live`, loaded with [`LaneEngine::load`].
     pub fn run(&mut self, live: usize) -> Result<(), NonFinite> {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
+        if crate::simd::avx2() {
+            // SAFETY: `avx2()` is true only when the CPU has AVX2.
             return unsafe { self.run_avx2(live) };
         }
         self.run_steps(live)

@@ -101,8 +101,8 @@ fn tree(mut values: [f64; CHUNK], f: fn(f64, f64) -> f64) -> f64 {
 /// Adds lanes `..live` of `values[i]` to `sketches[i]`, for every `i`.
 pub fn add_lanes<const N: usize>(sketches: &mut [Sketch], values: &[[f64; N]], live: usize) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
+    if crate::simd::avx2() {
+        // SAFETY: `avx2()` is true only when the CPU has AVX2.
         return unsafe { add_lanes_avx2(sketches, values, live) };
     }
     add_rows(sketches, values, live);

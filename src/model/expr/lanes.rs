@@ -70,8 +70,8 @@ impl LaneProgram {
     #[inline(never)]
     fn run(&self, slots: &[Lanes], stack: &mut [Lanes]) -> Lanes {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
+        if crate::simd::avx2() {
+            // SAFETY: `avx2()` is true only when the CPU has AVX2.
             return unsafe { self.run_avx2(slots, stack) };
         }
         self.interpret(slots, stack)
