@@ -192,10 +192,6 @@ impl<'m> LaneModel<'m> {
             stack_size,
         }
     }
-
-    pub fn model(&self) -> &'m Model {
-        self.model
-    }
 }
 
 /// Reusable buffers for running [`LANES`] runs of one model at once.

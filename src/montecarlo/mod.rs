@@ -88,25 +88,11 @@ pub fn sample_parameters(
     out: &mut [f64],
     u_out: &mut [f64],
 ) {
-    for (i, p) in model.parameters.iter().enumerate() {
-        let jitter = stream.uniform(p.stream, 0);
-        let u = design::design_uniform(
-            config.sampling,
-            jitter,
-            run,
-            config.runs,
-            p.stream ^ config.seed,
-        );
-        u_out[i] = u;
-        out[i] = p.distribution.quantile(u);
-    }
-    for &(i, value) in &config.fixed {
-        out[i] = value;
-    }
+    sample_lanes(model, config, run, &[stream], out, u_out);
 }
 
-/// [`sample_parameters`] for runs `first..first + live` at once, lane-major (`lane * p + i`):
-/// the same numbers, each parameter's quantiles taken together.
+/// [`sample_parameters`] for runs `first..first + streams.len()` at once (at most [`LANES`]),
+/// lane-major (`lane * p + i`): each parameter's quantiles are taken together.
 fn sample_lanes(
     model: &Model,
     config: &StudyConfig,
