@@ -195,43 +195,11 @@ impl Sketch {
         0.5 * (lo + hi)
     }
 
-    #[inline]
     pub fn add(&mut self, x: f64) {
-        // -0.0 becomes 0.0: see `add_all`.
-        self.min = self.min.min(x + 0.0);
-        self.max = self.max.max(x + 0.0);
-        self.count += 1;
-        self.count_in_bucket(x, 52 - self.bits);
+        self.add_chunk(std::slice::from_ref(&x));
     }
 
-    #[inline(always)]
-    fn count_in_bucket(&mut self, x: f64, shift: u32) {
-        let magnitude = x.abs();
-        if magnitude < ZERO_BAND {
-            self.zeros += 1;
-            return;
-        }
-        self.count_n(x > 0.0, magnitude.to_bits() >> shift, 1);
-    }
-
-    #[inline(always)]
-    fn count_n(&mut self, positive: bool, key: u64, n: u64) {
-        let buckets = if positive {
-            &mut self.positive
-        } else {
-            &mut self.negative
-        };
-        // Most values land in the buckets seen so far: a subtraction and a bounds check.
-        match buckets
-            .counts
-            .get_mut(key.wrapping_sub(buckets.first) as usize)
-        {
-            Some(count) => *count += n,
-            None => buckets.add(key, n),
-        }
-    }
-
-    /// [`Sketch::add`] for each of up to [`CHUNK`] values.
+    /// Adds up to [`CHUNK`] values.
     #[inline(always)]
     fn add_chunk(&mut self, chunk: &[f64]) {
         // -0.0 becomes 0.0: zeros of both signs are one value, so the smallest and largest
