@@ -444,6 +444,7 @@ fn no_timeline_changes_nothing_but_the_timeline() {
     for m in a["metrics"].as_array_mut().expect("metrics") {
         assert!(!m["timeline"].as_array().expect("timeline").is_empty());
         m["timeline"] = serde_json::json!([]);
+        m["timeline_quantile_error"] = serde_json::json!(0.0);
     }
     assert_eq!(a, b);
     assert!(without.join("outcomes.png").exists());

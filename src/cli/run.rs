@@ -118,6 +118,9 @@ pub fn study_error(e: StudyError) -> Failure {
             "interrupted; no result files were written or changed"
         )),
         StudyError::Sink(e) => Failure::Other(anyhow::Error::new(e).context("writing runs.csv")),
+        StudyError::Statistic(e) => Failure::Invalid(format!(
+            "error: a statistic cannot be given as a finite number\n  {e}\n  = hint: rescale the metric (for example to thousands or billions of its unit)"
+        )),
     }
 }
 

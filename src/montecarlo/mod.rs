@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod design;
+pub mod exact;
 pub mod paired;
 pub mod shard;
 pub mod summary;
@@ -23,8 +24,9 @@ use crate::engine::{Engine, Observer, RunError};
 use crate::model::expr::LANES;
 use crate::model::Model;
 use crate::rng::RunStream;
-use aggregate::{wilson, ExactSum, Sketch, COARSE_BITS, FINE_BITS};
+use aggregate::{wilson, Sketch, COARSE_BUCKETS, FINE_BUCKETS};
 pub use design::Sampling;
+use exact::ExactMoments;
 pub use summary::Summary;
 
 /// Runs per block: the unit of parallel work and of in-order summation.
@@ -76,6 +78,9 @@ pub enum StudyError {
     Cancelled,
     #[error("writing per-run rows: {0}")]
     Sink(std::io::Error),
+    /// A statistic of finite values that is itself beyond the range of doubles.
+    #[error("{0}")]
+    Statistic(String),
 }
 
 /// Draws the parameter values of run `run` into `out`: each parameter's quantile function at a
@@ -131,13 +136,6 @@ fn sample_lanes(
     }
 }
 
-/// Sums within a block are plain (in run order); blocks are added to the exact sums.
-struct BlockSums {
-    metric_sum: Vec<f64>,
-    metric_sq: Vec<f64>,
-    parameter_sum: Vec<f64>,
-}
-
 /// Everything a study aggregates. Merging two is exact and commutative.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Accumulator {
@@ -147,12 +145,12 @@ pub struct Accumulator {
     option_counts: Vec<Vec<u64>>,
     event_totals: Vec<u64>,
     event_any: Vec<u64>,
-    metric_sum: Vec<ExactSum>,
-    metric_sq: Vec<ExactSum>,
+    /// Exact sums of each metric's end-of-run values and of their squares.
+    metric_moments: Vec<ExactMoments>,
     metric_end: Vec<Sketch>,
     /// `steps x metrics` (step-major), empty when the timeline is off.
     metric_steps: Vec<Sketch>,
-    parameter_sum: Vec<ExactSum>,
+    parameter_sums: Vec<ExactMoments>,
     /// `parameters x DRIVER_BINS x outcomes`.
     driver_counts: Vec<u64>,
 }
@@ -175,11 +173,10 @@ impl Accumulator {
                 .collect(),
             event_totals: vec![0; model.events.len()],
             event_any: vec![0; model.events.len()],
-            metric_sum: vec![ExactSum::default(); m],
-            metric_sq: vec![ExactSum::default(); m],
-            metric_end: vec![Sketch::new(FINE_BITS); m],
-            metric_steps: vec![Sketch::new(COARSE_BITS); m * steps],
-            parameter_sum: vec![ExactSum::default(); model.parameters.len()],
+            metric_moments: vec![ExactMoments::with_squares(); m],
+            metric_end: vec![Sketch::new(FINE_BUCKETS); m],
+            metric_steps: vec![Sketch::new(COARSE_BUCKETS); m * steps],
+            parameter_sums: vec![ExactMoments::sums(); model.parameters.len()],
             driver_counts: vec![0; model.parameters.len() * DRIVER_BINS * model.outcomes.len()],
         }
     }
@@ -192,10 +189,7 @@ impl Accumulator {
         }
         add_counts(&mut self.event_totals, &other.event_totals);
         add_counts(&mut self.event_any, &other.event_any);
-        for (a, b) in self.metric_sum.iter_mut().zip(&other.metric_sum) {
-            a.merge(b);
-        }
-        for (a, b) in self.metric_sq.iter_mut().zip(&other.metric_sq) {
+        for (a, b) in self.metric_moments.iter_mut().zip(&other.metric_moments) {
             a.merge(b);
         }
         for (a, b) in self.metric_end.iter_mut().zip(&other.metric_end) {
@@ -204,7 +198,7 @@ impl Accumulator {
         for (a, b) in self.metric_steps.iter_mut().zip(&other.metric_steps) {
             a.merge(b);
         }
-        for (a, b) in self.parameter_sum.iter_mut().zip(&other.parameter_sum) {
+        for (a, b) in self.parameter_sums.iter_mut().zip(&other.parameter_sums) {
             a.merge(b);
         }
         add_counts(&mut self.driver_counts, &other.driver_counts);
@@ -293,11 +287,6 @@ fn simulate_block(
             })
             .collect(),
     };
-    let mut sums = BlockSums {
-        metric_sum: vec![0.0; m],
-        metric_sq: vec![0.0; m],
-        parameter_sum: vec![0.0; p],
-    };
     let end = first + len;
     let mut run = first;
     while run < end {
@@ -375,33 +364,18 @@ fn simulate_block(
                 metrics: &scratch.metrics,
                 event_counts: &scratch.event_counts,
             };
-            record(
-                model,
-                &scratch.fixed,
-                acc,
-                &mut sums,
-                rows.as_deref_mut(),
-                &result,
-            );
+            record(model, &scratch.fixed, acc, rows.as_deref_mut(), &result);
         }
         run += live as u64;
-    }
-    for k in 0..m {
-        acc.metric_sum[k].add(sums.metric_sum[k]);
-        acc.metric_sq[k].add(sums.metric_sq[k]);
-    }
-    for i in 0..p {
-        acc.parameter_sum[i].add(sums.parameter_sum[i]);
     }
     Ok(())
 }
 
-/// Adds one run to the aggregates (block sums in run order) and to the rows.
+/// Adds one run to the aggregates and to the rows.
 fn record(
     model: &Model,
     fixed: &[bool],
     acc: &mut Accumulator,
-    sums: &mut BlockSums,
     rows: Option<&mut RunRows>,
     run: &RunResult<'_>,
 ) {
@@ -419,12 +393,11 @@ fn record(
         acc.event_any[e] += u64::from(n > 0);
     }
     // (The end-of-run sketches are filled by the caller, a batch of runs at a time.)
-    for (k, &v) in run.metrics.iter().enumerate() {
-        sums.metric_sum[k] += v;
-        sums.metric_sq[k] += v * v;
+    for (moments, &v) in acc.metric_moments.iter_mut().zip(run.metrics) {
+        moments.add(v);
     }
     for (i, (&value, &u)) in run.parameters.iter().zip(run.uniforms).enumerate() {
-        sums.parameter_sum[i] += value;
+        acc.parameter_sums[i].add(value);
         if !fixed[i] {
             let bin = ((u * DRIVER_BINS as f64) as usize).min(DRIVER_BINS - 1);
             acc.driver_counts[(i * DRIVER_BINS + bin) * outcomes + outcome] += 1;
@@ -592,7 +565,7 @@ pub fn run_until_precise(
             break;
         }
     }
-    Ok(summarize(model, config, &acc))
+    summarize(model, config, &acc)
 }
 
 /// Runs a whole study and summarises it.
@@ -605,11 +578,17 @@ pub fn run_study(
 ) -> Result<Summary, StudyError> {
     let blocks = config.runs.div_ceil(BLOCK);
     let acc = run_blocks(model, config, 0..blocks, sink, progress, cancel)?;
-    Ok(summarize(model, config, &acc))
+    summarize(model, config, &acc)
 }
 
-/// Turns aggregates into the summary written to `summary.json`.
-pub fn summarize(model: &Model, config: &StudyConfig, acc: &Accumulator) -> Summary {
+/// Turns aggregates into the summary written to `summary.json`. Fails only when a statistic of
+/// finite values is beyond the range of doubles (a standard deviation of values near 1e308 of
+/// both signs), which JSON and every later step could not hold.
+pub fn summarize(
+    model: &Model,
+    config: &StudyConfig,
+    acc: &Accumulator,
+) -> Result<Summary, StudyError> {
     use summary::*;
     let n = acc.runs;
     let share = |k: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
@@ -676,45 +655,59 @@ pub fn summarize(model: &Model, config: &StudyConfig, acc: &Accumulator) -> Summ
         .iter()
         .enumerate()
         .map(|(k, m)| {
-            let sum = acc.metric_sum[k].value();
-            let sq = acc.metric_sq[k].value();
-            let mean = share_f(sum, n);
-            let var = if n > 1 {
-                ((sq - sum * sum / n as f64) / (n - 1) as f64).max(0.0)
-            } else {
-                0.0
-            };
+            let moments = &acc.metric_moments[k];
+            let sd = moments.sd(n);
+            if sd.is_some_and(f64::is_infinite) {
+                return Err(StudyError::Statistic(format!(
+                    "the standard deviation of {} is beyond the largest finite number \
+                     (about 1.8e308): its values reach {} and {}",
+                    m.origin,
+                    acc.metric_end[k].min(),
+                    acc.metric_end[k].max()
+                )));
+            }
             let end = &acc.metric_end[k];
             let (edges, counts) = end.histogram(HISTOGRAM_BINS);
-            MetricSummary {
+            let [p05, p50, p95] = [0.05, 0.5, 0.95].map(|q| end.quantile(q));
+            let mut timeline_error: f64 = 0.0;
+            let timeline = (0..steps)
+                .map(|s| {
+                    let sk = &acc.metric_steps[s * model.metrics.len() + k];
+                    let [p05, p25, p50, p75, p95] =
+                        [0.05, 0.25, 0.5, 0.75, 0.95].map(|q| sk.quantile(q));
+                    for q in [p05, p25, p50, p75, p95] {
+                        timeline_error = timeline_error.max(q.error);
+                    }
+                    StepQuantiles {
+                        step: s as u32,
+                        date: dates[s].clone(),
+                        p05: p05.value,
+                        p25: p25.value,
+                        p50: p50.value,
+                        p75: p75.value,
+                        p95: p95.value,
+                    }
+                })
+                .collect();
+            Ok(MetricSummary {
                 id: m.id.clone(),
                 label: m.doc.label.clone(),
                 unit: m.doc.unit.clone(),
-                mean,
-                sd: var.sqrt(),
+                mean: moments.mean(n),
+                sd,
                 min: end.min(),
                 max: end.max(),
-                p05: end.quantile(0.05),
-                p50: end.quantile(0.5),
-                p95: end.quantile(0.95),
+                p05: p05.value,
+                p50: p50.value,
+                p95: p95.value,
+                quantile_error: p05.error.max(p50.error).max(p95.error),
+                integer: end.is_integral(),
                 histogram: Histogram { edges, counts },
-                timeline: (0..steps)
-                    .map(|s| {
-                        let sk = &acc.metric_steps[s * model.metrics.len() + k];
-                        StepQuantiles {
-                            step: s as u32,
-                            date: dates[s].clone(),
-                            p05: sk.quantile(0.05),
-                            p25: sk.quantile(0.25),
-                            p50: sk.quantile(0.5),
-                            p75: sk.quantile(0.75),
-                            p95: sk.quantile(0.95),
-                        }
-                    })
-                    .collect(),
-            }
+                timeline,
+                timeline_quantile_error: timeline_error,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let outcome_count = model.outcomes.len();
     let parameters = model
         .parameters
@@ -749,12 +742,12 @@ pub fn summarize(model: &Model, config: &StudyConfig, acc: &Accumulator) -> Summ
                 distribution,
                 rationale: p.doc.rationale.clone(),
                 source: p.doc.source.clone(),
-                mean: share_f(acc.parameter_sum[i].value(), n),
+                mean: acc.parameter_sums[i].mean(n),
                 drivers,
             }
         })
         .collect();
-    Summary {
+    Ok(Summary {
         scenario: ScenarioInfo {
             name: model.name.clone(),
             description: model.description.clone(),
@@ -784,15 +777,7 @@ pub fn summarize(model: &Model, config: &StudyConfig, acc: &Accumulator) -> Summ
             steps: model.time.steps,
             dates,
         },
-    }
-}
-
-fn share_f(sum: f64, n: u64) -> f64 {
-    if n == 0 {
-        0.0
-    } else {
-        sum / n as f64
-    }
+    })
 }
 
 /// The parameter value at quantile `q`, using the support's edge at 0 and 1 when it is finite

@@ -156,7 +156,7 @@ pub fn merge(model: &Model, partials: &[Partial]) -> Result<Summary, String> {
     for p in partials {
         acc.merge(&p.accumulator);
     }
-    Ok(summarize(model, &config, &acc))
+    summarize(model, &config, &acc).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

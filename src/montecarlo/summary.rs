@@ -88,18 +88,53 @@ pub struct MetricSummary {
     pub id: String,
     pub label: String,
     pub unit: String,
-    /// Statistics of the value at the end of the run.
+    /// Statistics of the value at the end of the run. The mean is the exact mean of the
+    /// values, correctly rounded.
     pub mean: f64,
-    pub sd: f64,
+    /// Sample standard deviation (divisor n - 1), from exact sums; `null` for one run.
+    pub sd: Option<f64>,
     pub min: f64,
     pub max: f64,
+    /// Quantiles: the order statistic of rank ceil(q n), within `quantile_error`.
     pub p05: f64,
     pub p50: f64,
     pub p95: f64,
-    /// Equal-width histogram of the end-of-run value.
+    /// The largest possible distance between p05, p50 or p95 and the exact order statistic
+    /// (0 when they are exact).
+    pub quantile_error: f64,
+    /// Every value was an integer (quantiles are then integers too).
+    pub integer: bool,
+    /// Equal-width histogram of the end-of-run value; every value counted in its own bin.
     pub histogram: Histogram,
     /// Quantiles of the value at the end of each step (one entry per step).
     pub timeline: Vec<StepQuantiles>,
+    /// The largest possible error of any quantile in `timeline`.
+    pub timeline_quantile_error: f64,
+}
+
+impl MetricSummary {
+    /// The share of the metric's spread within which its quantiles must be known to be
+    /// printed without a warning.
+    pub const QUANTILE_TOLERANCE: f64 = 0.005;
+
+    /// A warning when the quantiles are known less precisely than 0.5 % of the metric's spread
+    /// (p95 - p05, or max - min when that is zero): heavy tails spanning very many orders of
+    /// magnitude can defeat the sketch, and the reader should know.
+    pub fn accuracy_note(&self) -> Option<String> {
+        let spread = if self.p95 > self.p05 {
+            self.p95 - self.p05
+        } else {
+            self.max - self.min
+        };
+        let tolerance = Self::QUANTILE_TOLERANCE * spread;
+        let worst = self.quantile_error.max(self.timeline_quantile_error);
+        (worst > tolerance).then(|| {
+            format!(
+                "quantiles of `{}` are known only to within {:.3e} (more than 0.5 % of its spread, {:.3e})",
+                self.id, worst, spread
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -337,7 +337,7 @@ fn metrics_table(h: &mut String, s: &Summary) {
             e(&m.label),
             e(&m.id),
             fmt_num(m.mean),
-            fmt_num(m.sd),
+            m.sd.map_or_else(|| "n/a".to_string(), fmt_num),
             fmt_num(m.p05),
             fmt_num(m.p50),
             fmt_num(m.p95),
@@ -345,6 +345,11 @@ fn metrics_table(h: &mut String, s: &Summary) {
         );
     }
     h.push_str("</tbody>\n</table>\n");
+    for m in &s.metrics {
+        if let Some(note) = m.accuracy_note() {
+            let _ = writeln!(h, "<p class=\"muted\">Note: {}</p>", e(&note));
+        }
+    }
 }
 
 fn parameters_table(h: &mut String, s: &Summary) {

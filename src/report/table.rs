@@ -116,13 +116,18 @@ pub fn render(summary: &Summary) -> String {
                 "{:<width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {}",
                 m.id,
                 num(m.mean),
-                num(m.sd),
+                m.sd.map_or_else(|| "n/a".to_string(), num),
                 num(m.p05),
                 num(m.p50),
                 num(m.p95),
                 m.unit,
                 width = width.max(19)
             );
+        }
+        for m in &summary.metrics {
+            if let Some(note) = m.accuracy_note() {
+                let _ = writeln!(out, "  note: {note}");
+            }
         }
     }
     out
