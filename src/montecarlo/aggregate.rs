@@ -72,6 +72,15 @@ impl ExactSum {
         }
         hi
     }
+
+    /// Whether this could be a sum of finite numbers (for one read from a file).
+    pub fn check(&self) -> Result<(), String> {
+        if self.partials.iter().all(|p| p.is_finite()) {
+            Ok(())
+        } else {
+            Err("an exact sum holds a number that is not finite".into())
+        }
+    }
 }
 
 /// Mantissa bits kept per bucket: 2^-7 relative width (quantiles within 0.4 %).
@@ -344,6 +353,61 @@ impl Sketch {
             counts[bin] += n;
         }
         (edges, counts)
+    }
+
+    /// Whether this is a sketch of `bits` that adding values could have made (for one read
+    /// from a file): the buckets hold `count` values, and lie between the smallest and the
+    /// largest value, which bounds what merging it may allocate.
+    pub fn check(&self, bits: u32) -> Result<(), String> {
+        if self.bits != bits {
+            return Err(format!(
+                "a histogram has {} bits of precision, not {bits}",
+                self.bits
+            ));
+        }
+        let held = [&self.positive, &self.negative]
+            .iter()
+            .flat_map(|b| &b.counts)
+            .try_fold(self.zeros, |a, &n| a.checked_add(n));
+        if held != Some(self.count) {
+            return Err(format!(
+                "a histogram's buckets do not hold its {} values",
+                self.count
+            ));
+        }
+        if self.count == 0 {
+            return if self.min == f64::INFINITY && self.max == f64::NEG_INFINITY {
+                Ok(())
+            } else {
+                Err("an empty histogram has a smallest or largest value".into())
+            };
+        }
+        if !(self.min.is_finite() && self.max.is_finite() && self.min <= self.max) {
+            return Err(format!(
+                "a histogram's range {} to {} is not a range of numbers",
+                self.min, self.max
+            ));
+        }
+        let shift = 52 - bits;
+        let key = |x: f64| x.to_bits() >> shift;
+        let within = |b: &Buckets, largest: f64| {
+            let Some(len) = (b.counts.len() as u64).checked_sub(1) else {
+                return true; // no buckets
+            };
+            let last = b.first.checked_add(len);
+            largest >= ZERO_BAND
+                && b.first >= key(ZERO_BAND)
+                && last.is_some_and(|last| last <= key(largest))
+        };
+        let zeros_fit = self.zeros == 0 || (self.min < ZERO_BAND && self.max > -ZERO_BAND);
+        if within(&self.positive, self.max) && within(&self.negative, -self.min) && zeros_fit {
+            Ok(())
+        } else {
+            Err(format!(
+                "a histogram has buckets outside its range {} to {}",
+                self.min, self.max
+            ))
+        }
     }
 }
 

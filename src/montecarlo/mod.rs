@@ -214,6 +214,132 @@ impl Accumulator {
     pub fn outcome_counts(&self) -> &[u64] {
         &self.outcome_counts
     }
+
+    /// Whether these aggregates could come from `self.runs` runs of `model` under `config`:
+    /// every table as long as the model makes it, and every count adding up to the runs.
+    /// [`merge`](Accumulator::merge) and [`summarize`] index by the model's sizes and add
+    /// counts, so aggregates read from a file go through this first.
+    pub fn check(&self, model: &Model, config: &StudyConfig) -> Result<(), String> {
+        let runs = self.runs;
+        let sum = |counts: &[u64]| checked_total(counts.iter().copied());
+        let length = |what: &str, len: usize, want: usize| {
+            if len == want {
+                Ok(())
+            } else {
+                Err(format!("{what} has {len} entries; the model needs {want}"))
+            }
+        };
+        let outcomes = model.outcomes.len();
+        length("outcome_counts", self.outcome_counts.len(), outcomes)?;
+        if sum(&self.outcome_counts)? != runs {
+            return Err(format!("outcome counts do not add up to the {runs} runs"));
+        }
+        length(
+            "option_counts",
+            self.option_counts.len(),
+            model.decisions.len(),
+        )?;
+        for (d, counts) in model.decisions.iter().zip(&self.option_counts) {
+            length(
+                &format!("option_counts of decision `{}`", d.id),
+                counts.len(),
+                d.options.len() + 1,
+            )?;
+            if sum(counts)? != runs {
+                return Err(format!(
+                    "the option counts of decision `{}` do not add up to the {runs} runs",
+                    d.id
+                ));
+            }
+        }
+        let events = model.events.len();
+        length("event_totals", self.event_totals.len(), events)?;
+        length("event_any", self.event_any.len(), events)?;
+        for ((e, &total), &any) in model
+            .events
+            .iter()
+            .zip(&self.event_totals)
+            .zip(&self.event_any)
+        {
+            // A run counts an event at most u32::MAX times, and at least once if it fired.
+            let most = u128::from(any) * u128::from(u32::MAX);
+            if any > runs || any > total || u128::from(total) > most {
+                return Err(format!(
+                    "event `{}` fired {total} times in {any} of {runs} runs",
+                    e.id
+                ));
+            }
+        }
+        let metrics = model.metrics.len();
+        let steps = if config.timeline {
+            model.time.steps as usize
+        } else {
+            0
+        };
+        length("metric_sum", self.metric_sum.len(), metrics)?;
+        length("metric_sq", self.metric_sq.len(), metrics)?;
+        length("metric_end", self.metric_end.len(), metrics)?;
+        length("metric_steps", self.metric_steps.len(), metrics * steps)?;
+        length(
+            "parameter_sum",
+            self.parameter_sum.len(),
+            model.parameters.len(),
+        )?;
+        for sum in self
+            .metric_sum
+            .iter()
+            .chain(&self.metric_sq)
+            .chain(&self.parameter_sum)
+        {
+            sum.check()?;
+        }
+        let sketches = self.metric_end.iter().map(|s| (s, FINE_BITS));
+        let step_sketches = self.metric_steps.iter().map(|s| (s, COARSE_BITS));
+        for (sketch, bits) in sketches.chain(step_sketches) {
+            sketch.check(bits)?;
+            if sketch.count() != runs {
+                return Err(format!(
+                    "a metric's histogram holds {} values, not the {runs} runs",
+                    sketch.count()
+                ));
+            }
+        }
+        let bins = DRIVER_BINS * outcomes;
+        length(
+            "driver_counts",
+            self.driver_counts.len(),
+            model.parameters.len() * bins,
+        )?;
+        for (i, (p, counts)) in model
+            .parameters
+            .iter()
+            .zip(self.driver_counts.chunks(bins.max(1)))
+            .enumerate()
+        {
+            let fixed = config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed();
+            for (o, &want) in self.outcome_counts.iter().enumerate() {
+                let got = checked_total(counts.iter().skip(o).step_by(outcomes).copied())?;
+                if got != if fixed { 0 } else { want } {
+                    return Err(format!(
+                        "the drivers table of parameter `{}` does not add up to the outcome counts",
+                        p.id
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The sum of `counts`, or an error if it overflows (counts read from a file can be anything).
+fn checked_total(counts: impl Iterator<Item = u64>) -> Result<u64, String> {
+    let mut total = 0u64;
+    for n in counts {
+        total = total
+            .checked_add(n)
+            .ok_or_else(|| "a count overflows".to_string())?;
+    }
+    Ok(total)
 }
 
 fn add_counts(a: &mut [u64], b: &[u64]) {
