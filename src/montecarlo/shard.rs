@@ -388,8 +388,8 @@ mod tests {
         }
     }
 
-    /// The checks refuse tampered files; here, that they accept what a study writes, for
-    /// every shipped scenario, with and without a timeline or `--set`.
+    /// The checks refuse tampered files (tests/bad_results.rs); here, that they accept what
+    /// a study writes, for every shipped scenario, with and without a timeline or `--set`.
     #[test]
     fn every_shipped_scenario_passes_the_checks_it_is_merged_with() {
         let mut files: Vec<std::path::PathBuf> =
@@ -424,7 +424,8 @@ mod tests {
                         (name, p)
                     })
                     .collect();
-                merge(&model, &parts).expect("merges");
+                let summary = merge(&model, &parts).expect("merges");
+                summary.check().expect("a summary a study writes passes");
             }
         }
     }

@@ -89,7 +89,8 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<String, String> {
     })
 }
 
-/// Reads a `summary.json` written by a study.
+/// Reads a `summary.json` written by a study, and checks that it is one a study could have
+/// written ([`Summary::check`]): the charts index, add and scale by what it says.
 pub fn read_summary_json(path: &Path) -> Result<Summary, String> {
     let text = read_limited(path, RESULT_FILE_BYTES)?;
     let summary: Summary = serde_json::from_str(&text).map_err(|e| {
@@ -98,6 +99,12 @@ pub fn read_summary_json(path: &Path) -> Result<Summary, String> {
             path.display(),
             e.line(),
             e.column()
+        )
+    })?;
+    summary.check().map_err(|e| {
+        format!(
+            "{}: not a summary written by alliance-sim: {e}",
+            path.display()
         )
     })?;
     Ok(summary)
