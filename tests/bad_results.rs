@@ -173,6 +173,14 @@ fn bad_partials() -> Vec<(&'static str, Edit)> {
             sealed(|p| acc(p)["event_totals"][0] = json!(u64::MAX)),
         ),
         (
+            "metric_mean_outside_its_range",
+            sealed(|p| acc(p)["metric_sum"][0] = json!({ "partials": [1e6] })),
+        ),
+        (
+            "metric_sum_overflows_when_merged",
+            sealed_in_both(|p| acc(p)["metric_sum"][0] = json!({ "partials": [1.5e308] })),
+        ),
+        (
             "driver_table_shortened",
             sealed(|p| {
                 acc(p)["driver_counts"]

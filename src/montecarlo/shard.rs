@@ -193,8 +193,9 @@ impl Partial {
         })
     }
 
-    /// Whether this partial, on its own, is what `run --shard` writes for `model`.
-    fn check(&self, model: &Model) -> Result<(), String> {
+    /// Whether this partial, on its own, is what `run --shard` writes for `model`; returns the
+    /// study it belongs to.
+    fn check(&self, model: &Model) -> Result<StudyConfig, String> {
         let version = env!("CARGO_PKG_VERSION");
         if self.version != version {
             return Err(format!(
@@ -227,7 +228,12 @@ impl Partial {
                 index + 1
             ));
         }
-        self.accumulator.check(model, &config)
+        self.accumulator.check(model, &config)?;
+        // The numbers summarised: sums that overflow, or means outside the values' range.
+        if ran > 0 {
+            summarize(model, &config, &self.accumulator).check()?;
+        }
+        Ok(config)
     }
 
     /// Whether `other` is a shard of the same study.
@@ -338,7 +344,11 @@ pub fn merge(model: &Model, partials: &[(String, Partial)]) -> Result<Summary, S
             acc.runs, config.runs
         ));
     }
-    Ok(summarize(model, &config, &acc))
+    let summary = summarize(model, &config, &acc);
+    summary.check().map_err(|e| {
+        format!("the shards {first_name} and others add up to a wrong summary: {e}")
+    })?;
+    Ok(summary)
 }
 
 #[cfg(test)]
