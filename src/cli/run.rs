@@ -276,11 +276,10 @@ fn run_shard(
     report::write_atomic(&path, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     written.push(path);
+    let range = shard.runs(config.runs);
     println!(
         "shard {k}/{n}: runs {}..{} of {}",
-        shard.blocks(config.runs).start * montecarlo::BLOCK,
-        (shard.blocks(config.runs).end * montecarlo::BLOCK).min(config.runs),
-        config.runs
+        range.start, range.end, config.runs
     );
     println!("wrote:");
     for p in &written {
@@ -293,19 +292,14 @@ fn run_shard(
 pub fn merge_command(args: super::args::MergeArgs) -> Result<(), Failure> {
     let mut partials = Vec::new();
     for path in &args.partials {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let partial: montecarlo::shard::Partial = serde_json::from_str(&text).map_err(|e| {
-            Failure::Invalid(format!(
-                "error: {}:{}:{}: not a partial result: {e}",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
-        })?;
-        partials.push(partial);
+        let name = path.display().to_string();
+        let text = report::read_limited(path, report::RESULT_FILE_BYTES)
+            .map_err(|e| Failure::Invalid(format!("error: {e}")))?;
+        let partial = montecarlo::shard::Partial::from_json(&name, &text)
+            .map_err(|e| Failure::Invalid(format!("error: {e}")))?;
+        partials.push((name, partial));
     }
-    let Some(first) = partials.first() else {
+    let Some((_, first)) = partials.first() else {
         return Err(Failure::Invalid(
             "error: give at least one partial result".into(),
         ));

@@ -312,6 +312,11 @@ impl Sketch {
         self.count
     }
 
+    /// The most buckets either grid may have.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
     pub fn min(&self) -> f64 {
         self.min
     }

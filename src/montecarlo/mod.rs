@@ -208,6 +208,134 @@ impl Accumulator {
     pub fn outcome_counts(&self) -> &[u64] {
         &self.outcome_counts
     }
+
+    /// Whether these aggregates could come from `self.runs` runs of `model` under `config`:
+    /// every table as long as the model makes it, and every count adding up to the runs.
+    /// [`merge`](Accumulator::merge) and [`summarize`] index by the model's sizes and add
+    /// counts, so aggregates read from a file go through this first.
+    pub fn check(&self, model: &Model, config: &StudyConfig) -> Result<(), String> {
+        let runs = self.runs;
+        let sum = |counts: &[u64]| checked_total(counts.iter().copied());
+        let length = |what: &str, len: usize, want: usize| {
+            if len == want {
+                Ok(())
+            } else {
+                Err(format!("{what} has {len} entries; the model needs {want}"))
+            }
+        };
+        let outcomes = model.outcomes.len();
+        length("outcome_counts", self.outcome_counts.len(), outcomes)?;
+        if sum(&self.outcome_counts)? != runs {
+            return Err(format!("outcome counts do not add up to the {runs} runs"));
+        }
+        length(
+            "option_counts",
+            self.option_counts.len(),
+            model.decisions.len(),
+        )?;
+        for (d, counts) in model.decisions.iter().zip(&self.option_counts) {
+            length(
+                &format!("option_counts of decision `{}`", d.id),
+                counts.len(),
+                d.options.len() + 1,
+            )?;
+            if sum(counts)? != runs {
+                return Err(format!(
+                    "the option counts of decision `{}` do not add up to the {runs} runs",
+                    d.id
+                ));
+            }
+        }
+        let events = model.events.len();
+        length("event_totals", self.event_totals.len(), events)?;
+        length("event_any", self.event_any.len(), events)?;
+        for ((e, &total), &any) in model
+            .events
+            .iter()
+            .zip(&self.event_totals)
+            .zip(&self.event_any)
+        {
+            // A run counts an event at most u32::MAX times, and at least once if it fired.
+            let most = u128::from(any) * u128::from(u32::MAX);
+            if any > runs || any > total || u128::from(total) > most {
+                return Err(format!(
+                    "event `{}` fired {total} times in {any} of {runs} runs",
+                    e.id
+                ));
+            }
+        }
+        let metrics = model.metrics.len();
+        let steps = if config.timeline {
+            model.time.steps as usize
+        } else {
+            0
+        };
+        length("metric_moments", self.metric_moments.len(), metrics)?;
+        length("metric_end", self.metric_end.len(), metrics)?;
+        length("metric_steps", self.metric_steps.len(), metrics * steps)?;
+        length(
+            "parameter_sums",
+            self.parameter_sums.len(),
+            model.parameters.len(),
+        )?;
+        if !self.metric_moments.iter().all(ExactMoments::has_squares)
+            || self.parameter_sums.iter().any(ExactMoments::has_squares)
+        {
+            return Err("the sums of squares are not those of the metrics".into());
+        }
+        let sketches = self.metric_end.iter().map(|s| (s, FINE_BUCKETS));
+        let step_sketches = self.metric_steps.iter().map(|s| (s, COARSE_BUCKETS));
+        for (sketch, capacity) in sketches.chain(step_sketches) {
+            sketch.check()?;
+            if sketch.capacity() != capacity {
+                return Err(format!(
+                    "a metric's histogram has {} buckets, not {capacity}",
+                    sketch.capacity()
+                ));
+            }
+            if sketch.count() != runs {
+                return Err(format!(
+                    "a metric's histogram holds {} values, not the {runs} runs",
+                    sketch.count()
+                ));
+            }
+        }
+        let bins = DRIVER_BINS * outcomes;
+        length(
+            "driver_counts",
+            self.driver_counts.len(),
+            model.parameters.len() * bins,
+        )?;
+        for (i, (p, counts)) in model
+            .parameters
+            .iter()
+            .zip(self.driver_counts.chunks(bins.max(1)))
+            .enumerate()
+        {
+            let fixed = config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed();
+            for (o, &want) in self.outcome_counts.iter().enumerate() {
+                let got = checked_total(counts.iter().skip(o).step_by(outcomes).copied())?;
+                if got != if fixed { 0 } else { want } {
+                    return Err(format!(
+                        "the drivers table of parameter `{}` does not add up to the outcome counts",
+                        p.id
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The sum of `counts`, or an error if it overflows (counts read from a file can be anything).
+fn checked_total(counts: impl Iterator<Item = u64>) -> Result<u64, String> {
+    let mut total = 0u64;
+    for n in counts {
+        total = total
+            .checked_add(n)
+            .ok_or_else(|| "a count overflows".to_string())?;
+    }
+    Ok(total)
 }
 
 fn add_counts(a: &mut [u64], b: &[u64]) {
@@ -656,6 +784,21 @@ pub fn summarize(
         .enumerate()
         .map(|(k, m)| {
             let moments = &acc.metric_moments[k];
+            let end = &acc.metric_end[k];
+            let reach = end.min().abs().max(end.max().abs());
+            if n > 0 && reach > summary::MAX_MAGNITUDE {
+                return Err(StudyError::Statistic(format!(
+                    "{} reaches {:e}; results are kept to magnitudes of at most {:e}, so that \
+                     every statistic, chart axis and merge stays finite",
+                    m.origin,
+                    if end.max().abs() >= end.min().abs() {
+                        end.max()
+                    } else {
+                        end.min()
+                    },
+                    summary::MAX_MAGNITUDE
+                )));
+            }
             let sd = moments.sd(n);
             if sd.is_some_and(f64::is_infinite) {
                 return Err(StudyError::Statistic(format!(
@@ -666,7 +809,6 @@ pub fn summarize(
                     acc.metric_end[k].max()
                 )));
             }
-            let end = &acc.metric_end[k];
             let (edges, counts) = end.histogram(HISTOGRAM_BINS);
             let [p05, p50, p95] = [0.05, 0.5, 0.95].map(|q| end.quantile(q));
             let mut timeline_error: f64 = 0.0;
@@ -731,22 +873,31 @@ pub fn summarize(
                     })
                     .collect()
             };
+            let mean = acc.parameter_sums[i].mean(n);
+            if mean.abs() > summary::MAX_MAGNITUDE {
+                return Err(StudyError::Statistic(format!(
+                    "parameter `{}` has a mean of {mean:e}; results are kept to magnitudes of \
+                     at most {:e}",
+                    p.id,
+                    summary::MAX_MAGNITUDE
+                )));
+            }
             let distribution = match config.fixed.iter().find(|(f, _)| *f == i) {
                 Some((_, v)) => format!("fixed {v} (set)"),
                 None => p.distribution.describe(),
             };
-            ParameterSummary {
+            Ok(ParameterSummary {
                 id: p.id.clone(),
                 label: p.doc.label.clone(),
                 unit: p.doc.unit.clone(),
                 distribution,
                 rationale: p.doc.rationale.clone(),
                 source: p.doc.source.clone(),
-                mean: acc.parameter_sums[i].mean(n),
+                mean,
                 drivers,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Summary {
         scenario: ScenarioInfo {
             name: model.name.clone(),

@@ -192,3 +192,288 @@ pub struct TimeAxis {
     /// ISO date of the start of each step, `steps + 1` entries (the last is the end).
     pub dates: Vec<String>,
 }
+
+/// The largest magnitude a number in a summary may have. Charts subtract and pad ranges of
+/// these values; beyond this the arithmetic overflows to infinity and the axes cannot be drawn.
+pub const MAX_MAGNITUDE: f64 = 1e300;
+/// The most histogram bins a summary may have (a study writes 30, or 1 when all values agree).
+pub const MAX_HISTOGRAM_BINS: usize = 1_000;
+
+impl Summary {
+    /// Whether this is a summary a study could have written: counts that add up to the runs,
+    /// shares in [0, 1], quantiles in order, tables as long as the others say, numbers the
+    /// charts can scale. `report DIR` draws from a file, which may have been edited or damaged;
+    /// the charts index and add by what it says, so they are given only summaries that pass.
+    pub fn check(&self) -> Result<(), String> {
+        let runs = self.runs;
+        let limits = crate::scenario::LIMITS;
+        if runs == 0 || runs > limits.runs {
+            return Err(format!("runs is {runs}; a study has 1 to {}", limits.runs));
+        }
+        let steps = self.time_axis.steps;
+        if steps == 0 || steps > limits.steps {
+            return Err(format!(
+                "time_axis.steps is {steps}; a study has 1 to {}",
+                limits.steps
+            ));
+        }
+        if self.time_axis.dates.len() != steps as usize + 1 {
+            return Err(format!(
+                "time_axis.dates has {} dates for {steps} steps (it needs steps + 1)",
+                self.time_axis.dates.len()
+            ));
+        }
+        for (what, len) in [
+            ("outcomes", self.outcomes.len()),
+            ("decisions", self.decisions.len()),
+            ("events", self.events.len()),
+            ("metrics", self.metrics.len()),
+            ("parameters", self.parameters.len()),
+        ] {
+            if len > limits.items {
+                return Err(format!(
+                    "{len} {what}; a scenario has at most {}",
+                    limits.items
+                ));
+            }
+        }
+        for f in &self.fixed {
+            number(&format!("the --set value of `{}`", f.id), f.value)?;
+        }
+        let mut total = 0u64;
+        for o in &self.outcomes {
+            let what = format!("outcome `{}`", o.id);
+            count_and_share(&what, o.count, o.probability, o.ci95, runs)?;
+            total = total.saturating_add(o.count);
+        }
+        if total != runs {
+            return Err(format!(
+                "outcome counts add up to {total}, not the {runs} runs"
+            ));
+        }
+        for d in &self.decisions {
+            if d.options.len() > limits.items {
+                return Err(format!(
+                    "decision `{}` has {} options",
+                    d.id,
+                    d.options.len()
+                ));
+            }
+            let mut total = d.not_taken;
+            for o in &d.options {
+                let what = format!("option `{}` of decision `{}`", o.id, d.id);
+                count_and_share(&what, o.count, o.probability, o.ci95, runs)?;
+                total = total.saturating_add(o.count);
+            }
+            if total != runs {
+                return Err(format!(
+                    "decision `{}`: its options and `not_taken` add up to {total}, not the {runs} runs",
+                    d.id
+                ));
+            }
+        }
+        for e in &self.events {
+            let what = format!("event `{}`", e.id);
+            share(&format!("{what}: share_fired"), e.share_fired)?;
+            if !(e.mean_count >= e.share_fired && e.mean_count <= f64::from(u32::MAX)) {
+                return Err(format!(
+                    "{what}: mean_count {} does not fit share_fired {}",
+                    e.mean_count, e.share_fired
+                ));
+            }
+        }
+        for m in &self.metrics {
+            m.check(runs, &self.time_axis)
+                .map_err(|e| format!("metric `{}`: {e}", m.id))?;
+        }
+        for p in &self.parameters {
+            p.check(&self.outcomes)
+                .map_err(|e| format!("parameter `{}`: {e}", p.id))?;
+        }
+        Ok(())
+    }
+}
+
+impl MetricSummary {
+    fn check(&self, runs: u64, time: &TimeAxis) -> Result<(), String> {
+        let stats = [
+            ("min", self.min),
+            ("p05", self.p05),
+            ("p50", self.p50),
+            ("p95", self.p95),
+            ("max", self.max),
+        ];
+        let sd = self.sd.unwrap_or(0.0);
+        let errors = [
+            ("sd", sd),
+            ("quantile_error", self.quantile_error),
+            ("timeline_quantile_error", self.timeline_quantile_error),
+        ];
+        for (what, v) in stats.iter().chain(&[("mean", self.mean)]).chain(&errors) {
+            number(what, *v)?;
+        }
+        in_order(&stats)?;
+        // The mean is the exact mean correctly rounded: never outside the range.
+        if !(self.mean >= self.min && self.mean <= self.max) {
+            return Err(format!(
+                "mean {} does not fit the range {} to {}",
+                self.mean, self.min, self.max
+            ));
+        }
+        if errors.iter().any(|(_, v)| *v < 0.0) || (self.sd.is_none() && runs > 1) {
+            return Err("an sd or a quantile error is negative, or the sd is missing".into());
+        }
+        let h = &self.histogram;
+        if h.counts.is_empty() || h.counts.len() > MAX_HISTOGRAM_BINS {
+            return Err(format!(
+                "the histogram has {} bins; it needs 1 to {MAX_HISTOGRAM_BINS}",
+                h.counts.len()
+            ));
+        }
+        if h.edges.len() != h.counts.len() + 1 {
+            return Err(format!(
+                "the histogram has {} edges for {} bins (it needs one more edge than bins)",
+                h.edges.len(),
+                h.counts.len()
+            ));
+        }
+        for &edge in &h.edges {
+            number("a histogram edge", edge)?;
+        }
+        if h.edges.windows(2).any(|w| w[1] < w[0]) {
+            return Err("the histogram's edges are not in ascending order".into());
+        }
+        let held = h.counts.iter().try_fold(0u64, |a, &n| a.checked_add(n));
+        if held != Some(runs) {
+            return Err(format!("the histogram does not hold the {runs} runs"));
+        }
+        if !self.timeline.is_empty() && self.timeline.len() != time.steps as usize {
+            return Err(format!(
+                "the timeline has {} steps; the time axis has {}",
+                self.timeline.len(),
+                time.steps
+            ));
+        }
+        for (i, q) in self.timeline.iter().enumerate() {
+            if q.step as usize != i || time.dates.get(i) != Some(&q.date) {
+                return Err(format!(
+                    "timeline entry {i} is step {} on {}; expected step {i} on its time axis date",
+                    q.step, q.date
+                ));
+            }
+            let quantiles = [
+                ("p05", q.p05),
+                ("p25", q.p25),
+                ("p50", q.p50),
+                ("p75", q.p75),
+                ("p95", q.p95),
+            ];
+            for (what, v) in &quantiles {
+                number(what, *v).map_err(|e| format!("timeline step {i}: {e}"))?;
+            }
+            in_order(&quantiles).map_err(|e| format!("timeline step {i}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl ParameterSummary {
+    fn check(&self, outcomes: &[OutcomeSummary]) -> Result<(), String> {
+        number("mean", self.mean)?;
+        if self.drivers.is_empty() {
+            return Ok(());
+        }
+        if self.drivers.len() != super::DRIVER_BINS {
+            return Err(format!(
+                "{} drivers bins; a sampled parameter has {}",
+                self.drivers.len(),
+                super::DRIVER_BINS
+            ));
+        }
+        let mut per_outcome = vec![0u64; outcomes.len()];
+        for (b, bin) in self.drivers.iter().enumerate() {
+            number("a drivers bin bound", bin.lo)?;
+            number("a drivers bin bound", bin.hi)?;
+            if bin.hi < bin.lo || bin.outcome_counts.len() != outcomes.len() {
+                return Err(format!(
+                    "drivers bin {b} has bounds {} to {} and {} outcome counts for {} outcomes",
+                    bin.lo,
+                    bin.hi,
+                    bin.outcome_counts.len(),
+                    outcomes.len()
+                ));
+            }
+            let mut held = 0u64;
+            for (total, &n) in per_outcome.iter_mut().zip(&bin.outcome_counts) {
+                *total = total.saturating_add(n);
+                held = held.saturating_add(n);
+            }
+            if held != bin.runs {
+                return Err(format!(
+                    "drivers bin {b} has {} runs but its outcome counts add up to {held}",
+                    bin.runs
+                ));
+            }
+        }
+        let fits = per_outcome.iter().zip(outcomes).all(|(&n, o)| n == o.count);
+        if !fits {
+            return Err("the drivers bins do not add up to the outcome counts".into());
+        }
+        Ok(())
+    }
+}
+
+/// A finite number small enough for the charts' arithmetic.
+fn number(what: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v.abs() <= MAX_MAGNITUDE {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} is {v:e}; numbers in a summary lie within ±{MAX_MAGNITUDE:e}"
+        ))
+    }
+}
+
+fn share(what: &str, p: f64) -> Result<(), String> {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(format!("{what} is {p}; a share lies in [0, 1]"))
+    }
+}
+
+/// A count of the runs, its share and its 95% interval.
+fn count_and_share(
+    what: &str,
+    count: u64,
+    probability: f64,
+    ci95: [f64; 2],
+    runs: u64,
+) -> Result<(), String> {
+    share(&format!("{what}: probability"), probability)?;
+    share(&format!("{what}: ci95"), ci95[0])?;
+    share(&format!("{what}: ci95"), ci95[1])?;
+    if count > runs || ci95[0] > ci95[1] {
+        return Err(format!(
+            "{what}: count {count} of {runs} runs with interval [{}, {}]",
+            ci95[0], ci95[1]
+        ));
+    }
+    // The probability is the count over the runs, as the study divided it.
+    if (probability - count as f64 / runs as f64).abs() > 1e-9 {
+        return Err(format!(
+            "{what}: probability {probability} is not its count {count} over the {runs} runs"
+        ));
+    }
+    Ok(())
+}
+
+fn in_order(values: &[(&str, f64)]) -> Result<(), String> {
+    for pair in values.windows(2) {
+        let ((a, x), (b, y)) = (pair[0], pair[1]);
+        if y < x {
+            return Err(format!("{b} {y} is below {a} {x}"));
+        }
+    }
+    Ok(())
+}

@@ -57,18 +57,57 @@ pub fn write_charts_and_report(
     Ok(written)
 }
 
-/// Reads a `summary.json` written by a study.
+/// The largest `summary.json` or partial result read: hundreds of times what the shipped
+/// scenarios write, and a bound, so that a wrong path (`/dev/zero`) cannot fill memory.
+pub const RESULT_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads a text file of at most `limit` bytes, whatever kind of file it is (a pipe or a device
+/// has no size to check beforehand). Messages name the file.
+pub fn read_limited(path: &Path, limit: u64) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    if file.metadata().map_err(cannot)?.is_dir() {
+        return Err(format!("{} is a folder, not a file", path.display()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{} is larger than {limit} bytes, the most a result file may have",
+            path.display()
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{} is not UTF-8 text (byte {} is not)",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Reads a `summary.json` written by a study, and checks that it is one a study could have
+/// written ([`Summary::check`]): the charts index, add and scale by what it says.
 pub fn read_summary_json(path: &Path) -> Result<Summary, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
+    let text = read_limited(path, RESULT_FILE_BYTES)?;
+    let summary: Summary = serde_json::from_str(&text).map_err(|e| {
         format!(
             "{}:{}:{}: not a summary written by alliance-sim: {e}",
             path.display(),
             e.line(),
             e.column()
         )
-    })
+    })?;
+    summary.check().map_err(|e| {
+        format!(
+            "{}: not a summary written by alliance-sim: {e}",
+            path.display()
+        )
+    })?;
+    Ok(summary)
 }
 
 /// What can go wrong while writing charts or the report.
