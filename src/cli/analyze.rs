@@ -141,12 +141,12 @@ impl Publish<'_> {
             self.written.extend(draw()?);
         }
         if self.print_json {
-            print!("{text}");
+            out!("{text}");
         } else {
-            print!("{table}");
-            println!("\nwrote:");
+            out!("{table}");
+            outln!("\nwrote:");
             for p in &self.written {
-                println!("  {}", p.display());
+                outln!("  {}", p.display());
             }
         }
         Ok(())

@@ -79,10 +79,10 @@ pub fn run(args: BacktestArgs) -> Result<(), Failure> {
     text.push('\n');
     write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     if args.json {
-        print!("{text}");
+        out!("{text}");
     } else {
-        print!("{}", render_table(&report, &args.dir));
-        println!("\nwrote:\n  {}", path.display());
+        out!("{}", render_table(&report, &args.dir));
+        outln!("\nwrote:\n  {}", path.display());
     }
     Ok(())
 }
@@ -108,10 +108,10 @@ fn load_cases(dir: &Path, quiet: bool) -> Result<Vec<Model>, Failure> {
             Ok(model) if model.backtest.is_some() => cases.push(model),
             Ok(_) => {
                 if !quiet {
-                    eprintln!(
+                    super::print_stderr(&format!(
                         "note: skipped {}: no [backtest] table (a shared base?)",
                         file.display()
-                    );
+                    ));
                 }
             }
             Err(Failure::Invalid(text)) => failures.push(text),

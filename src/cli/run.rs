@@ -218,18 +218,19 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     }
     if args.json {
         let text = serde_json::to_string_pretty(&summary).context("serializing the summary")?;
-        println!("{text}");
+        outln!("{text}");
     } else {
-        print!("{}", report::table::render(&summary));
+        out!("{}", report::table::render(&summary));
         if args.precision.is_some() {
-            println!(
+            outln!(
                 "\nprecision reached after {} runs (ceiling {})",
-                summary.runs, config.runs
+                summary.runs,
+                config.runs
             );
         }
-        println!("\nwrote:");
+        outln!("\nwrote:");
         for path in &written {
-            println!("  {}", path.display());
+            outln!("  {}", path.display());
         }
     }
     Ok(())
@@ -273,15 +274,15 @@ fn run_shard(
     report::write_atomic(&path, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     written.push(path);
-    println!(
+    outln!(
         "shard {k}/{n}: runs {}..{} of {}",
         shard.blocks(config.runs).start * montecarlo::BLOCK,
         (shard.blocks(config.runs).end * montecarlo::BLOCK).min(config.runs),
         config.runs
     );
-    println!("wrote:");
+    outln!("wrote:");
     for p in &written {
-        println!("  {}", p.display());
+        outln!("  {}", p.display());
     }
     Ok(())
 }
@@ -330,15 +331,15 @@ pub fn merge_command(args: super::args::MergeArgs) -> Result<(), Failure> {
         written.push(dir.join("report.html"));
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&summary).context("serializing the summary")?
         );
     } else {
-        print!("{}", report::table::render(&summary));
-        println!("\nmerged {} shards; wrote:", partials.len());
+        out!("{}", report::table::render(&summary));
+        outln!("\nmerged {} shards; wrote:", partials.len());
         for p in &written {
-            println!("  {}", p.display());
+            outln!("  {}", p.display());
         }
     }
     Ok(())
@@ -372,7 +373,7 @@ pub fn report_command(args: super::args::ReportArgs) -> Result<(), Failure> {
     };
     let files =
         report::write_charts_and_report(&summary, &dir, &options).context("drawing charts")?;
-    println!(
+    outln!(
         "redrew {} files from {}:",
         files.len(),
         summary_path.display()
@@ -381,7 +382,7 @@ pub fn report_command(args: super::args::ReportArgs) -> Result<(), Failure> {
         .iter()
         .filter(|f| f.extension().is_some_and(|e| e != "svg"))
     {
-        println!("  {}", f.display());
+        outln!("  {}", f.display());
     }
     Ok(())
 }
@@ -390,7 +391,7 @@ pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for path in &args.scenarios {
         match load_model(Some(path)) {
-            Ok(model) => println!(
+            Ok(model) => outln!(
                 "ok: {} ({} parameters, {} events, {} rules, {} decisions, {} outcomes)",
                 path.display(),
                 model.parameters.len(),
