@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use clap::Args;
 
-use super::run::{load_model, progress_bar, study_error, with_threads};
+use super::run::{check_threads, load_model, progress_bar, study_error, with_threads};
 use super::{cancel_flag, Failure};
 use crate::analysis::backtest::{self, BacktestConfig, BacktestError, BacktestReport};
 use crate::model::Model;
@@ -49,6 +49,7 @@ pub struct BacktestArgs {
 }
 
 pub fn run(args: BacktestArgs) -> Result<(), Failure> {
+    check_threads(args.threads)?;
     if args.runs == 0 || args.runs > scenario::LIMITS.runs {
         return Err(Failure::Invalid(format!(
             "error: --runs must be between 1 and {}, got {}",

@@ -62,6 +62,7 @@ pub fn parse_sets(model: &Model, sets: &[String]) -> Result<Vec<(usize, f64)>, F
 }
 
 pub fn study_config(model: &Model, common: &CommonRunArgs) -> Result<StudyConfig, Failure> {
+    check_threads(common.threads)?;
     let runs = common.runs.unwrap_or(model.default_runs);
     if runs == 0 || runs > scenario::LIMITS.runs {
         return Err(Failure::Invalid(format!(
@@ -78,18 +79,32 @@ pub fn study_config(model: &Model, common: &CommonRunArgs) -> Result<StudyConfig
     })
 }
 
+/// The most worker threads `--threads` may ask for. Results do not depend on the count, so
+/// more threads than cores only cost: each has its own stack and buffers, and at 1,000 threads
+/// starting and joining them took longer than the study. 256 is well above any machine's cores
+/// a study would run on.
+pub const MAX_THREADS: usize = 256;
+
+/// Refuses a `--threads` of 0 or above [`MAX_THREADS`]. Commands call it (through
+/// [`study_config`]) before they create any file, and [`with_threads`] again for safety.
+pub fn check_threads(threads: Option<usize>) -> Result<(), Failure> {
+    match threads {
+        Some(t) if t == 0 || t > MAX_THREADS => Err(Failure::Invalid(format!(
+            "error: --threads must be between 1 and {MAX_THREADS}, got {t}\n  \
+             = hint: results do not depend on it; leave it out to use every core"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `f` on a pool of `threads` workers (all cores when `None`).
 pub fn with_threads<T: Send>(
     threads: Option<usize>,
     f: impl FnOnce() -> T + Send,
 ) -> Result<T, Failure> {
+    check_threads(threads)?;
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = threads {
-        if t == 0 {
-            return Err(Failure::Invalid(
-                "error: --threads must be at least 1".into(),
-            ));
-        }
         builder = builder.num_threads(t);
     }
     let pool = builder.build().context("starting worker threads")?;
