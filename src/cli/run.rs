@@ -24,7 +24,9 @@ pub fn load_model(path: Option<&Path>) -> Result<Model, Failure> {
     model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))
 }
 
-/// Turns `--set ID=VALUE` arguments into parameter indexes and values.
+/// Turns `--set ID=VALUE` arguments into parameter indexes and values. A value outside the
+/// parameter's declared range is allowed (a what-if beyond the model) but warned about on
+/// stderr, so a typo such as `nk_threat=5` for 0.5 does not pass unseen.
 pub fn parse_sets(model: &Model, sets: &[String]) -> Result<Vec<(usize, f64)>, Failure> {
     let mut out = Vec::new();
     for set in sets {
@@ -55,6 +57,14 @@ pub fn parse_sets(model: &Model, sets: &[String]) -> Result<Vec<(usize, f64)>, F
                     "error: --set {id}: `{value}` is not a finite number"
                 ))
             })?;
+        let distribution = &model.parameters[index].distribution;
+        if let Some(support) = montecarlo::summary::Support::outside(value, distribution) {
+            super::print_stderr(&format!(
+                "warning: --set {id}={value} is outside what `{id}` can take in the scenario, \
+                 {support} ({}); the study runs with it as given and summary.json records it",
+                distribution.describe()
+            ));
+        }
         out.retain(|(i, _)| *i != index);
         out.push((index, value));
     }

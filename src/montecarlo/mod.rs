@@ -768,9 +768,9 @@ pub fn summarize(model: &Model, config: &StudyConfig, acc: &Accumulator) -> Summ
         fixed: config
             .fixed
             .iter()
-            .map(|(i, v)| FixedParameter {
-                id: model.parameters[*i].id.clone(),
-                value: *v,
+            .map(|(i, v)| {
+                let p = &model.parameters[*i];
+                FixedParameter::new(p.id.clone(), *v, &p.distribution)
             })
             .collect(),
         outcomes,

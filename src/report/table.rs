@@ -26,7 +26,12 @@ pub fn render(summary: &Summary) -> String {
         let fixed: Vec<String> = summary
             .fixed
             .iter()
-            .map(|f| format!("{} = {}", f.id, f.value))
+            .map(|f| match &f.support {
+                Some(support) if f.outside_support => {
+                    format!("{} = {} (outside {support})", shown(&f.id), f.value)
+                }
+                _ => format!("{} = {}", shown(&f.id), f.value),
+            })
             .collect();
         let _ = writeln!(out, "fixed: {}", fixed.join(", "));
     }
