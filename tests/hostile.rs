@@ -16,9 +16,21 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// against hangs, not a measurement.
 const HANG: Duration = Duration::from_secs(120);
 
+/// Address space each command may use (4 GiB): the largest value of every limit must fit in
+/// it, with room for 256 thread stacks and the allocator's per-thread arenas.
+const MEMORY_KIB: u64 = 4 << 20;
+
+/// The binary under a memory cap and a hang guard: a limit that does not hold fails here
+/// rather than taking the machine with it.
 fn sim(dir: &Path) -> Command {
-    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("alliance-sim");
-    cmd.env("NO_COLOR", "1").current_dir(dir).timeout(HANG);
+    let bin = assert_cmd::cargo::cargo_bin!("alliance-sim");
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -v {MEMORY_KIB} && exec \"$0\" \"$@\""))
+        .arg(bin)
+        .env("NO_COLOR", "1")
+        .current_dir(dir)
+        .timeout(HANG);
     cmd
 }
 
