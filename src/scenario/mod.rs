@@ -306,8 +306,10 @@ pub fn load_default() -> Result<Scenario, Diagnostics> {
 /// Why a scenario file gave no text.
 #[derive(Debug)]
 enum ReadError {
-    /// Missing, a folder, too large or unreadable: there is nothing in it to point at.
+    /// Missing, a folder or unreadable: there is nothing in it to point at.
     Unreadable(String),
+    /// Longer than the size limit (or endless, as a device can be).
+    TooLarge(String),
     /// Not UTF-8: the text with the bad bytes replaced, and the offset of the first of them.
     NotUtf8 { text: String, at: usize },
 }
@@ -328,7 +330,7 @@ fn read_scenario_file(path: &Path) -> Result<String, ReadError> {
         )));
     }
     let too_large = |size: String| {
-        ReadError::Unreadable(format!(
+        ReadError::TooLarge(format!(
             "`{}` is {size} bytes; scenario files are limited to {} bytes",
             path.display(),
             LIMITS.file_bytes
@@ -378,6 +380,10 @@ impl Loader {
             (ReadError::Unreadable(message), Some(span)) => Diagnostic::new(message, span)
                 .with_hint("`extends` paths are relative to the file that contains them"),
             (ReadError::Unreadable(message), None) => Diagnostic::unlocated(message),
+            (ReadError::TooLarge(message), Some(span)) => Diagnostic::new(message, span).with_hint(
+                "`extends` must name a scenario file (TOML text), not a device or a data file",
+            ),
+            (ReadError::TooLarge(message), None) => Diagnostic::unlocated(message),
         }
     }
 
@@ -575,6 +581,8 @@ mod tests {
         let d = load_str("v.toml", "extends = \"/dev/zero\"\n", None).expect_err("endless base");
         assert!(d.items[0].message.contains("limited to"), "{d}");
         assert!(d.items[0].span.is_some(), "located at the `extends`: {d}");
+        let hint = d.items[0].hint.as_deref().unwrap_or("");
+        assert!(!hint.contains("relative"), "the path was found: {hint}");
     }
 
     #[test]
