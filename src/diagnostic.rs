@@ -7,6 +7,8 @@
 
 use std::fmt::{self, Write as _};
 
+use crate::terminal::{escape_controls, escape_controls_keeping_layout};
+
 /// Index of a file in a [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileId(pub u32);
@@ -127,28 +129,37 @@ impl Diagnostic {
         } else {
             ("", "", "", "")
         };
-        let mut out = format!("{red}error{reset}{bold}: {}{reset}\n", self.message);
+        // Messages, names and lines quote the user's file: its control characters are shown
+        // escaped, never sent to the terminal (our colour codes are added around them).
+        let message = escape_controls_keeping_layout(&self.message);
+        let mut out = format!("{red}error{reset}{bold}: {message}{reset}\n");
         if let Some(span) = self.span {
             let file = sources.file(span.file);
             let (line, col) = sources.line_col(span.file, span.start);
             let text_line = file.text.lines().nth(line - 1).unwrap_or("");
             let gutter = " ".repeat(line.to_string().len());
             let caret_len = caret_width(&file.text, span, text_line, col);
-            let _ = writeln!(out, "{gutter}{blue}-->{reset} {}:{line}:{col}", file.name);
-            let _ = writeln!(out, "{gutter} {blue}|{reset}");
-            let _ = writeln!(
-                out,
-                "{blue}{line} |{reset} {}",
-                text_line.replace('\t', " ")
+            // The caret sits under the escaped text, so measure what comes before it escaped.
+            let shown = |part: &str| escape_controls(&part.replace('\t', " ")).into_owned();
+            let before: String = text_line.chars().take(col - 1).collect();
+            let under: String = text_line.chars().skip(col - 1).take(caret_len).collect();
+            let (pad, caret_len) = (
+                shown(&before).chars().count(),
+                shown(&under).chars().count(),
             );
+            let name = escape_controls(&file.name);
+            let _ = writeln!(out, "{gutter}{blue}-->{reset} {name}:{line}:{col}");
+            let _ = writeln!(out, "{gutter} {blue}|{reset}");
+            let _ = writeln!(out, "{blue}{line} |{reset} {}", shown(text_line));
             let _ = writeln!(
                 out,
                 "{gutter} {blue}|{reset} {}{red}{}{reset}",
-                " ".repeat(col - 1),
-                "^".repeat(caret_len)
+                " ".repeat(pad),
+                "^".repeat(caret_len.max(1))
             );
         }
         if let Some(hint) = &self.hint {
+            let hint = escape_controls_keeping_layout(hint);
             let _ = writeln!(out, "  {blue}= hint:{reset} {hint}");
         }
         out
@@ -220,6 +231,28 @@ mod tests {
         assert!(out.contains("2 | b = \"foo + bar\""), "{out}");
         assert!(out.contains("|      ^^^\n"), "{out}");
         assert!(out.contains("= hint: did you mean `food`?"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_in_the_file_are_shown_escaped_with_the_caret_under_them() {
+        let mut map = SourceMap::default();
+        let text = "name = \"\x1b]0;pwned\x07\" x\n";
+        let file = map.add("e\x1b[2J.toml".into(), text.into());
+        let at = text.find(" x").expect("x") + 1;
+        let d = Diagnostic::new("unknown key `\x1b[2J`", Span::new(file, at..at + 1))
+            .with_hint("not \x07 this");
+        let out = d.render(&map, false);
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(out.contains("unknown key `\\x1b[2J`"), "{out}");
+        assert!(out.contains("--> e\\x1b[2J.toml:1:"), "{out}");
+        assert!(
+            out.contains("1 | name = \"\\x1b]0;pwned\\x07\" x\n"),
+            "{out}"
+        );
+        let line = out.lines().find(|l| l.contains("pwned")).expect("excerpt");
+        let caret = out.lines().find(|l| l.ends_with('^')).expect("caret");
+        assert_eq!(caret.find('^'), line.rfind('x'), "{out}");
+        assert!(out.contains("= hint: not \\x07 this"), "{out}");
     }
 
     #[test]

@@ -15,3 +15,4 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod simd;
+pub mod terminal;

@@ -141,12 +141,12 @@ impl Publish<'_> {
             self.written.extend(draw()?);
         }
         if self.print_json {
-            print!("{text}");
+            out!("{text}");
         } else {
-            print!("{table}");
-            println!("\nwrote:");
+            out!("{table}");
+            outln!("\nwrote:");
             for p in &self.written {
-                println!("  {}", p.display());
+                outln!("  {}", p.display());
             }
         }
         Ok(())
@@ -255,15 +255,51 @@ pub fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
     })
 }
 
+/// The fewest base rows (`--runs`) a Sobol study takes: with fewer, the variance of the target
+/// and the bootstrap intervals over rows are not estimates of anything (one row gives NaN).
+pub const SOBOL_MIN_RUNS: u64 = 64;
+/// The most model runs a Sobol study takes, `runs * (varied parameters + 2)`: every value is
+/// kept in memory (8 bytes each) for the bootstrap, so this bounds it at 400 MB.
+pub const SOBOL_MAX_MODEL_RUNS: u64 = 50_000_000;
+/// The most bootstrap resamples: each costs a pass over every row, and keeps two numbers per
+/// parameter; 10,000 is far beyond what a 95% percentile interval needs (500 is the default).
+pub const MAX_RESAMPLES: usize = 10_000;
+
+/// Refuses a Sobol design too small to estimate or too large to hold, before any run.
+fn check_sobol_size(runs: u64, varied: u64, resamples: usize) -> Result<(), Failure> {
+    if runs < SOBOL_MIN_RUNS {
+        return Err(Failure::Invalid(format!(
+            "error: --method sobol needs --runs of at least {SOBOL_MIN_RUNS} (base rows), got {runs}\n  \
+             = hint: Sobol indices are estimated from the spread over rows; a few thousand rows give useful intervals"
+        )));
+    }
+    let model_runs = runs.saturating_mul(varied + 2);
+    if model_runs > SOBOL_MAX_MODEL_RUNS {
+        return Err(Failure::Invalid(format!(
+            "error: --method sobol with --runs {runs} and {varied} varied parameters is {model_runs} model runs; the limit is {SOBOL_MAX_MODEL_RUNS}\n  \
+             = hint: every run's value is kept for the bootstrap; use fewer --runs or hold parameters with --set"
+        )));
+    }
+    if resamples == 0 || resamples > MAX_RESAMPLES {
+        return Err(Failure::Invalid(format!(
+            "error: --resamples must be between 1 and {MAX_RESAMPLES}, got {resamples}"
+        )));
+    }
+    Ok(())
+}
+
 pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
     let model = load_model(args.scenario.as_deref())?;
     let config = study_config(&model, &args.common)?;
     let target = Target::resolve(&model, args.target.as_deref())
         .map_err(|e| Failure::Invalid(format!("error: --target: {e}")))?;
+    let varied = crate::analysis::sensitivity::varied_parameters(&model, &config).len() as u64;
+    if args.method == Method::Sobol {
+        check_sobol_size(config.runs, varied, args.resamples)?;
+    }
     let dir = args.out.join(&model.stem).join("sensitivity");
     create_dir(&dir)?;
     let cancel = cancel_flag();
-    let varied = crate::analysis::sensitivity::varied_parameters(&model, &config).len() as u64;
     let publish = |json_name| Publish {
         dir: &dir,
         json_name,
@@ -285,11 +321,6 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
             })
         }
         Method::Sobol => {
-            if args.resamples == 0 {
-                return Err(Failure::Invalid(
-                    "error: --resamples must be at least 1".into(),
-                ));
-            }
             let bar = progress_bar(config.runs * (varied + 2), args.common.quiet, "sobol");
             let result = with_threads(args.common.threads, || {
                 sobol(
@@ -303,6 +334,14 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
             })?
             .map_err(study_error)?;
             bar.finish_and_clear();
+            // NaN (no finite value) counts as no variance too.
+            if result.variance.is_nan() || result.variance <= 0.0 {
+                return Err(Failure::Invalid(format!(
+                    "error: the target `{}` took the same value in all {} base runs, so it has no variance to share out and its Sobol indices are undefined\n  \
+                     = hint: use more --runs, or a target that varies",
+                    result.target, result.base_rows
+                )));
+            }
             publish("sobol.json").run(&result, report::analysis::render_sobol(&result), || {
                 report::write_sobol_chart(&result, &model.name, &dir)
                     .context("drawing the Sobol chart")

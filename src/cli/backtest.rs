@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use clap::Args;
 
-use super::run::{load_model, progress_bar, study_error, with_threads};
+use super::run::{check_threads, load_model, progress_bar, study_error, with_threads};
 use super::{cancel_flag, Failure};
 use crate::analysis::backtest::{self, BacktestConfig, BacktestError, BacktestReport};
 use crate::model::Model;
@@ -49,6 +49,7 @@ pub struct BacktestArgs {
 }
 
 pub fn run(args: BacktestArgs) -> Result<(), Failure> {
+    check_threads(args.threads)?;
     if args.runs == 0 || args.runs > scenario::LIMITS.runs {
         return Err(Failure::Invalid(format!(
             "error: --runs must be between 1 and {}, got {}",
@@ -79,10 +80,10 @@ pub fn run(args: BacktestArgs) -> Result<(), Failure> {
     text.push('\n');
     write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     if args.json {
-        print!("{text}");
+        out!("{text}");
     } else {
-        print!("{}", render_table(&report, &args.dir));
-        println!("\nwrote:\n  {}", path.display());
+        out!("{}", render_table(&report, &args.dir));
+        outln!("\nwrote:\n  {}", path.display());
     }
     Ok(())
 }
@@ -108,10 +109,10 @@ fn load_cases(dir: &Path, quiet: bool) -> Result<Vec<Model>, Failure> {
             Ok(model) if model.backtest.is_some() => cases.push(model),
             Ok(_) => {
                 if !quiet {
-                    eprintln!(
+                    super::print_stderr(&format!(
                         "note: skipped {}: no [backtest] table (a shared base?)",
                         file.display()
-                    );
+                    ));
                 }
             }
             Err(Failure::Invalid(text)) => failures.push(text),

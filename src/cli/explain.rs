@@ -183,7 +183,7 @@ pub fn run(args: ExplainArgs) -> Result<(), Failure> {
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            print!("{out}");
+            out!("{out}");
             return Err(Failure::Invalid(format!("error: {e}")));
         }
     };
@@ -193,6 +193,6 @@ pub fn run(args: ExplainArgs) -> Result<(), Failure> {
     for (m, v) in model.metrics.iter().zip(engine.metrics()) {
         let _ = writeln!(out, "  {:<28} {:>10}  {}", m.id, short(*v), m.doc.unit);
     }
-    print!("{out}");
+    out!("{out}");
     Ok(())
 }

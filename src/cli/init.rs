@@ -51,7 +51,7 @@ pub fn init(args: InitArgs) -> Result<(), Failure> {
         }
     };
     std::io::Write::write_all(&mut file, STARTER.as_bytes())?;
-    println!(
+    outln!(
         "wrote {}\nnext: alliance-sim run {}",
         path.display(),
         path.display()
@@ -61,11 +61,10 @@ pub fn init(args: InitArgs) -> Result<(), Failure> {
 
 pub fn completions(args: CompletionsArgs) -> Result<(), Failure> {
     let mut command = Cli::command();
-    clap_complete::generate(
-        args.shell,
-        &mut command,
-        "alliance-sim",
-        &mut std::io::stdout(),
-    );
+    // Generated into memory first: clap_complete panics when its writer fails, as a closed
+    // stdout would make it.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "alliance-sim", &mut script);
+    out!("{}", String::from_utf8_lossy(&script));
     Ok(())
 }

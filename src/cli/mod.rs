@@ -1,4 +1,24 @@
 //! The command line: parse arguments, call the library, print. No simulation logic lives here.
+//!
+//! Everything printed goes through [`print_stdout`] (the `out!`/`outln!` macros) or
+//! [`print_stderr`]: they escape control characters that came from a user's file, and a
+//! closed stdout (`alliance-sim run --json | head -1`) ends the command quietly instead of
+//! panicking as `println!` does.
+
+/// `print!` through [`print_stdout`], returning from the enclosing function (whose error type
+/// takes a [`Failure`]) when stdout is closed.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::print_stdout(&format!($($arg)*))?
+    };
+}
+
+/// `println!` through [`print_stdout`]; see [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::print_stdout(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
 
 mod analyze;
 mod args;
@@ -35,6 +55,51 @@ impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Failure {
         Failure::Other(e.into())
     }
+}
+
+/// Stdout was closed by its reader (`| head`): not a failure, the reader has what it wanted.
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Writes `text` to stdout with control characters other than newline and tab escaped. A
+/// closed pipe becomes [`StdoutClosed`], which `main` turns into a quiet exit 0.
+pub fn print_stdout(text: &str) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let text = crate::terminal::escape_controls_keeping_layout(text);
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::Other(anyhow::Error::new(StdoutClosed)))
+        }
+        Err(e) => Err(Failure::Other(
+            anyhow::Error::new(e).context("writing to stdout"),
+        )),
+    }
+}
+
+/// Writes `text` and a newline to stderr with control characters escaped, except our own
+/// colour codes when stderr is a colour terminal. A closed stderr is ignored: there is no one
+/// left to tell.
+pub fn print_stderr(text: &str) {
+    use std::io::Write as _;
+    let text = if use_color() {
+        crate::terminal::escape_controls_keeping_colour(text)
+    } else {
+        crate::terminal::escape_controls_keeping_layout(text)
+    };
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Whether to colour stderr: a terminal, and `NO_COLOR` unset.
@@ -80,8 +145,9 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Other(e)) if e.is::<StdoutClosed>() => ExitCode::SUCCESS,
         Err(Failure::Invalid(text)) => {
-            eprintln!("{text}");
+            print_stderr(&text);
             ExitCode::from(2)
         }
         Err(Failure::Other(e)) => {
@@ -90,7 +156,7 @@ pub fn main() -> ExitCode {
             } else {
                 ("", "")
             };
-            eprintln!("{red}error{reset}: {e:#}");
+            print_stderr(&format!("{red}error{reset}: {e:#}"));
             ExitCode::from(1)
         }
     }

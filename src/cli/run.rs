@@ -24,7 +24,9 @@ pub fn load_model(path: Option<&Path>) -> Result<Model, Failure> {
     model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))
 }
 
-/// Turns `--set ID=VALUE` arguments into parameter indexes and values.
+/// Turns `--set ID=VALUE` arguments into parameter indexes and values. A value outside the
+/// parameter's declared range is allowed (a what-if beyond the model) but warned about on
+/// stderr, so a typo such as `nk_threat=5` for 0.5 does not pass unseen.
 pub fn parse_sets(model: &Model, sets: &[String]) -> Result<Vec<(usize, f64)>, Failure> {
     let mut out = Vec::new();
     for set in sets {
@@ -55,6 +57,14 @@ pub fn parse_sets(model: &Model, sets: &[String]) -> Result<Vec<(usize, f64)>, F
                     "error: --set {id}: `{value}` is not a finite number"
                 ))
             })?;
+        let distribution = &model.parameters[index].distribution;
+        if let Some(support) = montecarlo::summary::Support::outside(value, distribution) {
+            super::print_stderr(&format!(
+                "warning: --set {id}={value} is outside what `{id}` can take in the scenario, \
+                 {support} ({}); the study runs with it as given and summary.json records it",
+                distribution.describe()
+            ));
+        }
         out.retain(|(i, _)| *i != index);
         out.push((index, value));
     }
@@ -62,6 +72,7 @@ pub fn parse_sets(model: &Model, sets: &[String]) -> Result<Vec<(usize, f64)>, F
 }
 
 pub fn study_config(model: &Model, common: &CommonRunArgs) -> Result<StudyConfig, Failure> {
+    check_threads(common.threads)?;
     let runs = common.runs.unwrap_or(model.default_runs);
     if runs == 0 || runs > scenario::LIMITS.runs {
         return Err(Failure::Invalid(format!(
@@ -78,18 +89,32 @@ pub fn study_config(model: &Model, common: &CommonRunArgs) -> Result<StudyConfig
     })
 }
 
+/// The most worker threads `--threads` may ask for. Results do not depend on the count, so
+/// more threads than cores only cost: each has its own stack and buffers, and at 1,000 threads
+/// starting and joining them took longer than the study. 256 is well above any machine's cores
+/// a study would run on.
+pub const MAX_THREADS: usize = 256;
+
+/// Refuses a `--threads` of 0 or above [`MAX_THREADS`]. Commands call it (through
+/// [`study_config`]) before they create any file, and [`with_threads`] again for safety.
+pub fn check_threads(threads: Option<usize>) -> Result<(), Failure> {
+    match threads {
+        Some(t) if t == 0 || t > MAX_THREADS => Err(Failure::Invalid(format!(
+            "error: --threads must be between 1 and {MAX_THREADS}, got {t}\n  \
+             = hint: results do not depend on it; leave it out to use every core"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `f` on a pool of `threads` workers (all cores when `None`).
 pub fn with_threads<T: Send>(
     threads: Option<usize>,
     f: impl FnOnce() -> T + Send,
 ) -> Result<T, Failure> {
+    check_threads(threads)?;
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = threads {
-        if t == 0 {
-            return Err(Failure::Invalid(
-                "error: --threads must be at least 1".into(),
-            ));
-        }
         builder = builder.num_threads(t);
     }
     let pool = builder.build().context("starting worker threads")?;
@@ -221,18 +246,19 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     }
     if args.json {
         let text = serde_json::to_string_pretty(&summary).context("serializing the summary")?;
-        println!("{text}");
+        outln!("{text}");
     } else {
-        print!("{}", report::table::render(&summary));
+        out!("{}", report::table::render(&summary));
         if args.precision.is_some() {
-            println!(
+            outln!(
                 "\nprecision reached after {} runs (ceiling {})",
-                summary.runs, config.runs
+                summary.runs,
+                config.runs
             );
         }
-        println!("\nwrote:");
+        outln!("\nwrote:");
         for path in &written {
-            println!("  {}", path.display());
+            outln!("  {}", path.display());
         }
     }
     Ok(())
@@ -277,13 +303,15 @@ fn run_shard(
         .with_context(|| format!("writing {}", path.display()))?;
     written.push(path);
     let range = shard.runs(config.runs);
-    println!(
+    outln!(
         "shard {k}/{n}: runs {}..{} of {}",
-        range.start, range.end, config.runs
+        range.start,
+        range.end,
+        config.runs
     );
-    println!("wrote:");
+    outln!("wrote:");
     for p in &written {
-        println!("  {}", p.display());
+        outln!("  {}", p.display());
     }
     Ok(())
 }
@@ -327,15 +355,15 @@ pub fn merge_command(args: super::args::MergeArgs) -> Result<(), Failure> {
         written.push(dir.join("report.html"));
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&summary).context("serializing the summary")?
         );
     } else {
-        print!("{}", report::table::render(&summary));
-        println!("\nmerged {} shards; wrote:", partials.len());
+        out!("{}", report::table::render(&summary));
+        outln!("\nmerged {} shards; wrote:", partials.len());
         for p in &written {
-            println!("  {}", p.display());
+            outln!("  {}", p.display());
         }
     }
     Ok(())
@@ -369,7 +397,7 @@ pub fn report_command(args: super::args::ReportArgs) -> Result<(), Failure> {
     };
     let files =
         report::write_charts_and_report(&summary, &dir, &options).context("drawing charts")?;
-    println!(
+    outln!(
         "redrew {} files from {}:",
         files.len(),
         summary_path.display()
@@ -378,7 +406,7 @@ pub fn report_command(args: super::args::ReportArgs) -> Result<(), Failure> {
         .iter()
         .filter(|f| f.extension().is_some_and(|e| e != "svg"))
     {
-        println!("  {}", f.display());
+        outln!("  {}", f.display());
     }
     Ok(())
 }
@@ -387,7 +415,7 @@ pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
     let mut failures = Vec::new();
     for path in &args.scenarios {
         match load_model(Some(path)) {
-            Ok(model) => println!(
+            Ok(model) => outln!(
                 "ok: {} ({} parameters, {} events, {} rules, {} decisions, {} outcomes)",
                 path.display(),
                 model.parameters.len(),

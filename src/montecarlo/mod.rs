@@ -912,9 +912,9 @@ pub fn summarize(
         fixed: config
             .fixed
             .iter()
-            .map(|(i, v)| FixedParameter {
-                id: model.parameters[*i].id.clone(),
-                value: *v,
+            .map(|(i, v)| {
+                let p = &model.parameters[*i];
+                FixedParameter::new(p.id.clone(), *v, &p.distribution)
             })
             .collect(),
         outcomes,

@@ -38,6 +38,73 @@ pub struct ScenarioInfo {
 pub struct FixedParameter {
     pub id: String,
     pub value: f64,
+    /// True when `value` lies outside what the parameter's distribution can draw (its
+    /// declared range): the study answers a question the scenario's author did not model.
+    /// Absent when false, so summaries without such a `--set` keep their bytes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_support: bool,
+    /// The range the distribution can draw, recorded beside `outside_support`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<Support>,
+}
+
+impl FixedParameter {
+    /// The entry for `--set id=value`, noting whether `value` is outside `distribution`'s
+    /// support. A parameter given as a single `value` declares no range, so any value is
+    /// allowed for it: holding constants at other values is what `--set` is for.
+    pub fn new(
+        id: String,
+        value: f64,
+        distribution: &crate::distribution::Distribution,
+    ) -> FixedParameter {
+        let support = Support::outside(value, distribution);
+        FixedParameter {
+            id,
+            value,
+            outside_support: support.is_some(),
+            support,
+        }
+    }
+}
+
+/// The interval a parameter's distribution draws from; an end is `None` where it is unbounded
+/// (JSON has no infinity).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Support {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl Support {
+    /// The support of `distribution` if `value` lies outside it (`None` when inside, or when
+    /// the parameter is a declared constant).
+    pub fn outside(
+        value: f64,
+        distribution: &crate::distribution::Distribution,
+    ) -> Option<Support> {
+        if matches!(distribution.spec(), crate::distribution::Spec::Fixed { .. }) {
+            return None;
+        }
+        let (lo, hi) = distribution.support();
+        (value < lo || value > hi).then(|| Support {
+            min: lo.is_finite().then_some(lo),
+            max: hi.is_finite().then_some(hi),
+        })
+    }
+}
+
+impl std::fmt::Display for Support {
+    /// `[0.5, 0.9]`, `[0, inf)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.min {
+            Some(lo) => write!(f, "[{lo}, ")?,
+            None => f.write_str("(-inf, ")?,
+        }
+        match self.max {
+            Some(hi) => write!(f, "{hi}]"),
+            None => f.write_str("inf)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use crate::analysis::compare::Comparison;
 use crate::analysis::sensitivity::{Sobol, Tornado};
 use crate::analysis::sweep::Sweep;
+use crate::terminal::escape_controls as shown;
 
 fn pct(p: f64) -> String {
     format!("{:.1}%", 100.0 * p)
@@ -26,11 +27,11 @@ fn num(v: f64) -> String {
 pub fn render_sweep(sweep: &Sweep) -> String {
     let mut out = format!(
         "{}: sweep of {} ({} runs per point, seed {})\n\n",
-        sweep.scenario,
+        shown(&sweep.scenario),
         sweep
             .axes
             .iter()
-            .map(|a| a.parameter.as_str())
+            .map(|a| shown(&a.parameter))
             .collect::<Vec<_>>()
             .join(" x "),
         sweep.runs_per_point,
@@ -67,7 +68,7 @@ pub fn render_sweep(sweep: &Sweep) -> String {
 pub fn render_tornado(t: &Tornado) -> String {
     let mut out = format!(
         "Tornado for {} ({} runs per point, seed {}); every other parameter at its median\nbaseline: {}\n\n",
-        t.target_label,
+        shown(&t.target_label),
         t.runs_per_point,
         t.seed,
         num(t.baseline)
@@ -95,7 +96,7 @@ pub fn render_tornado(t: &Tornado) -> String {
 pub fn render_sobol(s: &Sobol) -> String {
     let mut out = format!(
         "Sobol indices for {} ({} base rows, {} model runs, seed {}, {} bootstrap resamples)\nvariance of the target: {}\n\n",
-        s.target_label,
+        shown(&s.target_label),
         s.base_rows,
         s.model_runs,
         s.seed,
@@ -127,16 +128,25 @@ pub fn render_sobol(s: &Sobol) -> String {
 pub fn render_comparison(c: &Comparison) -> String {
     let mut out = format!(
         "Comparison on common random numbers ({} runs, seed {})\nbase: {} ({})\n",
-        c.runs, c.seed, c.base.name, c.base.file
+        c.runs,
+        c.seed,
+        shown(&c.base.name),
+        shown(&c.base.file)
     );
     for (k, v) in c.variants.iter().enumerate() {
-        let _ = writeln!(out, "variant {}: {} ({})", k + 1, v.name, v.file);
+        let _ = writeln!(
+            out,
+            "variant {}: {} ({})",
+            k + 1,
+            shown(&v.name),
+            shown(&v.file)
+        );
     }
     out.push('\n');
     let width = c
         .outcomes
         .iter()
-        .map(|o| o.label.chars().count())
+        .map(|o| shown(&o.label).chars().count())
         .max()
         .unwrap_or(7)
         .max(7);
@@ -151,7 +161,12 @@ pub fn render_comparison(c: &Comparison) -> String {
     }
     out.push('\n');
     for o in &c.outcomes {
-        let _ = write!(out, "{:<width$} {:>8}", o.label, pct(o.probabilities[0]));
+        let _ = write!(
+            out,
+            "{:<width$} {:>8}",
+            shown(&o.label),
+            pct(o.probabilities[0])
+        );
         for k in 0..c.variants.len() {
             let d = o.differences[k];
             let [lo, hi] = o.differences_ci95[k];
@@ -173,7 +188,7 @@ pub fn render_comparison(c: &Comparison) -> String {
                     out,
                     "  ~ {} `{}`: {} -> {}",
                     d.kind,
-                    d.id,
+                    shown(&d.id),
                     d.base
                         .as_deref()
                         .map(|t| truncate(t, 60))
@@ -183,15 +198,17 @@ pub fn render_comparison(c: &Comparison) -> String {
                         .map(|t| truncate(t, 60))
                         .unwrap_or_default()
                 ),
-                "added" => writeln!(out, "  + {} `{}`", d.kind, d.id),
-                _ => writeln!(out, "  - {} `{}`", d.kind, d.id),
+                "added" => writeln!(out, "  + {} `{}`", d.kind, shown(&d.id)),
+                _ => writeln!(out, "  - {} `{}`", d.kind, shown(&d.id)),
             };
         }
     }
     out
 }
 
+/// `s` with its control characters escaped, cut to `n` characters with an ellipsis.
 fn truncate(s: &str, n: usize) -> String {
+    let s = shown(s);
     if s.chars().count() <= n {
         s.to_string()
     } else {

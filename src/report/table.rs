@@ -3,18 +3,22 @@
 use std::fmt::Write as _;
 
 use crate::montecarlo::Summary;
+use crate::terminal::escape_controls as shown;
 
 fn percent(p: f64) -> String {
     format!("{:.1}%", 100.0 * p)
 }
 
 /// Renders outcomes with intervals, decisions, events and metrics as aligned plain text.
+/// Names and labels come from the scenario (or a `summary.json`): their control characters are
+/// escaped before columns are measured, so a hostile label can neither reach the terminal nor
+/// break the alignment.
 pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{} ({} runs, seed {})",
-        summary.scenario.name,
+        shown(&summary.scenario.name),
         group_thousands(summary.runs),
         summary.seed
     );
@@ -22,7 +26,12 @@ pub fn render(summary: &Summary) -> String {
         let fixed: Vec<String> = summary
             .fixed
             .iter()
-            .map(|f| format!("{} = {}", f.id, f.value))
+            .map(|f| match &f.support {
+                Some(support) if f.outside_support => {
+                    format!("{} = {} (outside {support})", shown(&f.id), f.value)
+                }
+                _ => format!("{} = {}", shown(&f.id), f.value),
+            })
             .collect();
         let _ = writeln!(out, "fixed: {}", fixed.join(", "));
     }
@@ -31,7 +40,7 @@ pub fn render(summary: &Summary) -> String {
     let width = summary
         .outcomes
         .iter()
-        .map(|o| o.label.chars().count())
+        .map(|o| shown(&o.label).chars().count())
         .max()
         .unwrap_or(7)
         .max(7);
@@ -45,7 +54,7 @@ pub fn render(summary: &Summary) -> String {
         let _ = writeln!(
             out,
             "{:<width$}  {:>11}  {:>17}  {:>8}",
-            o.label,
+            shown(&o.label),
             percent(o.probability),
             interval,
             o.count
@@ -58,13 +67,19 @@ pub fn render(summary: &Summary) -> String {
             let mut parts: Vec<String> = d
                 .options
                 .iter()
-                .map(|o| format!("{} {}", o.id, percent(o.probability)))
+                .map(|o| format!("{} {}", shown(&o.id), percent(o.probability)))
                 .collect();
             if d.not_taken > 0 {
                 let share = d.not_taken as f64 / summary.runs.max(1) as f64;
                 parts.push(format!("not taken {}", percent(share)));
             }
-            let _ = writeln!(out, "  {} ({}): {}", d.id, d.actor, parts.join(", "));
+            let _ = writeln!(
+                out,
+                "  {} ({}): {}",
+                shown(&d.id),
+                shown(&d.actor),
+                parts.join(", ")
+            );
         }
     }
 
@@ -72,7 +87,7 @@ pub fn render(summary: &Summary) -> String {
         let width = summary
             .events
             .iter()
-            .map(|e| e.id.len())
+            .map(|e| shown(&e.id).len())
             .max()
             .unwrap_or(5)
             .max(5);
@@ -84,7 +99,7 @@ pub fn render(summary: &Summary) -> String {
             let _ = writeln!(
                 out,
                 "  {:<width$}  {:>6.2}  {:>6}",
-                e.id,
+                shown(&e.id),
                 e.mean_count,
                 percent(e.share_fired)
             );
@@ -95,7 +110,7 @@ pub fn render(summary: &Summary) -> String {
         let width = summary
             .metrics
             .iter()
-            .map(|m| m.id.len())
+            .map(|m| shown(&m.id).len())
             .max()
             .unwrap_or(6)
             .max(6);
@@ -114,13 +129,13 @@ pub fn render(summary: &Summary) -> String {
             let _ = writeln!(
                 out,
                 "{:<width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {}",
-                m.id,
+                shown(&m.id),
                 num(m.mean),
                 m.sd.map_or_else(|| "n/a".to_string(), num),
                 num(m.p05),
                 num(m.p50),
                 num(m.p95),
-                m.unit,
+                shown(&m.unit),
                 width = width.max(19)
             );
         }

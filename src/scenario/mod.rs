@@ -306,13 +306,19 @@ pub fn load_default() -> Result<Scenario, Diagnostics> {
 /// Why a scenario file gave no text.
 #[derive(Debug)]
 enum ReadError {
-    /// Missing, a folder, too large or unreadable: there is nothing in it to point at.
+    /// Missing, a folder or unreadable: there is nothing in it to point at.
     Unreadable(String),
+    /// Longer than the size limit (or endless, as a device can be).
+    TooLarge(String),
     /// Not UTF-8: the text with the bad bytes replaced, and the offset of the first of them.
     NotUtf8 { text: String, at: usize },
 }
 
+/// Reads a scenario file of at most `LIMITS.file_bytes`. The limit is applied by reading at
+/// most one byte more than it, not by trusting the file's size: a pipe (`run <(cat f.toml)`)
+/// has no size, and a device such as `/dev/zero` has none either but never ends.
 fn read_scenario_file(path: &Path) -> Result<String, ReadError> {
+    use std::io::Read as _;
     let unreadable = |e: std::io::Error| {
         ReadError::Unreadable(format!("cannot read scenario `{}`: {e}", path.display()))
     };
@@ -323,15 +329,24 @@ fn read_scenario_file(path: &Path) -> Result<String, ReadError> {
             path.display()
         )));
     }
-    if meta.len() > LIMITS.file_bytes {
-        return Err(ReadError::Unreadable(format!(
-            "`{}` is {} bytes; scenario files are limited to {} bytes",
+    let too_large = |size: String| {
+        ReadError::TooLarge(format!(
+            "`{}` is {size} bytes; scenario files are limited to {} bytes",
             path.display(),
-            meta.len(),
             LIMITS.file_bytes
-        )));
+        ))
+    };
+    if meta.is_file() && meta.len() > LIMITS.file_bytes {
+        return Err(too_large(meta.len().to_string()));
     }
-    let bytes = std::fs::read(path).map_err(unreadable)?;
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Vec::new();
+    file.take(LIMITS.file_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > LIMITS.file_bytes {
+        return Err(too_large(format!("more than {}", LIMITS.file_bytes)));
+    }
     String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
         at: e.utf8_error().valid_up_to(),
         text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -365,6 +380,10 @@ impl Loader {
             (ReadError::Unreadable(message), Some(span)) => Diagnostic::new(message, span)
                 .with_hint("`extends` paths are relative to the file that contains them"),
             (ReadError::Unreadable(message), None) => Diagnostic::unlocated(message),
+            (ReadError::TooLarge(message), Some(span)) => Diagnostic::new(message, span).with_hint(
+                "`extends` must name a scenario file (TOML text), not a device or a data file",
+            ),
+            (ReadError::TooLarge(message), None) => Diagnostic::unlocated(message),
         }
     }
 
@@ -378,7 +397,7 @@ impl Loader {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "scenario".into());
-        let merged = match self.resolve_extends(name.clone(), text, path, &mut Vec::new()) {
+        let merged = match self.resolve_extends(name.clone(), text, path, &mut Vec::new(), 1) {
             Ok(tree) => tree,
             Err(d) => return Err(self.fail(d)),
         };
@@ -414,12 +433,15 @@ impl Loader {
     }
 
     /// Parses `text` and, if it `extends` a base, merges it over the base's resolved tree.
+    /// `files` counts the files of the chain so far, this one included: the limit is on files,
+    /// as the docs state it, whatever `chain` (kept for finding loops) holds.
     fn resolve_extends(
         &mut self,
         name: String,
         text: String,
         path: Option<PathBuf>,
         chain: &mut Vec<PathBuf>,
+        files: usize,
     ) -> Result<tree::Table, Diagnostic> {
         let file = self.sources.add(name, text);
         let mut table = tree::parse(&self.sources.file(file).text, file)?;
@@ -435,7 +457,7 @@ impl Loader {
                 entry.value.span,
             ));
         };
-        if chain.len() >= LIMITS.extends_depth {
+        if files >= LIMITS.extends_depth {
             return Err(Diagnostic::new(
                 format!(
                     "`extends` chain is deeper than {} files",
@@ -478,6 +500,7 @@ impl Loader {
             base_text,
             Some(base_path),
             chain,
+            files + 1,
         )?;
         tree::merge(&mut base, table);
         Ok(base)
@@ -507,6 +530,59 @@ mod tests {
         );
         let span = item.span.expect("located");
         assert_eq!(d.sources.line_col(span.file, span.start), (2, 10));
+    }
+
+    /// Writes `level0.toml` extending `level1.toml` ... down to `level{files-1}.toml`, a valid
+    /// scenario; returns the path of the first.
+    fn extends_chain(dir: &Path, files: usize) -> PathBuf {
+        let base = include_str!("../../tests/fixtures/minimal.toml");
+        for k in 0..files {
+            let text = if k + 1 == files {
+                base.to_string()
+            } else {
+                format!("extends = \"level{}.toml\"\n", k + 1)
+            };
+            std::fs::write(dir.join(format!("level{k}.toml")), text).expect("write");
+        }
+        dir.join("level0.toml")
+    }
+
+    #[test]
+    fn an_extends_chain_of_the_documented_length_loads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let top = extends_chain(dir.path(), LIMITS.extends_depth);
+        if let Err(d) = load(&top) {
+            panic!("a chain of {} files must load:\n{d}", LIMITS.extends_depth);
+        }
+        let ten = extends_chain(dir.path(), 10);
+        assert!(load(&ten).is_ok(), "a chain of 10 files must load");
+    }
+
+    #[test]
+    fn an_extends_chain_one_file_longer_is_refused_where_it_goes_too_far() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let top = extends_chain(dir.path(), LIMITS.extends_depth + 1);
+        let d = load(&top).expect_err("too deep");
+        let item = &d.items[0];
+        assert!(
+            item.message.contains("deeper than 16 files"),
+            "{}",
+            item.message
+        );
+        let span = item.span.expect("located");
+        let last = format!("level{}.toml", LIMITS.extends_depth - 1);
+        assert!(d.sources.file(span.file).name.ends_with(&last), "{d}");
+    }
+
+    #[test]
+    fn a_device_that_never_ends_is_refused_at_the_size_limit() {
+        let d = load(Path::new("/dev/zero")).expect_err("endless");
+        assert!(d.items[0].message.contains("limited to"), "{d}");
+        let d = load_str("v.toml", "extends = \"/dev/zero\"\n", None).expect_err("endless base");
+        assert!(d.items[0].message.contains("limited to"), "{d}");
+        assert!(d.items[0].span.is_some(), "located at the `extends`: {d}");
+        let hint = d.items[0].hint.as_deref().unwrap_or("");
+        assert!(!hint.contains("relative"), "the path was found: {hint}");
     }
 
     #[test]

@@ -343,9 +343,13 @@ pub(crate) fn ink_on(bg: RGBColor) -> RGBColor {
 
 /// Shorten `text` with an ellipsis so that it fits `max_width` pixels at `size`.
 pub(crate) fn ellipsize(text: &str, max_width: i32, size: f64) -> String {
-    if text_width(text, size) <= max_width {
+    if text::fits(text, size, max_width) {
         return text.to_string();
     }
+    if let Some(cut) = text::cut_with_ellipsis(text, max_width, size) {
+        return cut;
+    }
+    // Without the font's metrics (never, with the embedded font): try every cut.
     let chars: Vec<char> = text.chars().collect();
     let mut n = chars.len();
     while n > 0 {
@@ -362,26 +366,43 @@ pub(crate) fn ellipsize(text: &str, max_width: i32, size: f64) -> String {
 /// Words longer than a line, and what does not fit in `max_lines`, end in an ellipsis.
 pub(crate) fn wrap(text: &str, max_width: i32, size: f64, max_lines: usize) -> Vec<String> {
     let max_lines = max_lines.max(1);
+    let words: Vec<&str> = text.split_whitespace().collect();
     let mut lines: Vec<String> = Vec::new();
+    // The word each line starts with: what does not fit is the text from a line's start on.
+    let mut starts: Vec<usize> = Vec::new();
     let mut current = String::new();
-    for word in text.split_whitespace() {
-        let candidate = if current.is_empty() {
-            word.to_string()
-        } else {
-            format!("{current} {word}")
-        };
-        if current.is_empty() || text_width(&candidate, size) <= max_width {
-            current = candidate;
+    // The width of `current` grows with it, so each word is measured once.
+    let mut meter = text::LineMeter::new(size);
+    let mut overflow = false;
+    for (i, word) in words.iter().enumerate() {
+        if current.is_empty() {
+            starts.push(i);
+            current.push_str(word);
+            meter.push(word);
+        } else if meter.width_with(&format!(" {word}")) <= max_width {
+            current.push(' ');
+            current.push_str(word);
+            meter.push(&format!(" {word}"));
         } else {
             lines.push(std::mem::take(&mut current));
-            current = word.to_string();
+            if lines.len() == max_lines {
+                // One more line would start here: the last line shown gets the rest, cut, so
+                // there is no need to lay out the remaining lines of a long text.
+                overflow = true;
+                break;
+            }
+            starts.push(i);
+            current.push_str(word);
+            meter.clear();
+            meter.push(word);
         }
     }
     if !current.is_empty() {
         lines.push(current);
     }
-    if lines.len() > max_lines {
-        let rest = lines.split_off(max_lines - 1).join(" ");
+    if overflow {
+        lines.truncate(max_lines - 1);
+        let rest = words[starts[max_lines - 1]..].join(" ");
         // Force an ellipsis even if the joined rest happened to fit.
         let mut last = ellipsize(&rest, max_width, size);
         if last == rest {

@@ -172,6 +172,8 @@ pub(crate) fn sample_summary() -> Summary {
         fixed: vec![FixedParameter {
             id: "us_mediation".into(),
             value: 1.0,
+            outside_support: false,
+            support: None,
         }],
         outcomes: vec![
             outcome(

@@ -104,6 +104,141 @@ pub(crate) fn text_width(text: &str, size: f64) -> i32 {
     }
 }
 
+/// Whether `text` is at most `max_width` pixels wide at `size`: `text_width(text, size) <=
+/// max_width`, but it stops at the first character that goes past, so asking about a
+/// 50,000-character label costs what the part that fits costs. Exact because the pen never
+/// moves back (`kerning_never_moves_the_pen_back`).
+pub(crate) fn fits(text: &str, size: f64, max_width: i32) -> bool {
+    let Some(m) = metrics() else {
+        return text_width(text, size) <= max_width;
+    };
+    let mut units = 0.0;
+    let mut prev: Option<u16> = None;
+    for c in text.chars() {
+        let gid = m.glyph(c);
+        if let Some(p) = prev {
+            units += f64::from(m.kern(p, gid));
+        }
+        units += f64::from(m.advance(gid));
+        prev = Some(gid);
+        if m.pixels(units, size) > max_width {
+            return false;
+        }
+    }
+    true
+}
+
+/// `text` cut at the last character such that the cut (trailing whitespace trimmed) and an
+/// ellipsis fit `max_width` pixels at `size`; `"…"` when nothing does. The caller has checked
+/// that `text` itself does not fit. The widths are the ones [`text_width`] gives, so the cut is
+/// the one measuring every candidate would choose; but since the pen never moves back, no cut
+/// longer than the first prefix that is too wide can fit, and the scan stops there: the cost
+/// is that of the part that fits, however long the text. `None` without the font's metrics.
+pub(crate) fn cut_with_ellipsis(text: &str, max_width: i32, size: f64) -> Option<String> {
+    let m = metrics()?;
+    let mut chars: Vec<char> = Vec::new();
+    let mut gids: Vec<u16> = Vec::new();
+    // prefix[n]: font units of the first n characters, kerning between them included, summed
+    // in the order `Metrics::width` sums them (whole numbers, so exactly).
+    let mut prefix = vec![0.0];
+    for c in text.chars() {
+        let g = m.glyph(c);
+        let mut units = prefix[prefix.len() - 1];
+        if let Some(&p) = gids.last() {
+            units += f64::from(m.kern(p, g));
+        }
+        units += f64::from(m.advance(g));
+        chars.push(c);
+        gids.push(g);
+        prefix.push(units);
+        if m.pixels(units, size) > max_width {
+            break;
+        }
+    }
+    // kept[n]: how many of the first n characters remain once trailing whitespace is trimmed.
+    // A longer cut that the scan did not reach either keeps more (too wide) or ends in the
+    // same whitespace and gives the same text.
+    let mut kept = vec![0usize; chars.len() + 1];
+    for n in 1..=chars.len() {
+        kept[n] = if chars[n - 1].is_whitespace() {
+            kept[n - 1]
+        } else {
+            n
+        };
+    }
+    let ellipsis = m.glyph('…');
+    let with_ellipsis_fits = |k: usize| {
+        let mut units = prefix[k];
+        if k > 0 {
+            units += f64::from(m.kern(gids[k - 1], ellipsis));
+        }
+        units += f64::from(m.advance(ellipsis));
+        m.pixels(units, size) <= max_width
+    };
+    let n = (1..=chars.len())
+        .rev()
+        .find(|&n| with_ellipsis_fits(kept[n]));
+    Some(match n {
+        Some(n) => chars[..kept[n]].iter().collect::<String>() + "…",
+        None => "…".to_string(),
+    })
+}
+
+/// Measures a line as words are added to it, in the units and order of [`text_width`], so
+/// that wrapping a long text is linear in it rather than measuring each longer candidate
+/// from its start.
+pub(crate) struct LineMeter {
+    size: f64,
+    units: f64,
+    last: Option<u16>,
+    /// Without the font's metrics, the line itself, measured whole each time.
+    text: String,
+}
+
+impl LineMeter {
+    pub fn new(size: f64) -> LineMeter {
+        LineMeter {
+            size,
+            units: 0.0,
+            last: None,
+            text: String::new(),
+        }
+    }
+
+    /// Units of the line with `more` appended, and the glyph it would end with.
+    fn extended(&self, m: &Metrics, more: &str) -> (f64, Option<u16>) {
+        let (mut units, mut prev) = (self.units, self.last);
+        for c in more.chars() {
+            let gid = m.glyph(c);
+            if let Some(p) = prev {
+                units += f64::from(m.kern(p, gid));
+            }
+            units += f64::from(m.advance(gid));
+            prev = Some(gid);
+        }
+        (units, prev)
+    }
+
+    /// Width in pixels of the line with `more` appended, as [`text_width`] would give it.
+    pub fn width_with(&self, more: &str) -> i32 {
+        match metrics() {
+            Some(m) => (self.extended(m, more).0 * self.size / m.height).ceil() as i32,
+            None => text_width(&(self.text.clone() + more), self.size),
+        }
+    }
+
+    pub fn push(&mut self, more: &str) {
+        match metrics() {
+            Some(m) => (self.units, self.last) = self.extended(m, more),
+            None => self.text.push_str(more),
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = LineMeter::new(self.size);
+    }
+}
+
 fn draw_glyphs<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     m: &Metrics,
@@ -113,11 +248,10 @@ fn draw_glyphs<DB: DrawingBackend>(
 ) -> DrawResult {
     let size = spec.size;
     let scale = size / m.height;
-    let width = m.width(text, size);
     let along = match spec.h {
         HPos::Left => 0.0,
-        HPos::Center => -width / 2.0,
-        HPos::Right => -width,
+        HPos::Center => -m.width(text, size) / 2.0,
+        HPos::Right => -m.width(text, size),
     };
     let cap = m.cap_height * scale;
     // Distance from the anchor to the baseline, across the text.
@@ -132,6 +266,25 @@ fn draw_glyphs<DB: DrawingBackend>(
     let (x, y) = (f64::from(x), f64::from(y));
     let baseline = if spec.upward { x + across } else { y + across }.round() as i32;
 
+    // Glyphs wholly outside the area draw nothing: skip those before it, stop after it (the
+    // pen only moves forward), so a very long text costs what its visible part costs.
+    let (area_w, area_h) = area.dim_in_pixel();
+    let margin = 4.0 * size;
+    let past_end = |pen: f64| {
+        if spec.upward {
+            y - pen < -margin
+        } else {
+            x + pen > f64::from(area_w) + margin
+        }
+    };
+    let before_start = |pen: f64| {
+        if spec.upward {
+            y - pen > f64::from(area_h) + margin
+        } else {
+            x + pen < -margin
+        }
+    };
+
     let mut pen = along;
     let mut prev: Option<u16> = None;
     let mut buf = [0u8; 4];
@@ -141,6 +294,13 @@ fn draw_glyphs<DB: DrawingBackend>(
             pen += f64::from(m.kern(p, gid)) * scale;
         }
         prev = Some(gid);
+        if past_end(pen) {
+            break;
+        }
+        if before_start(pen) {
+            pen += f64::from(m.advance(gid)) * scale;
+            continue;
+        }
         if let Some((x_min, y_max)) = m.bbox(gid) {
             let left = (f64::from(x_min) * scale).floor();
             let top = (-f64::from(y_max) * scale).floor();
@@ -182,6 +342,9 @@ struct Metrics {
     cmap4: usize,
     /// Offset and pair count of a format 0 `kern` subtable.
     kern: Option<(usize, usize)>,
+    /// Glyph ids of the ASCII characters, looked up once: most text is ASCII, and a label
+    /// is measured several times per chart.
+    ascii: [u16; 128],
 }
 
 fn u16_at(d: &[u8], at: usize) -> Option<u16> {
@@ -256,7 +419,11 @@ impl Metrics {
             glyf: table(b"glyf")?,
             cmap4: cmap4?,
             kern,
+            ascii: [0; 128],
         };
+        for c in 0u8..128 {
+            m.ascii[usize::from(c)] = m.lookup(char::from(c)).unwrap_or(0);
+        }
         if m.height <= 0.0 || m.units_per_em <= 0.0 || m.num_h_metrics == 0 {
             return None;
         }
@@ -266,7 +433,10 @@ impl Metrics {
 
     /// Glyph id of `c` (0, the missing glyph, if the font has none).
     fn glyph(&self, c: char) -> u16 {
-        self.lookup(c).unwrap_or(0)
+        match self.ascii.get(c as usize) {
+            Some(&gid) => gid,
+            None => self.lookup(c).unwrap_or(0),
+        }
     }
 
     fn lookup(&self, c: char) -> Option<u16> {
@@ -353,6 +523,11 @@ impl Metrics {
         0
     }
 
+    /// Font units as whole pixels at `size`, rounded up as [`text_width`] rounds.
+    fn pixels(&self, units: f64, size: f64) -> i32 {
+        (units * size / self.height).ceil() as i32
+    }
+
     /// Advance width of `text` in pixels at `size`, kerning included.
     fn width(&self, text: &str, size: f64) -> f64 {
         let mut units = 0.0;
@@ -383,6 +558,50 @@ mod tests {
         assert_eq!(m.bbox(m.glyph(' ')), None);
         assert!(m.advance(m.glyph('M')) > m.advance(m.glyph('i')));
         assert!(m.cap_height > 1000.0 && m.cap_height < 1600.0);
+    }
+
+    /// `fits`, `cut_with_ellipsis` and `draw_glyphs` stop at the first character past the
+    /// width; that is exact only if no kerning pair pulls the pen back further than the
+    /// glyph's own advance.
+    #[test]
+    fn kerning_never_moves_the_pen_back() {
+        let m = metrics().expect("DejaVu Sans parses");
+        let (pairs, n) = m.kern.expect("the font kerns");
+        for i in 0..n {
+            let at = pairs + 6 * i;
+            let right = u16_at(m.data, at + 2).expect("pair");
+            let value = i16_at(m.data, at + 4).expect("pair");
+            assert!(
+                i32::from(m.advance(right)) + i32::from(value) >= 0,
+                "pair {i}: glyph {right} advances {} but kerns {value}",
+                m.advance(right)
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_text_is_cut_as_trying_every_cut_would_cut_it() {
+        super::super::ensure_font().unwrap();
+        for text in [
+            "GSOMIA terminated: Seoul lets the pact lapse on 23 Nov 2019",
+            "Seoul   waits     ",
+            "AVAVAVAVAVAV To. Ty. WAWAWA",
+        ] {
+            for max in [0, 8, 20, 47, 90, 151, 400] {
+                let chars: Vec<char> = text.chars().collect();
+                let slow = (1..=chars.len())
+                    .rev()
+                    .map(|n| chars[..n].iter().collect::<String>().trim_end().to_string() + "…")
+                    .find(|c| text_width(c, 13.0) <= max)
+                    .unwrap_or_else(|| "…".to_string());
+                assert_eq!(
+                    cut_with_ellipsis(text, max, 13.0).as_deref(),
+                    Some(slow.as_str()),
+                    "{text} in {max}px"
+                );
+                assert_eq!(fits(text, 13.0, max), text_width(text, 13.0) <= max);
+            }
+        }
     }
 
     #[test]
