@@ -98,17 +98,17 @@ pub struct VarModel {
     pub max: f64,
 }
 
-/// Where an item was written, for run-time error messages.
+/// The item an expression belongs to, for run-time error messages (the expression's own
+/// place in the file is [`Program::location`]).
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub kind: &'static str,
     pub id: String,
-    pub location: String,
 }
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} `{}` ({})", self.kind, self.id, self.location)
+        write!(f, "{} `{}`", self.kind, self.id)
     }
 }
 
@@ -183,6 +183,7 @@ pub struct DecisionModel {
 #[derive(Debug, Clone)]
 pub struct OutcomeModel {
     pub id: String,
+    pub origin: Origin,
     pub label: String,
     pub description: String,
     pub when: Option<Program>,
@@ -277,7 +278,6 @@ impl<'a> Compiler<'a> {
         Origin {
             kind,
             id: id.name.clone(),
-            location: self.scenario.sources.location(id.span),
         }
     }
 
@@ -432,6 +432,7 @@ impl<'a> Compiler<'a> {
             .iter()
             .map(|o| OutcomeModel {
                 id: o.id.name.clone(),
+                origin: self.origin("outcome", &o.id),
                 label: o.label.clone(),
                 description: o.description.clone(),
                 when: o.when.as_ref().map(|w| self.expr(w, &names, Type::Bool)),
@@ -769,7 +770,14 @@ impl<'a> Compiler<'a> {
         ty: Type,
     ) -> Option<Program> {
         match expr::compile_hoisting(parsed, names, Some(ty), self.hoister.as_mut()) {
-            Ok(p) => Some(p),
+            // Run-time errors point at the expression's first character.
+            Ok(p) => Some(
+                p.located(
+                    self.scenario
+                        .sources
+                        .location(source.span_of(0..source.text.len())),
+                ),
+            ),
             Err(e) => {
                 self.push_expr_error(source, e);
                 None
