@@ -226,6 +226,8 @@ struct Names<'a> {
     derived: HashMap<&'a str, (Expr, Type)>,
     /// Derived values whose definition failed (an error is already reported for each).
     unusable: HashSet<&'a str>,
+    /// Ids of events and decisions switched off with `enabled = false`.
+    switched_off: HashSet<&'a str>,
 }
 
 impl Scope for Names<'_> {
@@ -236,7 +238,13 @@ impl Scope for Names<'_> {
         if let Some((expr, ty)) = self.derived.get(name) {
             return Some(Binding::Inline(expr, *ty));
         }
-        self.unusable.contains(name).then_some(Binding::Unusable)
+        if self.unusable.contains(name) {
+            return Some(Binding::Unusable);
+        }
+        let item = name.split_once('.').map_or(name, |(item, _)| item);
+        self.switched_off
+            .contains(item)
+            .then_some(Binding::SwitchedOff)
     }
 
     fn candidates(&self) -> Vec<String> {
@@ -539,6 +547,7 @@ impl<'a> Compiler<'a> {
                 slots,
                 derived: HashMap::new(),
                 unusable: HashSet::new(),
+                switched_off: s.switched_off.iter().map(|o| o.id.as_str()).collect(),
             },
             layout,
         )
@@ -813,9 +822,46 @@ impl<'a> Compiler<'a> {
         if e.follow_on && !self.errors.is_empty() {
             return;
         }
-        let mut d = Diagnostic::new(e.message, source.span_of(e.range));
+        let reader = source.span_of(e.range.clone());
+        if let Some(d) = e
+            .switched_off
+            .as_deref()
+            .and_then(|name| self.switched_off_error(name, source, reader))
+        {
+            self.errors.push(d);
+            return;
+        }
+        let mut d = Diagnostic::new(e.message, reader);
         d.hint = e.hint;
         self.errors.push(d);
+    }
+
+    /// An expression reads `name` of an item that is switched off. The fix is a choice between
+    /// the two places, so the error is where the item was switched off (in a variant, the
+    /// line that made the base wrong) and names the reader.
+    fn switched_off_error(
+        &self,
+        name: &str,
+        source: &ExprSource,
+        reader: Span,
+    ) -> Option<Diagnostic> {
+        let item = name.split_once('.').map_or(name, |(item, _)| item);
+        let off = self.scenario.switched_off.iter().find(|o| o.id == item)?;
+        Some(
+            Diagnostic::new(
+                format!(
+                    "{} `{}` is switched off here, but `{name}` is still read",
+                    off.kind, off.id
+                ),
+                off.at,
+            )
+            .with_hint(format!(
+                "read at {} (`{}`); switch that off too, or do not switch `{}` off",
+                self.scenario.sources.location(reader),
+                source.text,
+                off.id
+            )),
+        )
     }
 }
 

@@ -16,6 +16,9 @@ pub enum Binding<'a> {
     /// A name that exists but whose definition has errors, reported already: an expression
     /// that uses it fails with a follow-on error (see [`ExprError::follow_on`]).
     Unusable,
+    /// A name of an item switched off with `enabled = false` (see
+    /// [`ExprError::switched_off`]).
+    SwitchedOff,
 }
 
 /// Resolves names for [`compile`]; the model implements it over its slot layout.
@@ -373,6 +376,7 @@ impl Checker<'_> {
                     }
                     ExprError {
                         follow_on: e.follow_on,
+                        switched_off: e.switched_off,
                         ..ExprError::new(
                             format!("in derived value `{name}`: {}", e.message),
                             range.clone(),
@@ -386,6 +390,10 @@ impl Checker<'_> {
             Some(Binding::Unusable) => Err(ExprError {
                 follow_on: true,
                 ..ExprError::new(format!("`{name}` has errors"), range)
+            }),
+            Some(Binding::SwitchedOff) => Err(ExprError {
+                switched_off: Some(name.to_string()),
+                ..ExprError::new(format!("`{name}` is switched off"), range)
             }),
             None => {
                 let mut err = ExprError::new(format!("unknown name `{name}`"), range);
