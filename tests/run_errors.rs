@@ -166,3 +166,39 @@ fn the_sobol_error_reported_does_not_depend_on_the_thread_count() {
     // Row 1320 is the first to fail; rows in the second half of the design fail too.
     same_error_at_any_thread_count(dir.path(), &args, "run 1320, step");
 }
+
+#[test]
+fn a_sweep_grid_outside_a_parameter_s_range_blames_the_flag() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // `base` is fixed at 0.5; ln(base) is fine there, undefined at the grid's -1.
+    minimal_with(
+        dir.path(),
+        "sweep.toml",
+        "init = \"base\"",
+        "init = \"ln(base)\"",
+    );
+    let stderr = fails(
+        dir.path(),
+        &[
+            "sweep",
+            "sweep.toml",
+            "--param",
+            "base=-1:1:3",
+            "--runs",
+            "100",
+            "--no-charts",
+            "-q",
+        ],
+    );
+    assert!(
+        stderr.contains(
+            "--param base: the grid value -1 is outside the values `base` can take (0.5 to 0.5)"
+        ),
+        "{stderr}"
+    );
+    // The run error still says where the value went wrong.
+    assert!(
+        stderr.contains("the initial value of `seoul.anger` in actor `seoul` (sweep.toml:"),
+        "{stderr}"
+    );
+}

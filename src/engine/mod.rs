@@ -156,10 +156,11 @@ impl<'m> Engine<'m> {
             let var = &model.vars[i];
             let value = var.init.eval(&self.slots, &mut self.stack);
             if !value.is_finite() {
+                let actor = var.id.split_once('.').map_or("", |(actor, _)| actor);
                 return Err(self.error(
                     0,
                     &format!("the initial value of `{}`", var.id),
-                    "",
+                    &format!("actor `{actor}`"),
                     &var.init,
                     value,
                 ));
