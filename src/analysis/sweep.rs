@@ -104,7 +104,7 @@ pub enum SweepError {
         value: f64,
         low: f64,
         high: f64,
-        source: RunError,
+        source: Box<RunError>,
     },
 }
 
@@ -149,7 +149,7 @@ pub fn sweep(
                         value,
                         low,
                         high,
-                        source,
+                        source: Box::new(source),
                     },
                     None => SweepError::Study(StudyError::Run(source)),
                 });

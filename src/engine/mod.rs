@@ -43,17 +43,16 @@ pub struct DecisionDetail<'a> {
 
 /// A value that stopped being a number: the run cannot go on meaningfully.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("run {run}, step {step} ({date}): {what} in {origin} ({location}) produced {value}")]
+#[error("run {run}, step {step} ({date}): {what} in {origin} produced {value}")]
 pub struct RunError {
     pub run: u64,
     pub step: u32,
     pub date: String,
-    /// The item, e.g. "metric `x`".
+    /// The item and where the expression that produced the value is written, the place to
+    /// fix: "metric `x` (file:line:col)".
     pub origin: String,
     /// What of the item, e.g. "the value".
     pub what: String,
-    /// `file:line:col` of the expression that produced the value: the place to fix.
-    pub location: String,
     pub value: f64,
 }
 
@@ -421,13 +420,8 @@ impl<'m> Engine<'m> {
             run: self.run,
             step,
             date: self.model.time.date_of(step).to_string(),
-            origin: if origin.is_empty() {
-                "the model".into()
-            } else {
-                origin.into()
-            },
+            origin: format!("{origin} ({})", program.location()),
             what: what.into(),
-            location: program.location().to_string(),
             value,
         }
     }

@@ -63,7 +63,6 @@ mod tests {
             date: String::new(),
             origin: String::new(),
             what: String::new(),
-            location: String::new(),
             value: f64::NAN,
         }
     }

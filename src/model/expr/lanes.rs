@@ -184,12 +184,14 @@ impl LaneProgram {
 /// not take is dropped by `Select` with whatever it held, as the scalar evaluator never
 /// computes it.
 #[inline(always)]
+#[allow(clippy::eq_op)] // `x - x` is the point: it is +0.0 or NaN.
 fn keep1(value: f64, operand: f64) -> f64 {
     value - (operand - operand)
 }
 
 /// [`keep1`] for two operands.
 #[inline(always)]
+#[allow(clippy::eq_op)] // as in `keep1`
 fn keep2(value: f64, a: f64, b: f64) -> f64 {
     value - ((a - a) + (b - b))
 }
