@@ -414,3 +414,44 @@ fn a_failing_comparison_reports_the_first_run_by_run_error() {
         other => panic!("expected the error of run {}, got {other:?}", expected.run),
     }
 }
+
+/// A value that is not a number stops the run even where an op would hide it (`min(1, NaN)` is
+/// 1, `NaN > 0` is false, `1 / inf` is 0), in both engines alike: parts that read only
+/// parameters (computed once per run) and parts that read state, in metrics and conditions.
+#[test]
+fn a_value_that_is_not_a_number_fails_the_run_whatever_reads_it() {
+    // p and q are in [-2, 2] and a.x in [-1000, 1000], so each of these is undefined in every
+    // run, in a part whose result an op then hides.
+    let hidden = [
+        "min(1, sqrt(p - 3))",
+        "max(0, ln(a.x - 3000))",
+        "clamp(sqrt(a.x - 3000), 0, 1)",
+        "clamp(0.5, ln(p - 3), 1)",
+        "if(sqrt(a.x - 3000) > 0, 1, 0)",
+        "if(ln(q - 3) == 0 or a.x > 0, 1, 0)",
+        "1 / exp(1000 + a.x * 0)",
+        "exp(-exp(1000 + q))",
+        "logistic(exp(1000 + a.y * 0))",
+        "pow(sqrt(a.x - 3000), 0)",
+        "a.y / exp(1000 + p)",
+    ];
+    for metric in hidden {
+        let text = scenario_text("p > 5", "0.1", "a.x", "0.1", metric);
+        let scenario = scenario::load_str("hidden.toml", &text, None).expect("loads");
+        let model = model::compile(scenario).expect("compiles");
+        let runs = 2 * LANES as u64 + 3;
+        assert_eq!(compare(&model, 3, runs, LANES), runs, "metric {metric}");
+    }
+    for when in ["sqrt(a.x - 3000) > 0", "min(ln(p - 3), 1) < 2"] {
+        let text = scenario_text(when, "0.1", "a.x", "0.1", "a.x");
+        let scenario = scenario::load_str("hidden.toml", &text, None).expect("loads");
+        let model = model::compile(scenario).expect("compiles");
+        let runs = LANES as u64;
+        assert_eq!(compare(&model, 3, runs, LANES), runs, "rule when {when}");
+    }
+    // A branch `if` does not take may hold anything: it is never computed alone.
+    let text = scenario_text("p > 5", "0.1", "a.x", "0.1", "if(p > 3, sqrt(p - 3), 1)");
+    let scenario = scenario::load_str("guarded.toml", &text, None).expect("loads");
+    let model = model::compile(scenario).expect("compiles");
+    assert_eq!(compare(&model, 3, 40, LANES), 0);
+}

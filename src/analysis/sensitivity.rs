@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::lanes::{BatchRunner, LaneModel, RunJob};
 use crate::model::Model;
+use crate::montecarlo::first_failure::FirstFailure;
 use crate::montecarlo::{run_study, StudyConfig, StudyError};
 use crate::rng::RunStream;
 
@@ -247,6 +248,9 @@ pub fn sobol(
     let mut values = vec![0.0; n * width];
     let lane_model = LaneModel::new(model);
     let p = model.parameters.len();
+    // A failed chunk does not stop the others, so that the failure reported is the one of the
+    // lowest row at any thread count (see `FirstFailure`).
+    let failure = FirstFailure::default();
     values
         .par_chunks_mut(width * 64)
         .enumerate()
@@ -255,6 +259,9 @@ pub fn sobol(
             |runner, (chunk, out)| -> Result<(), StudyError> {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(StudyError::Cancelled);
+                }
+                if failure.skips((chunk * 64) as u64) {
+                    return Ok(());
                 }
                 let rows = out.len() / width;
                 // Every run of these rows: A, B, then A with column i from B, row by row.
@@ -294,13 +301,20 @@ pub fn sobol(
                         }
                     })
                     .collect();
-                runner.run(&jobs, |at, outcome, metrics| {
+                let ran = runner.run(&jobs, |at, outcome, metrics| {
                     out[at] = target.of_run(outcome, metrics);
-                })?;
+                });
+                if let Err(e) = ran {
+                    failure.record(e);
+                    return Ok(());
+                }
                 progress((rows * width) as u64);
                 Ok(())
             },
         )?;
+    if let Some(e) = failure.into_error() {
+        return Err(e.into());
+    }
 
     let rows: Vec<usize> = (0..n).collect();
     let point = estimate(&values, width, k, &rows);

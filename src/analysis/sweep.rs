@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::RunError;
 use crate::model::Model;
 use crate::montecarlo::summary::OutcomeSummary;
 use crate::montecarlo::{run_study, StudyConfig, StudyError};
@@ -89,6 +90,24 @@ pub struct Sweep {
     pub points: Vec<SweepPoint>,
 }
 
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Study(#[from] StudyError),
+    /// A run failed at a grid point that holds a parameter outside the values its
+    /// distribution can take: the grid (the `--param` flag) is the likely mistake, not the
+    /// scenario's expression that met the value.
+    #[error("the grid value {value} of `{parameter}` is outside the values it can take ({low} to {high}), and a run failed there: {source}")]
+    OutOfRange {
+        parameter: String,
+        value: f64,
+        low: f64,
+        high: f64,
+        source: Box<RunError>,
+    },
+}
+
 /// Runs every grid point. `config.fixed` (from `--set`) applies at every point.
 pub fn sweep(
     model: &Model,
@@ -96,7 +115,7 @@ pub fn sweep(
     axes: Vec<Axis>,
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
-) -> Result<Sweep, StudyError> {
+) -> Result<Sweep, SweepError> {
     let sizes: Vec<usize> = axes.iter().map(|a| a.values.len()).collect();
     let total: usize = sizes.iter().product();
     let mut points = Vec::with_capacity(total);
@@ -117,7 +136,26 @@ pub fn sweep(
             timeline: false,
             ..config.clone()
         };
-        let summary = run_study(model, &c, None, progress, cancel)?;
+        let summary = match run_study(model, &c, None, progress, cancel) {
+            Ok(summary) => summary,
+            Err(StudyError::Run(source)) => {
+                let outside = axes.iter().zip(&values).find_map(|(axis, &value)| {
+                    let (low, high) = model.parameters[axis.index].distribution.support();
+                    (!(low..=high).contains(&value)).then_some((axis, value, low, high))
+                });
+                return Err(match outside {
+                    Some((axis, value, low, high)) => SweepError::OutOfRange {
+                        parameter: axis.parameter.clone(),
+                        value,
+                        low,
+                        high,
+                        source: Box::new(source),
+                    },
+                    None => SweepError::Study(StudyError::Run(source)),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         points.push(SweepPoint {
             values,
             outcomes: summary.outcomes,

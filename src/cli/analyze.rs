@@ -10,7 +10,7 @@ use super::run::{load_model, progress_bar, study_config, study_error, with_threa
 use super::{cancel_flag, use_color, Failure};
 use crate::analysis::compare::compare;
 use crate::analysis::sensitivity::{sobol, tornado, Target};
-use crate::analysis::sweep::{sweep, Axis};
+use crate::analysis::sweep::{sweep, Axis, SweepError};
 use crate::report::{self, atomic::write_atomic};
 use crate::{model, scenario};
 
@@ -237,7 +237,18 @@ pub fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
     let result = with_threads(args.common.threads, || {
         sweep(&model, &config, axes, &|n| bar.inc(n), &cancel)
     })?
-    .map_err(study_error)?;
+    .map_err(|e| match e {
+        SweepError::Study(e) => study_error(e),
+        SweepError::OutOfRange {
+            parameter,
+            value,
+            low,
+            high,
+            source,
+        } => Failure::Invalid(format!(
+            "error: --param {parameter}: the grid value {value} is outside the values `{parameter}` can take ({low} to {high})\n  a run failed there: {source}\n  = hint: keep the grid inside {low} to {high}, or widen the parameter's distribution in the scenario"
+        )),
+    })?;
     bar.finish_and_clear();
     let csv_path = dir.join("sweep.csv");
     let csv = result.to_csv().context("formatting sweep.csv")?;

@@ -276,8 +276,7 @@ impl<'a> LaneEngine<'a> {
                 self.record_metrics(step)?;
             }
         }
-        self.classify();
-        Ok(())
+        self.classify()
     }
 
     pub fn outcome(&self, lane: usize) -> usize {
@@ -372,7 +371,7 @@ impl<'a> LaneEngine<'a> {
                         continue;
                     }
                     let p = probability.eval(&self.slots, &mut self.stack);
-                    if (0..LANES).fold(false, |any, l| any | (self.live[l] & p[l].is_nan())) {
+                    if any_not_finite(&p, &self.live) {
                         return Err(NonFinite);
                     }
                     let mut fires = [false; LANES];
@@ -386,7 +385,12 @@ impl<'a> LaneEngine<'a> {
                 continue;
             }
             if let Some(when) = &event.when {
-                and_truth(&mut fires, &when.eval(&self.slots, &mut self.stack));
+                let holds = when.eval(&self.slots, &mut self.stack);
+                // The scalar engine reads the condition only where the event fires.
+                if any_not_finite(&holds, &and(&fires, &self.live)) {
+                    return Err(NonFinite);
+                }
+                and_truth(&mut fires, &holds);
             }
             if !fires.contains(&true) {
                 continue;
@@ -408,7 +412,11 @@ impl<'a> LaneEngine<'a> {
         for (when, effects) in &lanes.rules {
             let mut holds = [true; LANES];
             if let Some(when) = when {
-                and_truth(&mut holds, &when.eval(&self.slots, &mut self.stack));
+                let values = when.eval(&self.slots, &mut self.stack);
+                if any_not_finite(&values, &self.live) {
+                    return Err(NonFinite);
+                }
+                and_truth(&mut holds, &values);
                 if !holds.contains(&true) {
                     continue;
                 }
@@ -430,7 +438,11 @@ impl<'a> LaneEngine<'a> {
                 continue;
             }
             if let Some(when) = &decision.when {
-                and_truth(&mut due, &when.eval(&self.slots, &mut self.stack));
+                let values = when.eval(&self.slots, &mut self.stack);
+                if any_not_finite(&values, &and(&due, &self.live)) {
+                    return Err(NonFinite);
+                }
+                and_truth(&mut due, &values);
                 if !due.contains(&true) {
                     continue;
                 }
@@ -516,14 +528,19 @@ impl<'a> LaneEngine<'a> {
     }
 
     #[inline(always)]
-    fn classify(&mut self) {
+    fn classify(&mut self) -> Result<(), NonFinite> {
         let last = self.lanes.outcomes.len() - 1;
         let mut open = [true; LANES];
         self.outcomes = [last; LANES];
         for (k, when) in self.lanes.outcomes.iter().enumerate() {
             let mut holds = [true; LANES];
             if let Some(when) = when {
-                and_truth(&mut holds, &when.eval(&self.slots, &mut self.stack));
+                let values = when.eval(&self.slots, &mut self.stack);
+                // The scalar engine reads an outcome's condition until one holds.
+                if any_not_finite(&values, &and(&open, &self.live)) {
+                    return Err(NonFinite);
+                }
+                and_truth(&mut holds, &values);
             }
             for l in 0..LANES {
                 if open[l] && holds[l] {
@@ -535,6 +552,7 @@ impl<'a> LaneEngine<'a> {
                 break;
             }
         }
+        Ok(())
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod lanes;
 
+use crate::model::expr::Program;
 use crate::model::{ChoiceModel, EffectModel, Model, Origin, TriggerModel};
 use crate::rng::RunStream;
 use crate::scenario::EffectOp;
@@ -47,7 +48,10 @@ pub struct RunError {
     pub run: u64,
     pub step: u32,
     pub date: String,
+    /// The item and where the expression that produced the value is written, the place to
+    /// fix: "metric `x` (file:line:col)".
     pub origin: String,
+    /// What of the item, e.g. "the value".
     pub what: String,
     pub value: f64,
 }
@@ -130,7 +134,7 @@ impl<'m> Engine<'m> {
             }
         }
         Ok(RunOutcome {
-            outcome: self.classify(),
+            outcome: self.classify()?,
         })
     }
 
@@ -140,6 +144,8 @@ impl<'m> Engine<'m> {
         self.slots[..parameters.len()].copy_from_slice(parameters);
         self.slots[model.layout.steps as usize] = f64::from(model.time.steps);
         let hoisted = model.layout.hoisted as usize;
+        // A hoisted value that is not a number is reported by the expression that reads it,
+        // when it does: the evaluator passes it on as NaN.
         for (k, program) in model.hoisted.iter().enumerate() {
             self.slots[hoisted + k] = program.eval(&self.slots, &mut self.stack);
         }
@@ -149,10 +155,12 @@ impl<'m> Engine<'m> {
             let var = &model.vars[i];
             let value = var.init.eval(&self.slots, &mut self.stack);
             if !value.is_finite() {
+                let actor = var.id.split_once('.').map_or("", |(actor, _)| actor);
                 return Err(self.error(
                     0,
                     &format!("the initial value of `{}`", var.id),
-                    "",
+                    &format!("actor `{actor}`"),
+                    &var.init,
                     value,
                 ));
             }
@@ -181,11 +189,12 @@ impl<'m> Engine<'m> {
                         false
                     } else {
                         let p = probability.eval(&self.slots, &mut self.stack);
-                        if p.is_nan() {
+                        if !p.is_finite() {
                             return Err(self.error(
                                 step,
                                 "the probability",
                                 &event.origin.to_string(),
+                                probability,
                                 p,
                             ));
                         }
@@ -193,7 +202,7 @@ impl<'m> Engine<'m> {
                     }
                 }
             };
-            if !fires || !self.holds(event.when.as_ref()) {
+            if !fires || !self.holds(event.when.as_ref(), step, &event.origin)? {
                 continue;
             }
             self.slots[event.fired_slot as usize] = 1.0;
@@ -208,7 +217,7 @@ impl<'m> Engine<'m> {
     fn apply_rules<O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
         for (i, rule) in model.rules.iter().enumerate() {
-            if !self.holds(rule.when.as_ref()) {
+            if !self.holds(rule.when.as_ref(), step, &rule.origin)? {
                 continue;
             }
             self.changes.clear();
@@ -232,8 +241,8 @@ impl<'m> Engine<'m> {
                 continue;
             }
             let due = match decision.at {
-                Some(at) => at == step && self.holds(decision.when.as_ref()),
-                None => self.holds(decision.when.as_ref()),
+                Some(at) if at != step => false,
+                _ => self.holds(decision.when.as_ref(), step, &decision.origin)?,
             };
             if !due {
                 continue;
@@ -243,7 +252,8 @@ impl<'m> Engine<'m> {
                 let u = option.utility.eval(&self.slots, &mut self.stack);
                 if !u.is_finite() {
                     let what = format!("the utility of option `{}`", option.id);
-                    return Err(self.error(step, &what, &decision.origin.to_string(), u));
+                    let origin = decision.origin.to_string();
+                    return Err(self.error(step, &what, &origin, &option.utility, u));
                 }
                 self.utilities[k] = u;
             }
@@ -267,6 +277,7 @@ impl<'m> Engine<'m> {
                             step,
                             "the temperature (must be > 0)",
                             &decision.origin.to_string(),
+                            temperature,
                             t,
                         ));
                     }
@@ -339,7 +350,7 @@ impl<'m> Engine<'m> {
             };
             if !after.is_finite() {
                 let what = format!("the effect on `{}`", model.vars[effect.var].id);
-                return Err(self.error(step, &what, &origin.to_string(), after));
+                return Err(self.error(step, &what, &origin.to_string(), &effect.value, after));
             }
             let var = &model.vars[effect.var];
             let after = after.clamp(var.min, var.max);
@@ -355,40 +366,61 @@ impl<'m> Engine<'m> {
         for (k, metric) in self.model.metrics.iter().enumerate() {
             let v = metric.expr.eval(&self.slots, &mut self.stack);
             if !v.is_finite() {
-                return Err(self.error(step, "the value", &metric.origin.to_string(), v));
+                let origin = metric.origin.to_string();
+                return Err(self.error(step, "the value", &origin, &metric.expr, v));
             }
             self.metrics[k] = v;
         }
         Ok(())
     }
 
-    fn classify(&mut self) -> usize {
+    fn classify(&mut self) -> Result<usize, RunError> {
         let model = self.model;
+        let last_step = model.time.steps - 1;
         for (k, outcome) in model.outcomes.iter().enumerate() {
-            if self.holds(outcome.when.as_ref()) {
-                return k;
+            if self.holds(outcome.when.as_ref(), last_step, &outcome.origin)? {
+                return Ok(k);
             }
         }
         // The last outcome has no condition (checked at load time), so this is unreachable in
         // a valid model; the last index is still the right answer.
-        model.outcomes.len() - 1
+        Ok(model.outcomes.len() - 1)
     }
 
+    /// Whether `condition` holds (no condition always does). A condition is 0 or 1, or NaN
+    /// when a value it read was not a number (`NaN > 0` would be false, and the mistake
+    /// hidden), which stops the run.
     #[inline]
-    fn holds(&mut self, condition: Option<&crate::model::expr::Program>) -> bool {
-        condition.is_none_or(|c| c.eval(&self.slots, &mut self.stack) != 0.0)
+    fn holds(
+        &mut self,
+        condition: Option<&Program>,
+        step: u32,
+        origin: &Origin,
+    ) -> Result<bool, RunError> {
+        let Some(c) = condition else {
+            return Ok(true);
+        };
+        let v = c.eval(&self.slots, &mut self.stack);
+        if v.is_nan() {
+            let origin = origin.to_string();
+            return Err(self.error(step, "the condition `when`", &origin, c, v));
+        }
+        Ok(v != 0.0)
     }
 
-    fn error(&self, step: u32, what: &str, origin: &str, value: f64) -> RunError {
+    fn error(
+        &self,
+        step: u32,
+        what: &str,
+        origin: &str,
+        program: &Program,
+        value: f64,
+    ) -> RunError {
         RunError {
             run: self.run,
             step,
             date: self.model.time.date_of(step).to_string(),
-            origin: if origin.is_empty() {
-                "the model".into()
-            } else {
-                origin.into()
-            },
+            origin: format!("{origin} ({})", program.location()),
             what: what.into(),
             value,
         }

@@ -98,17 +98,17 @@ pub struct VarModel {
     pub max: f64,
 }
 
-/// Where an item was written, for run-time error messages.
+/// The item an expression belongs to, for run-time error messages (the expression's own
+/// place in the file is [`Program::location`]).
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub kind: &'static str,
     pub id: String,
-    pub location: String,
 }
 
 impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} `{}` ({})", self.kind, self.id, self.location)
+        write!(f, "{} `{}`", self.kind, self.id)
     }
 }
 
@@ -183,6 +183,7 @@ pub struct DecisionModel {
 #[derive(Debug, Clone)]
 pub struct OutcomeModel {
     pub id: String,
+    pub origin: Origin,
     pub label: String,
     pub description: String,
     pub when: Option<Program>,
@@ -225,6 +226,8 @@ struct Names<'a> {
     derived: HashMap<&'a str, (Expr, Type)>,
     /// Derived values whose definition failed (an error is already reported for each).
     unusable: HashSet<&'a str>,
+    /// Ids of events and decisions switched off with `enabled = false`.
+    switched_off: HashSet<&'a str>,
 }
 
 impl Scope for Names<'_> {
@@ -235,7 +238,13 @@ impl Scope for Names<'_> {
         if let Some((expr, ty)) = self.derived.get(name) {
             return Some(Binding::Inline(expr, *ty));
         }
-        self.unusable.contains(name).then_some(Binding::Unusable)
+        if self.unusable.contains(name) {
+            return Some(Binding::Unusable);
+        }
+        let item = name.split_once('.').map_or(name, |(item, _)| item);
+        self.switched_off
+            .contains(item)
+            .then_some(Binding::SwitchedOff)
     }
 
     fn candidates(&self) -> Vec<String> {
@@ -277,7 +286,6 @@ impl<'a> Compiler<'a> {
         Origin {
             kind,
             id: id.name.clone(),
-            location: self.scenario.sources.location(id.span),
         }
     }
 
@@ -432,6 +440,7 @@ impl<'a> Compiler<'a> {
             .iter()
             .map(|o| OutcomeModel {
                 id: o.id.name.clone(),
+                origin: self.origin("outcome", &o.id),
                 label: o.label.clone(),
                 description: o.description.clone(),
                 when: o.when.as_ref().map(|w| self.expr(w, &names, Type::Bool)),
@@ -538,6 +547,7 @@ impl<'a> Compiler<'a> {
                 slots,
                 derived: HashMap::new(),
                 unusable: HashSet::new(),
+                switched_off: s.switched_off.iter().map(|o| o.id.as_str()).collect(),
             },
             layout,
         )
@@ -769,7 +779,14 @@ impl<'a> Compiler<'a> {
         ty: Type,
     ) -> Option<Program> {
         match expr::compile_hoisting(parsed, names, Some(ty), self.hoister.as_mut()) {
-            Ok(p) => Some(p),
+            // Run-time errors point at the expression's first character.
+            Ok(p) => Some(
+                p.located(
+                    self.scenario
+                        .sources
+                        .location(source.span_of(0..source.text.len())),
+                ),
+            ),
             Err(e) => {
                 self.push_expr_error(source, e);
                 None
@@ -805,9 +822,46 @@ impl<'a> Compiler<'a> {
         if e.follow_on && !self.errors.is_empty() {
             return;
         }
-        let mut d = Diagnostic::new(e.message, source.span_of(e.range));
+        let reader = source.span_of(e.range.clone());
+        if let Some(d) = e
+            .switched_off
+            .as_deref()
+            .and_then(|name| self.switched_off_error(name, source, reader))
+        {
+            self.errors.push(d);
+            return;
+        }
+        let mut d = Diagnostic::new(e.message, reader);
         d.hint = e.hint;
         self.errors.push(d);
+    }
+
+    /// An expression reads `name` of an item that is switched off. The fix is a choice between
+    /// the two places, so the error is where the item was switched off (in a variant, the
+    /// line that made the base wrong) and names the reader.
+    fn switched_off_error(
+        &self,
+        name: &str,
+        source: &ExprSource,
+        reader: Span,
+    ) -> Option<Diagnostic> {
+        let item = name.split_once('.').map_or(name, |(item, _)| item);
+        let off = self.scenario.switched_off.iter().find(|o| o.id == item)?;
+        Some(
+            Diagnostic::new(
+                format!(
+                    "{} `{}` is switched off here, but `{name}` is still read",
+                    off.kind, off.id
+                ),
+                off.at,
+            )
+            .with_hint(format!(
+                "read at {} (`{}`); switch that off too, or do not switch `{}` off",
+                self.scenario.sources.location(reader),
+                source.text,
+                off.id
+            )),
+        )
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod design;
 pub mod exact;
+pub mod first_failure;
 pub mod paired;
 pub mod shard;
 pub mod summary;
@@ -567,6 +568,9 @@ pub fn run_blocks(
         // are. (Split into contiguous ranges, the second half of the blocks would wait in
         // memory for the first.) One atomic increment per block of runs costs nothing.
         let next_block = AtomicU64::new(blocks.start);
+        // A failed block does not stop the others: blocks before it may hold an earlier failure,
+        // and the one reported must not depend on the thread count.
+        let failure = first_failure::FirstFailure::default();
         let workers =
             rayon::current_num_threads().clamp(1, (blocks.end - blocks.start).max(1) as usize);
         let result = (0..workers)
@@ -579,7 +583,7 @@ pub fn run_blocks(
                 let mut acc = Accumulator::new(model, config.timeline);
                 loop {
                     let block = next_block.fetch_add(1, Ordering::Relaxed);
-                    if block >= blocks.end {
+                    if block >= blocks.end || failure.skips(block * BLOCK) {
                         return Ok(acc);
                     }
                     if cancel.load(Ordering::Relaxed) || sink_failed.load(Ordering::Relaxed) {
@@ -595,7 +599,7 @@ pub fn run_blocks(
                         event_count: model.events.len(),
                         ..RunRows::default()
                     });
-                    simulate_block(
+                    let simulated = simulate_block(
                         model,
                         config,
                         &mut engines,
@@ -603,7 +607,11 @@ pub fn run_blocks(
                         first,
                         len,
                         rows.as_mut(),
-                    )?;
+                    );
+                    if let Err(e) = simulated {
+                        failure.record(e);
+                        continue;
+                    }
                     if let Some(rows) = rows {
                         // The writer only stops early after a failure, which the next block
                         // sees through `sink_failed`.
@@ -621,13 +629,14 @@ pub fn run_blocks(
             );
         drop(sender);
         let written = writer.map(|w| w.join());
-        match (result, written) {
-            (Err(e), _) => Err(e),
-            (Ok(_), Some(Ok(Err(e)))) => Err(StudyError::Sink(e)),
-            (Ok(_), Some(Err(_))) => Err(StudyError::Sink(std::io::Error::other(
+        match (result, written, failure.into_error()) {
+            (Err(e), _, _) => Err(e),
+            (Ok(_), _, Some(e)) => Err(StudyError::Run(e)),
+            (Ok(_), Some(Ok(Err(e))), None) => Err(StudyError::Sink(e)),
+            (Ok(_), Some(Err(_)), None) => Err(StudyError::Sink(std::io::Error::other(
                 "the writer thread panicked",
             ))),
-            (Ok(acc), _) => Ok(acc),
+            (Ok(acc), _, None) => Ok(acc),
         }
     })
 }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
+use super::first_failure::FirstFailure;
 use super::{sample_parameters, StudyConfig, StudyError, BLOCK};
 use crate::engine::lanes::{BatchRunner, LaneModel, RunJob};
 use crate::engine::RunError;
@@ -118,7 +119,10 @@ pub fn run_paired(
     let blocks = config.runs.div_ceil(BLOCK);
     let empty = || PairedCounts::new(outcome_ids.clone(), models.len());
     let lane_models: Vec<LaneModel> = models.iter().map(|m| LaneModel::new(m)).collect();
-    (0..blocks)
+    // A failed block does not stop the others, so that the failure reported is the one of the
+    // lowest run at any thread count (see `FirstFailure`).
+    let failure = FirstFailure::default();
+    let merged = (0..blocks)
         .into_par_iter()
         .try_fold(
             || {
@@ -130,13 +134,16 @@ pub fn run_paired(
                     return Err(StudyError::Cancelled);
                 }
                 let first = block * BLOCK;
+                if failure.skips(first) {
+                    return Ok((acc, runners));
+                }
                 let len = BLOCK.min(config.runs - first);
                 // outcomes[m * LANES + lane]: run `lane` of the batch under model m.
                 let mut outcomes = vec![0usize; models.len() * LANES];
                 let mut start = first;
                 while start < first + len {
                     let batch = (first + len - start).min(LANES as u64);
-                    let mut failure: Option<(usize, RunError)> = None;
+                    let mut failed: Option<(usize, RunError)> = None;
                     for (m, model) in models.iter().enumerate() {
                         let p = model.parameters.len();
                         let mut params = vec![0.0; LANES * p];
@@ -163,13 +170,14 @@ pub fn run_paired(
                         if let Err(e) = ran {
                             // Report what a run-by-run pass (each run under every model in
                             // turn) would meet first: the earliest run, then the first model.
-                            if failure.as_ref().is_none_or(|(_, f)| e.run < f.run) {
-                                failure = Some((m, e));
+                            if failed.as_ref().is_none_or(|(_, f)| e.run < f.run) {
+                                failed = Some((m, e));
                             }
                         }
                     }
-                    if let Some((_, e)) = failure {
-                        return Err(e.into());
+                    if let Some((_, e)) = failed {
+                        failure.record(e);
+                        return Ok((acc, runners));
                     }
                     for lane in 0..batch as usize {
                         acc.runs += 1;
@@ -193,7 +201,11 @@ pub fn run_paired(
         .try_reduce(empty, |mut a, b| {
             a.merge(&b);
             Ok(a)
-        })
+        })?;
+    match failure.into_error() {
+        Some(e) => Err(e.into()),
+        None => Ok(merged),
+    }
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@ pub(super) struct Parts {
     pub outcomes: Vec<Outcome>,
     pub metrics: Vec<Metric>,
     pub backtest: Option<Backtest>,
+    pub switched_off: Vec<SwitchedOff>,
 }
 
 type Errors = Vec<Diagnostic>;
@@ -137,8 +138,13 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
         let expr = expression(value, errors)?;
         Some(Derived { id, expr })
     });
+    let axis = Axis {
+        time,
+        start_at: scenario_table.and_then(|(t, _)| t.entries.get("start").map(|e| e.value.span)),
+        steps_at: scenario_table.and_then(|(t, _)| t.entries.get("steps").map(|e| e.value.span)),
+    };
     let events = items(events_table, errors, |id, value, errors| {
-        decode_event(id, value, &time, errors)
+        decode_event(id, value, &axis, errors)
     })
     .into_iter()
     .flatten()
@@ -148,7 +154,7 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
         .flatten()
         .collect();
     let decisions: Vec<Decision> = items(decisions_table, errors, |id, value, errors| {
-        decode_decision(id, value, &time, errors)
+        decode_decision(id, value, &axis, errors)
     })
     .into_iter()
     .flatten()
@@ -167,9 +173,27 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
     if outcomes_table.is_some_and(|(t, _)| t.entries.len() == outcomes.len()) {
         check_outcomes_exhaustive(&outcomes, outcomes_table.map(|(_, s)| s), errors);
     }
-    let backtest = backtest_table
-        .and_then(|(table, span)| decode_backtest(table, span, &decisions, &outcomes, errors));
+    let declared = decisions_table.map(|(t, _)| t);
+    let backtest = backtest_table.and_then(|(table, span)| {
+        decode_backtest(table, span, declared, &decisions, &outcomes, errors)
+    });
 
+    let mut switched_off = Vec::new();
+    for (kind, section) in [("event", events_table), ("decision", decisions_table)] {
+        for (id, entry) in section.iter().flat_map(|(t, _)| &t.entries) {
+            if let (true, Kind::Table(t)) = (switched_off_item(&entry.value), &entry.value.kind) {
+                let at = t
+                    .entries
+                    .get("enabled")
+                    .map_or(entry.key_span, |e| e.key_span);
+                switched_off.push(SwitchedOff {
+                    kind,
+                    id: id.clone(),
+                    at,
+                });
+            }
+        }
+    }
     let parts = Parts {
         name: meta.name,
         description: meta.description,
@@ -185,6 +209,7 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
         outcomes,
         metrics,
         backtest,
+        switched_off,
     };
     check_unique_ids(&parts, errors);
     Some(parts)
@@ -610,23 +635,69 @@ fn decode_effects(r: &mut Reader<'_, '_>) -> Vec<Effect> {
     out
 }
 
+/// The time axis, and where its `start` and `steps` were written: when a variant changes the
+/// axis so that a base's date falls off it, the variant's line is the one to blame.
+struct Axis {
+    time: TimeAxis,
+    start_at: Option<Span>,
+    steps_at: Option<Span>,
+}
+
+impl std::ops::Deref for Axis {
+    type Target = TimeAxis;
+    fn deref(&self) -> &TimeAxis {
+        &self.time
+    }
+}
+
+impl Axis {
+    /// The last day on the axis (its end, `date_of(steps)`, is the first day after it).
+    fn last_day(&self) -> chrono::NaiveDate {
+        let end = self.date_of(self.steps);
+        end.pred_opt().unwrap_or(end)
+    }
+
+    /// `axis_key`'s span when it was written in a file that extends the one `value` is in
+    /// (files are numbered from the one the user named, so a lower number is a later word).
+    fn overrides(axis_key: Option<Span>, value: Span) -> Option<Span> {
+        axis_key.filter(|k| k.file.0 < value.file.0)
+    }
+}
+
 /// A step given as `at = N` or `date = YYYY-MM-DD`; `None` if neither is present.
 fn step_key(
     r: &mut Reader<'_, '_>,
     at_key: &'static str,
     date_key: &'static str,
-    time: &TimeAxis,
+    time: &Axis,
 ) -> Option<Option<u32>> {
     let has_at = r.table.entries.contains_key(at_key);
     let has_date = r.table.entries.contains_key(date_key);
     if has_at && has_date {
         r.take(at_key);
         r.take(date_key);
-        let span = r.table.entries[date_key].key_span;
-        r.errors.push(Diagnostic::new(
-            format!("give either `{at_key}` or `{date_key}`, not both"),
-            span,
-        ));
+        // A variant that adds one of the two to a base that has the other is the one to fix.
+        let at = &r.table.entries[at_key];
+        let date = &r.table.entries[date_key];
+        let (span, hint) = if at.key_span.file.0 < date.key_span.file.0 {
+            (at.key_span, format!("the file this one extends gives `{date_key}`; to move the step here, write `{date_key}` instead of `{at_key}`"))
+        } else if date.key_span.file.0 < at.key_span.file.0 {
+            (date.key_span, format!("the file this one extends gives `{at_key}`; to move the step here, write `{at_key}` instead of `{date_key}`"))
+        } else {
+            (
+                date.key_span,
+                format!(
+                    "`{at_key}` is a step index, `{date_key}` a day on the time axis; keep one"
+                ),
+            )
+        };
+        r.errors.push(
+            Diagnostic::new(
+                format!("give either `{at_key}` or `{date_key}`, not both"),
+                span,
+            )
+            .with_hint(hint),
+        );
         return None;
     }
     match (has_at, has_date) {
@@ -637,12 +708,27 @@ fn step_key(
 }
 
 /// A step index (an integer) or a date on the time axis, under one key.
-fn step_value(r: &mut Reader<'_, '_>, key: &'static str, time: &TimeAxis) -> Option<u32> {
+fn step_value(r: &mut Reader<'_, '_>, key: &'static str, time: &Axis) -> Option<u32> {
     let entry = r.take(key)?;
     let span = entry.value.span;
     match &entry.value.kind {
-        Kind::Integer(_) => {
+        Kind::Integer(n) => {
             let max = time.steps as i64 - 1;
+            if *n > max {
+                if let Some(steps) = Axis::overrides(time.steps_at, span) {
+                    r.errors.push(
+                        Diagnostic::new(
+                            format!(
+                                "`steps = {}` ends the time axis before step {n}, which a file this one extends uses (`{key} = {n}`)",
+                                time.steps
+                            ),
+                            steps,
+                        )
+                        .with_hint(format!("steps are 0 to {max}: give at least {} steps, or override `{key}` here", n + 1)),
+                    );
+                    return None;
+                }
+            }
             r.taken.pop();
             r.integer(key, true, 0, max).map(|n| n as u32)
         }
@@ -652,17 +738,31 @@ fn step_value(r: &mut Reader<'_, '_>, key: &'static str, time: &TimeAxis) -> Opt
             match time.step_of(date) {
                 Some(step) => Some(step),
                 None => {
-                    r.errors.push(
-                        Diagnostic::new(
+                    let (first, last) = (time.start, time.last_day());
+                    let axis_key = if date < first {
+                        Axis::overrides(time.start_at, span)
+                    } else {
+                        Axis::overrides(time.steps_at, span)
+                            .or(Axis::overrides(time.start_at, span))
+                    };
+                    let diagnostic = match axis_key {
+                        Some(at) => Diagnostic::new(
                             format!(
-                                "date {date} is outside the scenario's time axis ({} to {})",
-                                time.start,
-                                time.date_of(time.steps)
+                                "the time axis set here ({first} to {last}) leaves out {date}, the `{key}` of an item in a file this one extends"
+                            ),
+                            at,
+                        )
+                        .with_hint(format!("move the axis to cover {date}, or override that item's `{key}` here")),
+                        None => Diagnostic::new(
+                            format!(
+                                "date {date} is outside the scenario's time axis, which runs from {first} to {last} (the last day of step {})",
+                                time.steps - 1
                             ),
                             span,
                         )
                         .with_hint("move the date, or change `start`/`steps` in [scenario]"),
-                    );
+                    };
+                    r.errors.push(diagnostic);
                     None
                 }
             }
@@ -685,7 +785,7 @@ fn step_value(r: &mut Reader<'_, '_>, key: &'static str, time: &TimeAxis) -> Opt
 fn decode_event(
     id: Ident,
     value: &Value,
-    time: &TimeAxis,
+    time: &Axis,
     errors: &mut Errors,
 ) -> Option<Option<Event>> {
     let (table, span) = as_table(value, &format!("event `{}`", id.name), errors)?;
@@ -790,7 +890,7 @@ fn decode_rule(id: Ident, value: &Value, errors: &mut Errors) -> Option<Option<R
 fn decode_decision(
     id: Ident,
     value: &Value,
-    time: &TimeAxis,
+    time: &Axis,
     errors: &mut Errors,
 ) -> Option<Option<Decision>> {
     let (table, span) = as_table(value, &format!("decision `{}`", id.name), errors)?;
@@ -930,6 +1030,7 @@ fn decode_metric(id: Ident, value: &Value, errors: &mut Errors) -> Option<Metric
 fn decode_backtest(
     table: &Table,
     span: Span,
+    declared: Option<&Table>,
     decisions: &[Decision],
     outcomes: &[Outcome],
     errors: &mut Errors,
@@ -964,6 +1065,13 @@ fn decode_backtest(
                 d.options.iter().map(|o| o.id.name.as_str()).collect(),
                 format!("an option of decision `{}`", id.name),
             ),
+            // Declared and on, but broken: that was reported where it is written.
+            None if declared
+                .and_then(|t| t.entries.get(&id.name))
+                .is_some_and(|e| !switched_off_item(&e.value)) =>
+            {
+                return None;
+            }
             None => {
                 let hint = suggest(&id.name, decisions.iter().map(|d| d.id.name.as_str()))
                     .unwrap_or_else(|| {
@@ -1068,7 +1176,8 @@ fn check_unique_ids(parts: &Parts, errors: &mut Errors) {
         .chain(parts.metrics.iter().map(|m| ("metric", &m.id)));
     for (kind, id) in all {
         if let Some((other_kind, _)) = seen.get(id.name.as_str()) {
-            let article = if other_kind.starts_with('e') {
+            // "an actor", "an event", "a parameter" (no kind starts with a sounded `u`).
+            let article = if other_kind.starts_with(['a', 'e', 'i', 'o']) {
                 "an"
             } else {
                 "a"
@@ -1429,6 +1538,17 @@ fn quoted_list(items: &[&str]) -> String {
         .join(", ")
 }
 
+/// Whether an item's table says `enabled = false`.
+fn switched_off_item(item: &Value) -> bool {
+    match &item.kind {
+        Kind::Table(t) => t
+            .entries
+            .get("enabled")
+            .is_some_and(|e| e.value.kind == Kind::Bool(false)),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::diagnostic::Diagnostics;
@@ -1486,6 +1606,28 @@ mod tests {
         let e = errors("at = 6\n", "at = 6\ndate = 2020-02-10\n");
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(e[0].1.contains("not both"), "{e:?}");
+    }
+
+    /// The decision is broken, not missing: a backtest that scores it must not say it is not
+    /// a decision of the scenario.
+    #[test]
+    fn at_and_date_together_in_a_scored_decision_is_one_error() {
+        let backtest = "[backtest]\ndecision = \"exit\"\nobserved = \"leave\"\ndate = 2020-02-10\n";
+        let text = format!(
+            "{}\n{backtest}",
+            MINIMAL.replace("at = 6\n", "at = 6\ndate = 2020-02-10\n")
+        );
+        let e = errors_of(&text);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].1.contains("not both"), "{e:?}");
+        // Switched off, the decision is still refused as the one scored.
+        let off = MINIMAL.replace("at = 6\n", "at = 6\nenabled = false\n");
+        let e = errors_of(&format!("{off}\n{backtest}"));
+        assert!(
+            e.iter()
+                .any(|e| e.1.contains("is not a decision of this scenario")),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -47,6 +47,19 @@ pub struct Scenario {
     pub metrics: Vec<Metric>,
     /// Present in backtest cases only: what really happened, for `alliance-sim backtest`.
     pub backtest: Option<Backtest>,
+    /// Events and decisions with `enabled = false`: left out of the model, but kept so that an
+    /// expression still reading one can be told so, rather than of an unknown name.
+    pub switched_off: Vec<SwitchedOff>,
+}
+
+/// An item a scenario switched off with `enabled = false`.
+#[derive(Debug, Clone)]
+pub struct SwitchedOff {
+    /// "event" or "decision".
+    pub kind: &'static str,
+    pub id: String,
+    /// Where `enabled = false` is written (in a variant, the line that switched it off).
+    pub at: Span,
 }
 
 /// The `[backtest]` table of a backtest case: the decision it scores and what really happened.
@@ -424,6 +437,7 @@ impl Loader {
                 outcomes: parts.outcomes,
                 metrics: parts.metrics,
                 backtest: parts.backtest,
+                switched_off: parts.switched_off,
             }),
             _ => Err(Diagnostics {
                 sources: self.sources,

@@ -16,6 +16,9 @@ pub enum Binding<'a> {
     /// A name that exists but whose definition has errors, reported already: an expression
     /// that uses it fails with a follow-on error (see [`ExprError::follow_on`]).
     Unusable,
+    /// A name of an item switched off with `enabled = false` (see
+    /// [`ExprError::switched_off`]).
+    SwitchedOff,
 }
 
 /// Resolves names for [`compile`]; the model implements it over its slot layout.
@@ -87,6 +90,8 @@ pub struct Program {
     ops: Vec<Op>,
     max_stack: usize,
     ty: Type,
+    /// `file:line:col` of the expression's text, for run-time errors (empty when unknown).
+    location: String,
 }
 
 const FUNCTIONS: &[(&str, usize)] = &[
@@ -238,6 +243,7 @@ impl Program {
             ops,
             max_stack: max_stack.max(1),
             ty,
+            location: String::new(),
         }
     }
 }
@@ -370,6 +376,7 @@ impl Checker<'_> {
                     }
                     ExprError {
                         follow_on: e.follow_on,
+                        switched_off: e.switched_off,
                         ..ExprError::new(
                             format!("in derived value `{name}`: {}", e.message),
                             range.clone(),
@@ -383,6 +390,10 @@ impl Checker<'_> {
             Some(Binding::Unusable) => Err(ExprError {
                 follow_on: true,
                 ..ExprError::new(format!("`{name}` has errors"), range)
+            }),
+            Some(Binding::SwitchedOff) => Err(ExprError {
+                switched_off: Some(name.to_string()),
+                ..ExprError::new(format!("`{name}` is switched off"), range)
             }),
             None => {
                 let mut err = ExprError::new(format!("unknown name `{name}`"), range);
@@ -740,6 +751,18 @@ impl Program {
         self.ty
     }
 
+    /// The program, remembering where its expression was written (`file:line:col`), so that
+    /// a run-time error points at the expression rather than at the item that holds it.
+    pub fn located(mut self, location: String) -> Program {
+        self.location = location;
+        self
+    }
+
+    /// Where the expression was written; empty for programs made by the compiler itself.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
     pub(super) fn ops(&self) -> &[Op] {
         &self.ops
     }
@@ -759,6 +782,14 @@ impl Program {
 
     /// Evaluates against a state vector. `stack` must hold at least [`Program::stack_size`]
     /// values; it is scratch, passed in so evaluation never allocates.
+    ///
+    /// The result is NaN when any value the evaluation met was not finite, even one that a
+    /// later op would have hidden (`min(1, sqrt(-1))` is NaN, not 1): such a value is always a
+    /// mistake in the model, and the caller's one check of the result must see it. Every op
+    /// checks its operands, so the result of an op that goes wrong is caught by the op that
+    /// reads it, or by the caller. (This evaluator only reruns failed lane batches and serves
+    /// `explain`, so a branch per operand costs nothing that matters; lanes carry the same rule
+    /// without branches, see `LaneProgram`.)
     #[inline]
     pub fn eval(&self, slots: &[f64], stack: &mut [f64]) -> f64 {
         // The commonest programs are a constant or a single read: skip the loop for them.
@@ -782,6 +813,9 @@ impl Program {
                 }
                 Op::JumpIfFalse(target) => {
                     sp -= 1;
+                    if !stack[sp].is_finite() {
+                        return f64::NAN;
+                    }
                     if !truth(stack[sp]) {
                         pc = target as usize;
                         continue;
@@ -791,6 +825,8 @@ impl Program {
                     pc = target as usize;
                     continue;
                 }
+                // Every other op reads the top of the stack.
+                _ if !stack[sp - 1].is_finite() => return f64::NAN,
                 Op::AddC(c) => stack[sp - 1] += c,
                 Op::SubC(c) => stack[sp - 1] -= c,
                 Op::MulC(c) => stack[sp - 1] *= c,
@@ -802,12 +838,20 @@ impl Program {
                 Op::LeC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] <= c)),
                 Op::GtC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] > c)),
                 Op::GeC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] >= c)),
+                Op::AddL(s) | Op::SubL(s) | Op::MulL(s) | Op::DivL(s)
+                    if !slots[s as usize].is_finite() =>
+                {
+                    return f64::NAN
+                }
                 Op::AddL(s) => stack[sp - 1] += slots[s as usize],
                 Op::SubL(s) => stack[sp - 1] -= slots[s as usize],
                 Op::MulL(s) => stack[sp - 1] *= slots[s as usize],
                 Op::DivL(s) => stack[sp - 1] /= slots[s as usize],
                 Op::Clamp => {
                     sp -= 2;
+                    if !(stack[sp].is_finite() && stack[sp - 1].is_finite()) {
+                        return f64::NAN;
+                    }
                     stack[sp - 1] = clamp(stack[sp - 1], stack[sp], stack[sp + 1]);
                 }
                 op @ (Op::Neg
@@ -823,6 +867,9 @@ impl Program {
                 }
                 op => {
                     sp -= 1;
+                    if !stack[sp - 1].is_finite() {
+                        return f64::NAN;
+                    }
                     stack[sp - 1] = apply2(op, stack[sp - 1], stack[sp]);
                 }
             }

@@ -104,46 +104,57 @@ impl LaneProgram {
                 Op::MulC(c) => unary(&mut stack[sp - 1], |x| x * c),
                 Op::DivC(c) => unary(&mut stack[sp - 1], |x| x / c),
                 Op::RSubC(c) => unary(&mut stack[sp - 1], |x| c - x),
-                Op::RDivC(c) => unary(&mut stack[sp - 1], |x| c / x),
-                Op::PowC(c) => unary(&mut stack[sp - 1], |x| x.powf(c)),
-                Op::LtC(c) => unary(&mut stack[sp - 1], |x| bool_value(x < c)),
-                Op::LeC(c) => unary(&mut stack[sp - 1], |x| bool_value(x <= c)),
-                Op::GtC(c) => unary(&mut stack[sp - 1], |x| bool_value(x > c)),
-                Op::GeC(c) => unary(&mut stack[sp - 1], |x| bool_value(x >= c)),
+                Op::RDivC(c) => unary(&mut stack[sp - 1], |x| keep1(c / x, x)),
+                Op::PowC(c) => unary(&mut stack[sp - 1], |x| keep1(x.powf(c), x)),
+                Op::LtC(c) => unary(&mut stack[sp - 1], |x| keep1(bool_value(x < c), x)),
+                Op::LeC(c) => unary(&mut stack[sp - 1], |x| keep1(bool_value(x <= c), x)),
+                Op::GtC(c) => unary(&mut stack[sp - 1], |x| keep1(bool_value(x > c), x)),
+                Op::GeC(c) => unary(&mut stack[sp - 1], |x| keep1(bool_value(x >= c), x)),
                 Op::AddL(s) => with_slot(&mut stack[sp - 1], &slots[s as usize], |x, y| x + y),
                 Op::SubL(s) => with_slot(&mut stack[sp - 1], &slots[s as usize], |x, y| x - y),
                 Op::MulL(s) => with_slot(&mut stack[sp - 1], &slots[s as usize], |x, y| x * y),
-                Op::DivL(s) => with_slot(&mut stack[sp - 1], &slots[s as usize], |x, y| x / y),
+                Op::DivL(s) => with_slot(&mut stack[sp - 1], &slots[s as usize], |x, y| {
+                    keep1(x / y, y)
+                }),
                 Op::Neg => unary(&mut stack[sp - 1], |x| -x),
-                Op::Not => unary(&mut stack[sp - 1], |x| bool_value(!truth(x))),
+                Op::Not => unary(&mut stack[sp - 1], |x| keep1(bool_value(!truth(x)), x)),
                 Op::Abs => unary(&mut stack[sp - 1], f64::abs),
-                Op::Exp => unary(&mut stack[sp - 1], f64::exp),
+                Op::Exp => unary(&mut stack[sp - 1], |x| keep1(x.exp(), x)),
                 Op::Ln => unary(&mut stack[sp - 1], f64::ln),
                 Op::Sqrt => unary(&mut stack[sp - 1], f64::sqrt),
                 Op::Sin => unary(&mut stack[sp - 1], f64::sin),
                 Op::Cos => unary(&mut stack[sp - 1], f64::cos),
-                Op::Logistic => unary(&mut stack[sp - 1], |x| 1.0 / (1.0 + (-x).exp())),
+                Op::Logistic => unary(&mut stack[sp - 1], |x| keep1(1.0 / (1.0 + (-x).exp()), x)),
                 Op::Add => sp = binary(stack, sp, |x, y| x + y),
                 Op::Sub => sp = binary(stack, sp, |x, y| x - y),
                 Op::Mul => sp = binary(stack, sp, |x, y| x * y),
-                Op::Div => sp = binary(stack, sp, |x, y| x / y),
-                Op::Pow => sp = binary(stack, sp, f64::powf),
-                Op::Lt => sp = binary(stack, sp, |x, y| bool_value(x < y)),
-                Op::Le => sp = binary(stack, sp, |x, y| bool_value(x <= y)),
-                Op::Gt => sp = binary(stack, sp, |x, y| bool_value(x > y)),
-                Op::Ge => sp = binary(stack, sp, |x, y| bool_value(x >= y)),
-                Op::Eq => sp = binary(stack, sp, |x, y| bool_value(x == y)),
-                Op::Ne => sp = binary(stack, sp, |x, y| bool_value(x != y)),
-                Op::And => sp = binary(stack, sp, |x, y| bool_value(truth(x) && truth(y))),
-                Op::Or => sp = binary(stack, sp, |x, y| bool_value(truth(x) || truth(y))),
-                Op::Min => sp = binary(stack, sp, f64::min),
-                Op::Max => sp = binary(stack, sp, f64::max),
+                Op::Div => sp = binary(stack, sp, |x, y| keep1(x / y, y)),
+                Op::Pow => sp = binary(stack, sp, |x, y| keep2(x.powf(y), x, y)),
+                Op::Lt => sp = binary(stack, sp, |x, y| keep2(bool_value(x < y), x, y)),
+                Op::Le => sp = binary(stack, sp, |x, y| keep2(bool_value(x <= y), x, y)),
+                Op::Gt => sp = binary(stack, sp, |x, y| keep2(bool_value(x > y), x, y)),
+                Op::Ge => sp = binary(stack, sp, |x, y| keep2(bool_value(x >= y), x, y)),
+                Op::Eq => sp = binary(stack, sp, |x, y| keep2(bool_value(x == y), x, y)),
+                Op::Ne => sp = binary(stack, sp, |x, y| keep2(bool_value(x != y), x, y)),
+                Op::And => {
+                    sp = binary(stack, sp, |x, y| {
+                        keep2(bool_value(truth(x) && truth(y)), x, y)
+                    })
+                }
+                Op::Or => {
+                    sp = binary(stack, sp, |x, y| {
+                        keep2(bool_value(truth(x) || truth(y)), x, y)
+                    })
+                }
+                Op::Min => sp = binary(stack, sp, |x, y| keep2(x.min(y), x, y)),
+                Op::Max => sp = binary(stack, sp, |x, y| keep2(x.max(y), x, y)),
                 Op::Clamp => {
                     sp -= 2;
                     let (low, high) = stack.split_at_mut(sp);
                     let x = &mut low[sp - 1];
                     for l in 0..LANES {
-                        x[l] = clamp(x[l], high[0][l], high[1][l]);
+                        let (lo, hi) = (high[0][l], high[1][l]);
+                        x[l] = keep1(keep2(clamp(x[l], lo, hi), lo, hi), x[l]);
                     }
                 }
                 Op::Select => {
@@ -151,7 +162,8 @@ impl LaneProgram {
                     let (low, high) = stack.split_at_mut(sp);
                     let x = &mut low[sp - 1];
                     for l in 0..LANES {
-                        x[l] = if truth(x[l]) { high[0][l] } else { high[1][l] };
+                        let chosen = if truth(x[l]) { high[0][l] } else { high[1][l] };
+                        x[l] = keep1(chosen, x[l]);
                     }
                 }
                 // Rewritten into selects by `rewrite`.
@@ -160,6 +172,28 @@ impl LaneProgram {
         }
         stack[0]
     }
+}
+
+/// `value`, or NaN when `operand` is not finite.
+///
+/// Some ops hide a value that is not finite (`min(1, NaN)` is 1, `NaN > 0` is false, `1 / inf`
+/// is 0); the scalar evaluator then returns NaN, and so must the lane. `operand - operand` is
+/// +0.0 for a finite operand and NaN otherwise, and `value - 0.0` is `value` bit for bit
+/// (-0.0 included), so valid values are untouched, without a branch. Ops that pass a
+/// non-finite operand on anyway (`+`, `*`, `sqrt`...) need no such care; a branch `if` does
+/// not take is dropped by `Select` with whatever it held, as the scalar evaluator never
+/// computes it.
+#[inline(always)]
+#[allow(clippy::eq_op)] // `x - x` is the point: it is +0.0 or NaN.
+fn keep1(value: f64, operand: f64) -> f64 {
+    value - (operand - operand)
+}
+
+/// [`keep1`] for two operands.
+#[inline(always)]
+#[allow(clippy::eq_op)] // as in `keep1`
+fn keep2(value: f64, a: f64, b: f64) -> f64 {
+    value - ((a - a) + (b - b))
 }
 
 #[inline(always)]

@@ -28,6 +28,9 @@ pub struct ExprError {
     /// The error only follows from another one, already reported (a name whose definition is
     /// broken); callers should not show it again.
     pub follow_on: bool,
+    /// The name read belongs to an item switched off with `enabled = false`: the name, for
+    /// the caller to say where it was switched off.
+    pub switched_off: Option<String>,
 }
 
 impl ExprError {
@@ -37,6 +40,7 @@ impl ExprError {
             range,
             hint: None,
             follow_on: false,
+            switched_off: None,
         }
     }
 
