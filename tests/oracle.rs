@@ -1,0 +1,329 @@
+//! Every statistic in summary.json against an exact answer recounted from runs.csv (or an
+//! analytic value): outcome counts and Wilson intervals, metric means, sds, quantiles and
+//! histograms, event counts, drivers, with the hard cases (offsets, tiny and huge magnitudes,
+//! constants, integers, a rare outcome, one run), and merges of shards in any order and split.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn sim() -> Command {
+    Command::cargo_bin("alliance-sim").expect("binary")
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/oracle.toml")
+}
+
+struct Study {
+    summary: Value,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Study {
+    fn column(&self, name: &str) -> Vec<f64> {
+        let at = self
+            .header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"));
+        self.rows
+            .iter()
+            .map(|r| r[at].parse().expect("a number"))
+            .collect()
+    }
+
+    fn text_column(&self, name: &str) -> Vec<String> {
+        let at = self.header.iter().position(|h| h == name).expect(name);
+        self.rows.iter().map(|r| r[at].clone()).collect()
+    }
+
+    fn metric(&self, id: &str) -> &Value {
+        self.summary["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .find(|m| m["id"] == id)
+            .expect(id)
+    }
+}
+
+fn run_study(dir: &Path, runs: u64, extra: &[&str]) -> Study {
+    let out = dir.join(format!("out{runs}{}", extra.join("")));
+    sim()
+        .args(["run", "-q", "--no-charts", "--runs", &runs.to_string(), "--out"])
+        .arg(&out)
+        .arg(fixture())
+        .args(extra)
+        .assert()
+        .success();
+    let folder = out.join("oracle");
+    let summary: Value = serde_json::from_slice(&std::fs::read(folder.join("summary.json")).unwrap())
+        .expect("summary.json");
+    let mut reader = csv::Reader::from_path(folder.join("runs.csv")).expect("runs.csv");
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("row").iter().map(String::from).collect())
+        .collect();
+    Study {
+        summary,
+        header,
+        rows,
+    }
+}
+
+/// Neumaier-compensated sum: an independent, accurate (not exact) reference.
+fn accurate_sum(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut sum, mut c) = (0.0f64, 0.0f64);
+    for v in values {
+        let t = sum + v;
+        c += if sum.abs() >= v.abs() {
+            (sum - t) + v
+        } else {
+            (v - t) + sum
+        };
+        sum = t;
+    }
+    sum + c
+}
+
+/// Mean and sample sd by two passes in a frame shifted to the first value, where the
+/// differences are exact (Sterbenz) for values of one sign and magnitude, after scaling by a
+/// power of two (exact) so that squares neither overflow nor underflow.
+fn reference_moments(values: &[f64]) -> (f64, f64) {
+    let largest = values.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+    let scale = if largest > 0.0 {
+        2f64.powi(-largest.log2().floor() as i32)
+    } else {
+        1.0
+    };
+    let scaled: Vec<f64> = values.iter().map(|v| v * scale).collect();
+    let shift = scaled[0];
+    let n = values.len() as f64;
+    let mean_d = accurate_sum(scaled.iter().map(|v| v - shift)) / n;
+    let ss = accurate_sum(scaled.iter().map(|v| (v - shift - mean_d).powi(2)));
+    ((shift + mean_d) / scale, (ss / (n - 1.0)).sqrt() / scale)
+}
+
+/// The order statistic of rank ceil(q n).
+fn order_statistic(values: &[f64], q: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * 1e6).round() as usize * values.len()).div_ceil(1_000_000);
+    sorted[rank.max(1) - 1]
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+const METRICS: [&str; 11] = [
+    "plain",
+    "offset_1e7",
+    "offset_1e8",
+    "offset_1e12",
+    "level",
+    "tiny",
+    "near_zero",
+    "huge",
+    "constant",
+    "count",
+    "skewed",
+];
+
+#[test]
+fn metric_statistics_match_a_recount_of_the_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let study = run_study(dir.path(), 4000, &[]);
+    for id in METRICS {
+        let values = study.column(id);
+        let m = study.metric(id);
+        let (mean, sd) = reference_moments(&values);
+        let scale = mean.abs().max(sd).max(f64::MIN_POSITIVE);
+        assert!(
+            (f(&m["mean"]) - mean).abs() <= 1e-15 * scale,
+            "{id}: mean {} vs {mean}",
+            m["mean"]
+        );
+        // The sd to a relative 1e-9, however large the mean is next to it.
+        let got_sd = f(&m["sd"]);
+        assert!(
+            (got_sd - sd).abs() <= 1e-9 * sd.max(f64::MIN_POSITIVE),
+            "{id}: sd {got_sd} vs {sd}"
+        );
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!((f(&m["min"]), f(&m["max"])), (min, max), "{id}");
+        let (p05, p95) = (order_statistic(&values, 0.05), order_statistic(&values, 0.95));
+        let error = f(&m["quantile_error"]);
+        for (key, q) in [("p05", 0.05), ("p50", 0.5), ("p95", 0.95)] {
+            let exact = order_statistic(&values, q);
+            let got = f(&m[key]);
+            assert!(
+                (got - exact).abs() <= error,
+                "{id} {key}: {got} vs {exact} (error bound {error})"
+            );
+        }
+        // Quantiles within 0.5 % of the metric's own spread (exact for a constant).
+        assert!(error <= 0.005 * (p95 - p05), "{id}: error {error}, spread {}", p95 - p05);
+        // The histogram: every value in the bin whose edges hold it.
+        let edges: Vec<f64> = m["histogram"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(f)
+            .collect();
+        let counts: Vec<u64> = m["histogram"]["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap())
+            .collect();
+        let mut recount = vec![0u64; counts.len()];
+        for &v in &values {
+            let bin = if counts.len() == 1 {
+                0
+            } else {
+                edges
+                    .windows(2)
+                    .position(|e| v >= e[0] && v < e[1])
+                    .unwrap_or_else(|| panic!("{id}: {v} outside the histogram"))
+            };
+            recount[bin] += 1;
+        }
+        assert_eq!(counts, recount, "{id}: histogram");
+        if max > min {
+            assert!(counts.len() >= 8, "{id}: {} bins", counts.len());
+            let width = edges[edges.len() - 1] - edges[0];
+            assert!(width <= 1.1 * (max - min) + 1.0 * (m["integer"] == true) as u8 as f64);
+        }
+    }
+    // Exact answers where there is one.
+    assert_eq!(f(&study.metric("constant")["mean"]), 0.3);
+    assert_eq!(f(&study.metric("constant")["sd"]), 0.0);
+    let count = study.metric("count");
+    assert_eq!(count["integer"], true);
+    for key in ["p05", "p50", "p95"] {
+        assert_eq!(f(&count[key]).fract(), 0.0, "count {key}");
+    }
+    assert_eq!(f(&count["quantile_error"]), 0.0);
+}
+
+#[test]
+fn outcomes_events_and_drivers_match_a_recount_of_the_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let study = run_study(dir.path(), 3000, &[]);
+    let n = study.rows.len() as u64;
+    assert_eq!(study.summary["runs"], n);
+    let outcomes = study.text_column("outcome");
+    for o in study.summary["outcomes"].as_array().unwrap() {
+        let id = o["id"].as_str().unwrap();
+        let k = outcomes.iter().filter(|x| *x == id).count() as u64;
+        assert_eq!(o["count"], k, "{id}");
+        assert_eq!(f(&o["probability"]), k as f64 / n as f64);
+        // The Wilson score interval, from its formula.
+        let z = 1.959_963_984_540_054f64;
+        let (nf, p) = (n as f64, k as f64 / n as f64);
+        let centre = (p + z * z / (2.0 * nf)) / (1.0 + z * z / nf);
+        let half = z / (1.0 + z * z / nf) * (p * (1.0 - p) / nf + z * z / (4.0 * nf * nf)).sqrt();
+        let ci = &o["ci95"];
+        let lo = if k == 0 { 0.0 } else { centre - half };
+        assert!((f(&ci[0]) - lo).abs() < 1e-12 && (f(&ci[1]) - (centre + half)).abs() < 1e-12);
+    }
+    // The rare outcome is x > 0.998: about 0.2 % of runs, recounted above; analytically
+    // 0.002, within its interval.
+    let rare = &study.summary["outcomes"][0];
+    assert!(f(&rare["ci95"][0]) <= 0.002 && 0.002 <= f(&rare["ci95"][1]));
+    let fired = study.column("rare_shock_count");
+    let event = &study.summary["events"][0];
+    let total: f64 = fired.iter().sum();
+    assert_eq!(f(&event["mean_count"]), total / n as f64);
+    let any = fired.iter().filter(|c| **c > 0.0).count() as f64;
+    assert_eq!(f(&event["share_fired"]), any / n as f64);
+    // Drivers: runs binned by the decile of x (uniform on [0, 1], so by x itself).
+    let xs = study.column("x");
+    let x = study.summary["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "x")
+        .unwrap();
+    let bins = x["drivers"].as_array().unwrap();
+    for (b, bin) in bins.iter().enumerate() {
+        let inside: Vec<usize> = (0..xs.len())
+            .filter(|&i| ((xs[i] * 10.0) as usize).min(9) == b)
+            .collect();
+        assert_eq!(bin["runs"], inside.len() as u64, "bin {b}");
+        let rare_inside = inside.iter().filter(|&&i| outcomes[i] == "rare").count();
+        assert_eq!(bin["outcome_counts"][0], rare_inside as u64, "bin {b}");
+    }
+    let mean = accurate_sum(xs.iter().copied()) / n as f64;
+    assert!((f(&x["mean"]) - mean).abs() <= 1e-15);
+}
+
+#[test]
+fn one_run_gives_its_own_values_and_no_sd() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let study = run_study(dir.path(), 1, &[]);
+    for id in METRICS {
+        let v = study.column(id)[0];
+        let m = study.metric(id);
+        assert!(m["sd"].is_null(), "{id}: sd of one run is {}", m["sd"]);
+        for key in ["mean", "min", "max", "p05", "p50", "p95"] {
+            assert_eq!(f(&m[key]), v, "{id} {key}");
+        }
+        assert_eq!(m["histogram"]["counts"], serde_json::json!([1]));
+    }
+}
+
+#[test]
+fn shards_merged_in_any_order_and_split_give_the_same_bytes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runs = "5000";
+    let single = dir.path().join("single");
+    sim()
+        .args(["run", "-q", "--no-charts", "--no-runs-csv", "--threads", "1", "--runs", runs])
+        .arg("--out")
+        .arg(&single)
+        .arg(fixture())
+        .assert()
+        .success();
+    let expected = std::fs::read(single.join("oracle/summary.json")).unwrap();
+    for (count, order) in [(2, vec![2, 1]), (3, vec![3, 1, 2]), (5, vec![5, 2, 4, 1, 3])] {
+        let mut partials = Vec::new();
+        for k in 1..=count {
+            let out = dir.path().join(format!("shard{count}_{k}"));
+            sim()
+                .args(["run", "-q", "--runs", runs, "--threads", "2", "--shard"])
+                .arg(format!("{k}/{count}"))
+                .arg("--out")
+                .arg(&out)
+                .arg(fixture())
+                .assert()
+                .success();
+            let file = std::fs::read_dir(out.join("oracle"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.to_string_lossy().contains("partial"))
+                .expect("a partial file");
+            partials.push(file);
+        }
+        let merged = dir.path().join(format!("merged{count}"));
+        let mut cmd = sim();
+        cmd.args(["merge", "--no-charts", "--out"]).arg(&merged);
+        for k in &order {
+            cmd.arg(&partials[k - 1]);
+        }
+        cmd.assert().success();
+        let got = std::fs::read(merged.join("oracle/summary.json")).unwrap();
+        assert!(got == expected, "{count} shards merged in order {order:?} differ");
+    }
+}
