@@ -216,16 +216,17 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
                 .filter(|f| f.extension().is_some_and(|e| e != "svg")),
         );
     }
+    if let Some(p) = summary.precision.as_ref().filter(|p| !p.met) {
+        // Also on stderr, so that `--json` and scripts see it too.
+        eprintln!("warning: {}", precision_line(p, summary.runs));
+    }
     if args.json {
         let text = serde_json::to_string_pretty(&summary).context("serializing the summary")?;
         println!("{text}");
     } else {
         print!("{}", report::table::render(&summary));
-        if args.precision.is_some() {
-            println!(
-                "\nprecision reached after {} runs (ceiling {})",
-                summary.runs, config.runs
-            );
+        if let Some(p) = &summary.precision {
+            println!("\n{}", precision_line(p, summary.runs));
         }
         println!("\nwrote:");
         for path in &written {
@@ -233,6 +234,29 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// What `--precision` reached, in one sentence; plain about a target the ceiling stopped short of.
+fn precision_line(p: &montecarlo::summary::PrecisionReport, runs: u64) -> String {
+    let pts = |x: f64| format!("{:.3}", 100.0 * x);
+    let widest = p.below.max(p.above);
+    if p.met {
+        format!(
+            "precision reached after {runs} runs (ceiling {}): every outcome's 95% interval is within {} points of its probability on both sides (widest side {} points, `{}`)",
+            p.ceiling,
+            pts(p.target),
+            pts(widest),
+            p.worst_outcome
+        )
+    } else {
+        format!(
+            "precision NOT reached: the ceiling of {} runs came first; the widest side of an interval is {} points (`{}`), above the target of {}; raise --runs",
+            p.ceiling,
+            pts(widest),
+            p.worst_outcome,
+            pts(p.target)
+        )
+    }
 }
 
 /// `run --shard K/N`: run one share of the blocks and write a mergeable partial result.

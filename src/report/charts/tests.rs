@@ -173,6 +173,7 @@ pub(crate) fn sample_summary() -> Summary {
             id: "us_mediation".into(),
             value: 1.0,
         }],
+        precision: None,
         outcomes: vec![
             outcome(
                 "terminated",
