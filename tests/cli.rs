@@ -576,3 +576,84 @@ fn precision_holds_both_sides_and_says_when_the_ceiling_came_first() {
     let plain = read_json(&dir.path().join("plain/rare/summary.json"));
     assert!(plain.get("precision").is_none());
 }
+
+/// Issue 11, defect 5: `explain` replays exactly the row of the study it is pointed at, also
+/// after `--sampling lhs`, and refuses a run the study does not have.
+#[test]
+fn explain_replays_the_exact_row_of_a_latin_hypercube_study() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runs = 40;
+    sim()
+        .args(["run", "--runs", "40", "--seed", "11", "--sampling", "lhs"])
+        .args(["--set", "nk_threat=0.3", "--no-charts", "-q", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let study = dir.path().join("gsomia_2019");
+    let csv = std::fs::read_to_string(study.join("runs.csv")).expect("runs.csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let summary = read_json(&study.join("summary.json"));
+    let parameters: Vec<String> = summary["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id").to_string())
+        .collect();
+    for k in [0usize, 13, runs - 1] {
+        let row: Vec<&str> = csv.lines().nth(k + 1).expect("row").split(',').collect();
+        let story = sim()
+            .args(["explain", "--run", &k.to_string(), "--study"])
+            .arg(&study)
+            .output()
+            .expect("explain runs");
+        let text = String::from_utf8_lossy(&story.stdout);
+        assert!(
+            story.status.success(),
+            "{}",
+            String::from_utf8_lossy(&story.stderr)
+        );
+        for id in &parameters {
+            let col = header.iter().position(|c| c == id).expect("column");
+            let line = text
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(id.as_str()))
+                .unwrap_or_else(|| panic!("no line for {id}: {text}"));
+            let shown = line.split_whitespace().nth(1).expect("value");
+            assert_eq!(shown, row[col], "run {k}, parameter {id}: {line}");
+        }
+        let outcome = header
+            .iter()
+            .position(|c| *c == "outcome")
+            .expect("outcome");
+        assert!(
+            text.contains(&format!("({})\n", row[outcome])),
+            "run {k}: {text}"
+        );
+        // The same run given by flags instead of the folder.
+        let by_flags = sim()
+            .args([
+                "explain",
+                "--run",
+                &k.to_string(),
+                "--runs",
+                "40",
+                "--seed",
+                "11",
+            ])
+            .args(["--sampling", "lhs", "--set", "nk_threat=0.3"])
+            .output()
+            .expect("explain runs");
+        assert_eq!(String::from_utf8_lossy(&by_flags.stdout), text);
+    }
+    // Run 40 is not in a study of 40 runs.
+    sim()
+        .args(["explain", "--run", "40", "--study"])
+        .arg(&study)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the study has 40 runs"));
+    sim()
+        .args(["explain", "--run", "40", "--runs", "40"])
+        .assert()
+        .code(2);
+}
