@@ -521,6 +521,8 @@ pub fn run_blocks(
         drop(sender);
         let written = writer.map(|w| w.join());
         match (result, written) {
+            // Workers stop when the writer fails; its error (a full disk) is the cause.
+            (Err(StudyError::Cancelled), Some(Ok(Err(e)))) => Err(StudyError::Sink(e)),
             (Err(e), _) => Err(e),
             (Ok(_), Some(Ok(Err(e)))) => Err(StudyError::Sink(e)),
             (Ok(_), Some(Err(_))) => Err(StudyError::Sink(std::io::Error::other(
