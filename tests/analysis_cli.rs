@@ -109,7 +109,13 @@ fn one_parameter_sweep_writes_its_chart() {
     );
     assert_eq!(
         listed(&folder),
-        ["sweep.csv", "sweep.json", "sweep.png", "sweep.svg"]
+        [
+            "manifest.json",
+            "sweep.csv",
+            "sweep.json",
+            "sweep.png",
+            "sweep.svg"
+        ]
     );
 }
 
@@ -187,7 +193,10 @@ fn no_charts_writes_none() {
     );
     assert!(!stdout.contains(".png"));
     let folder = dir.path().join("gsomia_2019").join("sweep");
-    assert_eq!(listed(&folder), ["sweep.csv", "sweep.json"]);
+    assert_eq!(
+        listed(&folder),
+        ["manifest.json", "sweep.csv", "sweep.json"]
+    );
 
     run(
         &[
@@ -215,9 +224,12 @@ fn no_charts_writes_none() {
     );
     assert_eq!(
         listed(&dir.path().join("gsomia_2019").join("sensitivity")),
-        ["tornado.json"]
+        ["manifest.json", "tornado.json"]
     );
-    assert_eq!(listed(&dir.path().join("compare")), ["comparison.json"]);
+    assert_eq!(
+        listed(&dir.path().join("compare")),
+        ["comparison.json", "manifest.json"]
+    );
 }
 
 #[test]

@@ -77,7 +77,9 @@ fn default_run_writes_summary_and_runs_csv() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        names.iter().all(|n| n == "runs.csv" || n == "summary.json"),
+        names
+            .iter()
+            .all(|n| n == "runs.csv" || n == "summary.json" || n == "manifest.json"),
         "{names:?}"
     );
 }
