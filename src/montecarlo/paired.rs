@@ -3,7 +3,7 @@
 //! Run k of every model uses the same random stream (`RunStream::new(seed, k)`), and streams
 //! are keyed by name, so a parameter or event the models share sees the same numbers in both.
 //! The difference between two models' outcome shares is then the assumption, not the noise,
-//! and its interval comes from the paired per-run differences.
+//! and its interval is Newcombe's paired score interval ([`newcombe_paired`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
