@@ -414,6 +414,83 @@ mod tests {
         assert_eq!(entries(dir.path()), vec!["b.png".to_string()]);
     }
 
+    fn own() -> Vec<String> {
+        vec![
+            "summary.json".into(),
+            "runs.csv".into(),
+            "report.html".into(),
+        ]
+    }
+
+    #[test]
+    fn a_result_replaces_the_previous_one_and_keeps_the_users_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("study");
+        let first = ResultDir::begin(&target).unwrap();
+        std::fs::write(first.path().join("summary.json"), "one").unwrap();
+        std::fs::write(first.path().join("report.html"), "one").unwrap();
+        first.commit("run", "first", &own(), &[]).unwrap();
+        std::fs::write(target.join("notes.txt"), "mine").unwrap();
+        std::fs::create_dir(target.join("sweep")).unwrap();
+        std::fs::write(target.join(".report.html.a1b2c3"), "leftover").unwrap();
+
+        let second = ResultDir::begin(&target).unwrap();
+        std::fs::write(second.path().join("summary.json"), "two").unwrap();
+        assert_eq!(
+            second.final_path(&second.path().join("summary.json")),
+            target.join("summary.json")
+        );
+        second.commit("run", "second", &own(), &[]).unwrap();
+        assert_eq!(
+            entries(&target),
+            ["manifest.json", "notes.txt", "summary.json", "sweep"]
+        );
+        assert_eq!(std::fs::read(target.join("summary.json")).unwrap(), b"two");
+        let manifest: Manifest =
+            serde_json::from_slice(&std::fs::read(target.join(MANIFEST)).unwrap()).unwrap();
+        assert_eq!(manifest.source, "second");
+        let names: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["summary.json"]);
+        assert_eq!(entries(dir.path()), ["study"]);
+    }
+
+    #[test]
+    fn a_result_dropped_before_its_commit_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("study");
+        let first = ResultDir::begin(&target).unwrap();
+        std::fs::write(first.path().join("summary.json"), "one").unwrap();
+        first.commit("run", "first", &own(), &[]).unwrap();
+        let failed = ResultDir::begin(&target).unwrap();
+        std::fs::write(failed.path().join("summary.json"), "half").unwrap();
+        drop(failed);
+        assert_eq!(entries(dir.path()), ["study"]);
+        assert_eq!(std::fs::read(target.join("summary.json")).unwrap(), b"one");
+    }
+
+    #[test]
+    fn abandoned_staging_is_removed_and_a_complete_one_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("study");
+        // A pid that cannot be running (above the kernel's limit of 2^22).
+        let dead = dir.path().join(".study.new-4999999-abc");
+        std::fs::create_dir(&dead).unwrap();
+        std::fs::write(dead.join("summary.json"), "done").unwrap();
+        std::fs::write(dead.join(MANIFEST), "{}").unwrap();
+        let stale = dir.path().join(".study.old-4999999-def");
+        std::fs::create_dir(&stale).unwrap();
+        let live = dir
+            .path()
+            .join(format!(".study.new-{}-ghi", std::process::id()));
+        std::fs::create_dir(&live).unwrap();
+        let result = ResultDir::begin(&target).unwrap();
+        // The complete result a crash left outside the folder is back; the rest of the dead
+        // process's folders are gone, the live one's kept.
+        assert_eq!(std::fs::read(target.join("summary.json")).unwrap(), b"done");
+        assert!(!dead.exists() && !stale.exists() && live.exists());
+        drop(result);
+    }
+
     #[test]
     fn missing_folder_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
