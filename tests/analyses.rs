@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use alliance_sim::analysis::sensitivity::{sobol, tornado, Target};
 use alliance_sim::analysis::sweep::{sweep, Axis};
 use alliance_sim::model::{self, Model};
-use alliance_sim::montecarlo::{run_study, run_until_precise, Sampling, StudyConfig};
+use alliance_sim::montecarlo::{run_study, run_until_precise, Sampling, StudyConfig, Summary};
 use alliance_sim::scenario;
 
 fn load(path: &str) -> Model {
@@ -159,9 +159,16 @@ fn precision_stops_when_every_interval_is_narrow_enough() {
         .expect("runs");
     assert!(s.runs < 1_000_000, "stopped early at {}", s.runs);
     assert_eq!(s.runs % 8192, 0, "whole batches");
+    // Both sides of every interval, not their mean: Wilson intervals are lopsided.
+    let sides_within = |o: &alliance_sim::montecarlo::summary::OutcomeSummary| {
+        o.probability - o.ci95[0] <= h && o.ci95[1] - o.probability <= h
+    };
     for o in &s.outcomes {
-        assert!((o.ci95[1] - o.ci95[0]) / 2.0 <= h, "{}: {:?}", o.id, o.ci95);
+        assert!(sides_within(o), "{}: {:?}", o.id, o.ci95);
     }
+    let report = s.precision.as_ref().expect("a precision report");
+    assert!(report.met && report.target == h && report.ceiling == 1_000_000);
+    assert!(report.below <= h && report.above <= h);
     // One batch fewer would not have been precise enough, and the result is a plain study's.
     let fewer = run_study(
         &m,
@@ -171,10 +178,11 @@ fn precision_stops_when_every_interval_is_narrow_enough() {
         &AtomicBool::new(false),
     )
     .expect("runs");
-    assert!(fewer
-        .outcomes
-        .iter()
-        .any(|o| (o.ci95[1] - o.ci95[0]) / 2.0 > h));
+    assert!(!fewer.outcomes.iter().all(sides_within));
+    assert!(
+        fewer.precision.is_none(),
+        "a plain study has no precision report"
+    );
     let same = run_study(
         &m,
         &config(s.runs, 2),
@@ -184,4 +192,11 @@ fn precision_stops_when_every_interval_is_narrow_enough() {
     )
     .expect("runs");
     assert_eq!(same.outcomes, s.outcomes);
+    assert_eq!(
+        Summary {
+            precision: None,
+            ..s
+        },
+        same
+    );
 }

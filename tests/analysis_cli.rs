@@ -109,7 +109,13 @@ fn one_parameter_sweep_writes_its_chart() {
     );
     assert_eq!(
         listed(&folder),
-        ["sweep.csv", "sweep.json", "sweep.png", "sweep.svg"]
+        [
+            "manifest.json",
+            "sweep.csv",
+            "sweep.json",
+            "sweep.png",
+            "sweep.svg"
+        ]
     );
 }
 
@@ -187,7 +193,10 @@ fn no_charts_writes_none() {
     );
     assert!(!stdout.contains(".png"));
     let folder = dir.path().join("gsomia_2019").join("sweep");
-    assert_eq!(listed(&folder), ["sweep.csv", "sweep.json"]);
+    assert_eq!(
+        listed(&folder),
+        ["manifest.json", "sweep.csv", "sweep.json"]
+    );
 
     run(
         &[
@@ -215,9 +224,12 @@ fn no_charts_writes_none() {
     );
     assert_eq!(
         listed(&dir.path().join("gsomia_2019").join("sensitivity")),
-        ["tornado.json"]
+        ["manifest.json", "tornado.json"]
     );
-    assert_eq!(listed(&dir.path().join("compare")), ["comparison.json"]);
+    assert_eq!(
+        listed(&dir.path().join("compare")),
+        ["comparison.json", "manifest.json"]
+    );
 }
 
 #[test]
@@ -345,4 +357,37 @@ fn json_goes_to_stdout_for_compare_and_sweep() {
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("sweep --json is JSON");
     assert_eq!(v["points"].as_array().map(Vec::len), Some(3));
     assert_eq!(v["runs_per_point"], 300);
+}
+
+/// Issue 11, defect 3: when no run differs, the paired interval must still have width (the
+/// old normal approximation printed `[+0.0, +0.0]`, as if 1,000 runs proved equality).
+#[test]
+fn compare_prints_a_paired_interval_that_keeps_its_width_when_no_run_differs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let args = [
+        "compare",
+        "scenarios/gsomia_2019.toml",
+        "scenarios/gsomia_2019.toml",
+        "--runs",
+        "1000",
+        "--no-charts",
+        "-q",
+    ];
+    let table = run(&args, dir.path());
+    assert!(!table.contains("[+0.0, +0.0]"), "{table}");
+    let json = run(&[&args[..], &["--json"]].concat(), dir.path());
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let z2 = 1.959_963_984_540_054f64.powi(2);
+    for o in v["outcomes"].as_array().expect("outcomes") {
+        let d = o["differences"][0].as_f64().expect("difference");
+        let lo = o["differences_ci95"][0][0].as_f64().expect("lo");
+        let hi = o["differences_ci95"][0][1].as_f64().expect("hi");
+        assert_eq!(d, 0.0, "{o}");
+        assert!(lo < 0.0 && 0.0 < hi, "{o}");
+        if o["probabilities"][0].as_f64() == Some(0.0) {
+            // Newcombe's interval for 0 of 1,000 under both: the Wilson upper bound either side.
+            let u = z2 / (1000.0 + z2);
+            assert!((hi - u).abs() < 1e-12 && (lo + u).abs() < 1e-12, "{o}");
+        }
+    }
 }

@@ -77,7 +77,9 @@ fn default_run_writes_summary_and_runs_csv() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        names.iter().all(|n| n == "runs.csv" || n == "summary.json"),
+        names
+            .iter()
+            .all(|n| n == "runs.csv" || n == "summary.json" || n == "manifest.json"),
         "{names:?}"
     );
 }
@@ -476,4 +478,185 @@ fn results_do_not_depend_on_the_vector_instructions() {
     let (baseline_summary, baseline_rows) = run("baseline", true);
     assert!(summary == baseline_summary, "summary.json differs");
     assert!(rows == baseline_rows, "runs.csv differs");
+}
+
+/// A scenario with one outcome in about a thousand runs: its Wilson interval is lopsided.
+const RARE_OUTCOME: &str = r#"
+[scenario]
+name = "Rare"
+description = "An outcome in about one run in a thousand."
+start = 2020-01-01
+step = "month"
+steps = 1
+runs = 1000
+seed = 3
+
+[parameters.u]
+dist = "uniform"
+min = 0
+max = 1
+
+[actors.a]
+label = "A"
+
+[outcomes.rare]
+label = "Rare"
+when = "u < 0.001"
+[outcomes.common]
+label = "Common"
+"#;
+
+/// Issue 11, defect 4: `--precision H` means both sides of every interval within H, and a
+/// ceiling reached first is said plainly, on the terminal and in summary.json.
+#[test]
+fn precision_holds_both_sides_and_says_when_the_ceiling_came_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = dir.path().join("rare.toml");
+    std::fs::write(&scenario, RARE_OUTCOME).expect("write");
+    let h = 0.0006;
+    let met = sim()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--precision", "0.0006", "--runs", "1000000", "--no-charts"])
+        .args(["--no-runs-csv", "-q", "--out"])
+        .arg(dir.path().join("met"))
+        .output()
+        .expect("runs");
+    assert!(met.status.success());
+    let stdout = String::from_utf8_lossy(&met.stdout);
+    assert!(stdout.contains("precision reached after"), "{stdout}");
+    let summary = read_json(&dir.path().join("met/rare/summary.json"));
+    for o in summary["outcomes"].as_array().expect("outcomes") {
+        let p = o["probability"].as_f64().expect("p");
+        let [lo, hi] = [0, 1].map(|i| o["ci95"][i].as_f64().expect("ci"));
+        assert!(p - lo <= h && hi - p <= h, "one side beyond {h}: {o}");
+    }
+    let precision = &summary["precision"];
+    assert_eq!(precision["met"], true, "{precision}");
+    assert_eq!(precision["target"], h);
+    assert_eq!(precision["ceiling"], 1_000_000);
+    assert!(precision["above"].as_f64().is_some_and(|a| a <= h));
+
+    // The ceiling first: no claim of success, and the record says so.
+    let short = sim()
+        .arg("run")
+        .arg(&scenario)
+        .args(["--precision", "0.0006", "--runs", "3000", "--no-charts"])
+        .args(["--no-runs-csv", "-q", "--out"])
+        .arg(dir.path().join("short"))
+        .output()
+        .expect("runs");
+    assert!(short.status.success());
+    let stdout = String::from_utf8_lossy(&short.stdout);
+    let stderr = String::from_utf8_lossy(&short.stderr);
+    assert!(!stdout.contains("precision reached"), "{stdout}");
+    assert!(stdout.contains("precision NOT reached"), "{stdout}");
+    assert!(stderr.contains("precision NOT reached"), "{stderr}");
+    let summary = read_json(&dir.path().join("short/rare/summary.json"));
+    assert_eq!(summary["runs"], 3000);
+    let precision = &summary["precision"];
+    assert_eq!(precision["met"], false, "{precision}");
+    assert_eq!(precision["ceiling"], 3000);
+    // The two outcomes' intervals mirror each other: either is the widest.
+    assert!(["rare", "common"].contains(&precision["worst_outcome"].as_str().unwrap_or("")));
+    assert!(precision["above"].as_f64().is_some_and(|a| a > h));
+
+    // Without --precision the summary has no such field (its bytes are unchanged).
+    sim()
+        .arg("run")
+        .arg(&scenario)
+        .args([
+            "--runs",
+            "3000",
+            "--no-charts",
+            "--no-runs-csv",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path().join("plain"))
+        .assert()
+        .success();
+    let plain = read_json(&dir.path().join("plain/rare/summary.json"));
+    assert!(plain.get("precision").is_none());
+}
+
+/// Issue 11, defect 5: `explain` replays exactly the row of the study it is pointed at, also
+/// after `--sampling lhs`, and refuses a run the study does not have.
+#[test]
+fn explain_replays_the_exact_row_of_a_latin_hypercube_study() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runs = 40;
+    sim()
+        .args(["run", "--runs", "40", "--seed", "11", "--sampling", "lhs"])
+        .args(["--set", "nk_threat=0.3", "--no-charts", "-q", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let study = dir.path().join("gsomia_2019");
+    let csv = std::fs::read_to_string(study.join("runs.csv")).expect("runs.csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let summary = read_json(&study.join("summary.json"));
+    let parameters: Vec<String> = summary["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id").to_string())
+        .collect();
+    for k in [0usize, 13, runs - 1] {
+        let row: Vec<&str> = csv.lines().nth(k + 1).expect("row").split(',').collect();
+        let story = sim()
+            .args(["explain", "--run", &k.to_string(), "--study"])
+            .arg(&study)
+            .output()
+            .expect("explain runs");
+        let text = String::from_utf8_lossy(&story.stdout);
+        assert!(
+            story.status.success(),
+            "{}",
+            String::from_utf8_lossy(&story.stderr)
+        );
+        for id in &parameters {
+            let col = header.iter().position(|c| c == id).expect("column");
+            let line = text
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(id.as_str()))
+                .unwrap_or_else(|| panic!("no line for {id}: {text}"));
+            let shown = line.split_whitespace().nth(1).expect("value");
+            assert_eq!(shown, row[col], "run {k}, parameter {id}: {line}");
+        }
+        let outcome = header
+            .iter()
+            .position(|c| *c == "outcome")
+            .expect("outcome");
+        assert!(
+            text.contains(&format!("({})\n", row[outcome])),
+            "run {k}: {text}"
+        );
+        // The same run given by flags instead of the folder.
+        let by_flags = sim()
+            .args([
+                "explain",
+                "--run",
+                &k.to_string(),
+                "--runs",
+                "40",
+                "--seed",
+                "11",
+            ])
+            .args(["--sampling", "lhs", "--set", "nk_threat=0.3"])
+            .output()
+            .expect("explain runs");
+        assert_eq!(String::from_utf8_lossy(&by_flags.stdout), text);
+    }
+    // Run 40 is not in a study of 40 runs.
+    sim()
+        .args(["explain", "--run", "40", "--study"])
+        .arg(&study)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("the study has 40 runs"));
+    sim()
+        .args(["explain", "--run", "40", "--runs", "40"])
+        .assert()
+        .code(2);
 }

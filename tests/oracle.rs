@@ -53,15 +53,23 @@ impl Study {
 fn run_study(dir: &Path, runs: u64, extra: &[&str]) -> Study {
     let out = dir.join(format!("out{runs}{}", extra.join("")));
     sim()
-        .args(["run", "-q", "--no-charts", "--runs", &runs.to_string(), "--out"])
+        .args([
+            "run",
+            "-q",
+            "--no-charts",
+            "--runs",
+            &runs.to_string(),
+            "--out",
+        ])
         .arg(&out)
         .arg(fixture())
         .args(extra)
         .assert()
         .success();
     let folder = out.join("oracle");
-    let summary: Value = serde_json::from_slice(&std::fs::read(folder.join("summary.json")).unwrap())
-        .expect("summary.json");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("summary.json")).unwrap())
+            .expect("summary.json");
     let mut reader = csv::Reader::from_path(folder.join("runs.csv")).expect("runs.csv");
     let header = reader
         .headers()
@@ -162,7 +170,10 @@ fn metric_statistics_match_a_recount_of_the_runs() {
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         assert_eq!((f(&m["min"]), f(&m["max"])), (min, max), "{id}");
-        let (p05, p95) = (order_statistic(&values, 0.05), order_statistic(&values, 0.95));
+        let (p05, p95) = (
+            order_statistic(&values, 0.05),
+            order_statistic(&values, 0.95),
+        );
         let error = f(&m["quantile_error"]);
         for (key, q) in [("p05", 0.05), ("p50", 0.5), ("p95", 0.95)] {
             let exact = order_statistic(&values, q);
@@ -173,7 +184,11 @@ fn metric_statistics_match_a_recount_of_the_runs() {
             );
         }
         // Quantiles within 0.5 % of the metric's own spread (exact for a constant).
-        assert!(error <= 0.005 * (p95 - p05), "{id}: error {error}, spread {}", p95 - p05);
+        assert!(
+            error <= 0.005 * (p95 - p05),
+            "{id}: error {error}, spread {}",
+            p95 - p05
+        );
         // The histogram: every value in the bin whose edges hold it.
         let edges: Vec<f64> = m["histogram"]["edges"]
             .as_array()
@@ -290,14 +305,27 @@ fn shards_merged_in_any_order_and_split_give_the_same_bytes() {
     let runs = "5000";
     let single = dir.path().join("single");
     sim()
-        .args(["run", "-q", "--no-charts", "--no-runs-csv", "--threads", "1", "--runs", runs])
+        .args([
+            "run",
+            "-q",
+            "--no-charts",
+            "--no-runs-csv",
+            "--threads",
+            "1",
+            "--runs",
+            runs,
+        ])
         .arg("--out")
         .arg(&single)
         .arg(fixture())
         .assert()
         .success();
     let expected = std::fs::read(single.join("oracle/summary.json")).unwrap();
-    for (count, order) in [(2, vec![2, 1]), (3, vec![3, 1, 2]), (5, vec![5, 2, 4, 1, 3])] {
+    for (count, order) in [
+        (2, vec![2, 1]),
+        (3, vec![3, 1, 2]),
+        (5, vec![5, 2, 4, 1, 3]),
+    ] {
         let mut partials = Vec::new();
         for k in 1..=count {
             let out = dir.path().join(format!("shard{count}_{k}"));
@@ -324,6 +352,9 @@ fn shards_merged_in_any_order_and_split_give_the_same_bytes() {
         }
         cmd.assert().success();
         let got = std::fs::read(merged.join("oracle/summary.json")).unwrap();
-        assert!(got == expected, "{count} shards merged in order {order:?} differ");
+        assert!(
+            got == expected,
+            "{count} shards merged in order {order:?} differ"
+        );
     }
 }

@@ -6,12 +6,12 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::args::CommonRunArgs;
-use super::run::{load_model, progress_bar, study_config, study_error, with_threads};
+use super::run::{begin_result, load_model, progress_bar, study_config, study_error, with_threads};
 use super::{cancel_flag, use_color, Failure};
 use crate::analysis::compare::compare;
 use crate::analysis::sensitivity::{sobol, tornado, Target};
 use crate::analysis::sweep::{sweep, Axis, SweepError};
-use crate::report::{self, atomic::write_atomic};
+use crate::report::{self, atomic::write_atomic, ResultDir};
 use crate::{model, scenario};
 
 #[derive(Debug, Clone, Args)]
@@ -103,12 +103,6 @@ pub struct SensitivityArgs {
     pub no_charts: bool,
 }
 
-fn create_dir(dir: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating output folder {}", dir.display()))?;
-    Ok(())
-}
-
 fn write_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<String, Failure> {
     let mut text = serde_json::to_string_pretty(value).context("serializing results")?;
     text.push('\n');
@@ -116,11 +110,39 @@ fn write_json<T: serde::Serialize>(value: &T, path: &Path) -> Result<String, Fai
     Ok(text)
 }
 
+/// Names an analysis folder's files can have: how the tool recognises its own files in a
+/// folder written before folders had a manifest.
+fn analysis_file_names() -> Vec<String> {
+    let mut names: Vec<String> = [
+        "comparison.json",
+        "sweep.csv",
+        "sweep.json",
+        "tornado.json",
+        "sobol.json",
+    ]
+    .map(String::from)
+    .to_vec();
+    for chart in [
+        report::analysis_charts::COMPARISON_CHART,
+        report::analysis_charts::SWEEP_CHART,
+        report::analysis_charts::SWEEP_HEATMAP_CHART,
+        report::analysis_charts::TORNADO_CHART,
+        report::analysis_charts::SOBOL_CHART,
+    ] {
+        names.push(format!("{chart}.png"));
+        names.push(format!("{chart}.svg"));
+    }
+    names
+}
+
 /// What every analysis command does with its result, in this order: `json_name` beside the
-/// files already `written`, the charts unless `--no-charts`, then the table (or the JSON with
-/// `--json`) and the list of files.
+/// files already `written` (in the result's staging folder), the charts unless `--no-charts`,
+/// the swap into the output folder, then the table (or the JSON with `--json`) and the list of
+/// files.
 struct Publish<'a> {
-    dir: &'a Path,
+    result: ResultDir,
+    command: &'a str,
+    source: String,
     json_name: &'a str,
     written: Vec<PathBuf>,
     no_charts: bool,
@@ -132,25 +154,46 @@ impl Publish<'_> {
         mut self,
         result: &T,
         table: String,
-        draw: impl FnOnce() -> anyhow::Result<Vec<PathBuf>>,
+        draw: impl FnOnce(&Path) -> anyhow::Result<Vec<PathBuf>>,
     ) -> Result<(), Failure> {
-        let path = self.dir.join(self.json_name);
+        let path = self.result.path().join(self.json_name);
         let text = write_json(result, &path)?;
         self.written.push(path);
         if !self.no_charts {
-            self.written.extend(draw()?);
+            self.written.extend(draw(self.result.path())?);
         }
+        let written: Vec<PathBuf> = self
+            .written
+            .iter()
+            .map(|f| self.result.final_path(f))
+            .collect();
+        let target = self.result.target().to_path_buf();
+        self.result
+            .commit(self.command, &self.source, &analysis_file_names(), &[])
+            .with_context(|| format!("moving the result into {}", target.display()))?;
         if self.print_json {
             out!("{text}");
         } else {
             out!("{table}");
             outln!("\nwrote:");
-            for p in &self.written {
+            for p in &written {
                 outln!("  {}", p.display());
             }
         }
         Ok(())
     }
+}
+
+/// What an analysis was computed from, for the manifest.
+fn analysis_source(model: &model::Model, config: &crate::montecarlo::StudyConfig) -> String {
+    format!(
+        "scenario {} (sha256 {}), seed {}, {} runs, {} sampling",
+        model.file,
+        model.sha256,
+        config.seed,
+        config.runs,
+        config.sampling.name()
+    )
 }
 
 pub fn compare_command(args: CompareArgs) -> Result<(), Failure> {
@@ -167,8 +210,7 @@ pub fn compare_command(args: CompareArgs) -> Result<(), Failure> {
         .iter()
         .map(|(i, v)| (base.parameters[*i].id.clone(), *v))
         .collect();
-    let dir = args.out.join("compare");
-    create_dir(&dir)?;
+    let result_dir = begin_result(&args.out.join("compare"))?;
     let cancel = cancel_flag();
     let bar = progress_bar(
         config.runs * loaded.len() as u64,
@@ -186,8 +228,15 @@ pub fn compare_command(args: CompareArgs) -> Result<(), Failure> {
     })?
     .map_err(study_error)?;
     bar.finish_and_clear();
+    let source = loaded
+        .iter()
+        .map(|(_, m)| analysis_source(m, &config))
+        .collect::<Vec<_>>()
+        .join("; ");
     Publish {
-        dir: &dir,
+        result: result_dir,
+        command: "compare",
+        source,
         json_name: "comparison.json",
         written: Vec::new(),
         no_charts: args.no_charts,
@@ -196,7 +245,7 @@ pub fn compare_command(args: CompareArgs) -> Result<(), Failure> {
     .run(
         &result,
         report::analysis::render_comparison(&result),
-        || report::write_comparison_chart(&result, &dir).context("drawing the comparison chart"),
+        |dir| report::write_comparison_chart(&result, dir).context("drawing the comparison chart"),
     )
 }
 
@@ -230,8 +279,7 @@ pub fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
         }
     }
     let points: u64 = axes.iter().map(|a| a.values.len() as u64).product();
-    let dir = args.out.join(&model.stem).join("sweep");
-    create_dir(&dir)?;
+    let result_dir = begin_result(&args.out.join(&model.stem).join("sweep"))?;
     let cancel = cancel_flag();
     let bar = progress_bar(config.runs * points, args.common.quiet, "sweeping");
     let result = with_threads(args.common.threads, || {
@@ -250,18 +298,24 @@ pub fn sweep_command(args: SweepArgs) -> Result<(), Failure> {
         )),
     })?;
     bar.finish_and_clear();
-    let csv_path = dir.join("sweep.csv");
+    let csv_path = result_dir.path().join("sweep.csv");
     let csv = result.to_csv().context("formatting sweep.csv")?;
-    write_atomic(&csv_path, &csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    write_atomic(&csv_path, &csv).context("writing sweep.csv")?;
     Publish {
-        dir: &dir,
+        result: result_dir,
+        command: "sweep",
+        source: format!(
+            "{}; --param {}",
+            analysis_source(&model, &config),
+            args.params.join(" --param ")
+        ),
         json_name: "sweep.json",
         written: vec![csv_path],
         no_charts: args.no_charts,
         print_json: args.json,
     }
-    .run(&result, report::analysis::render_sweep(&result), || {
-        report::write_sweep_charts(&result, &dir, args.main_outcome.as_deref())
+    .run(&result, report::analysis::render_sweep(&result), |dir| {
+        report::write_sweep_charts(&result, dir, args.main_outcome.as_deref())
             .context("drawing the sweep chart")
     })
 }
@@ -309,14 +363,22 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
         check_sobol_size(config.runs, varied, args.resamples)?;
     }
     let dir = args.out.join(&model.stem).join("sensitivity");
-    create_dir(&dir)?;
     let cancel = cancel_flag();
-    let publish = |json_name| Publish {
-        dir: &dir,
-        json_name,
-        written: Vec::new(),
-        no_charts: args.no_charts,
-        print_json: args.json,
+    let source = format!(
+        "{}; target {}",
+        analysis_source(&model, &config),
+        args.target.as_deref().unwrap_or("the first outcome")
+    );
+    let publish = |json_name, command| -> Result<Publish, Failure> {
+        Ok(Publish {
+            result: begin_result(&dir)?,
+            command,
+            source: source.clone(),
+            json_name,
+            written: Vec::new(),
+            no_charts: args.no_charts,
+            print_json: args.json,
+        })
     };
     match args.method {
         Method::Tornado => {
@@ -326,10 +388,14 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
             })?
             .map_err(study_error)?;
             bar.finish_and_clear();
-            publish("tornado.json").run(&result, report::analysis::render_tornado(&result), || {
-                report::write_tornado_chart(&result, &model.name, &dir)
-                    .context("drawing the tornado chart")
-            })
+            publish("tornado.json", "sensitivity")?.run(
+                &result,
+                report::analysis::render_tornado(&result),
+                |dir| {
+                    report::write_tornado_chart(&result, &model.name, dir)
+                        .context("drawing the tornado chart")
+                },
+            )
         }
         Method::Sobol => {
             let bar = progress_bar(config.runs * (varied + 2), args.common.quiet, "sobol");
@@ -353,10 +419,14 @@ pub fn sensitivity_command(args: SensitivityArgs) -> Result<(), Failure> {
                     result.target, result.base_rows
                 )));
             }
-            publish("sobol.json").run(&result, report::analysis::render_sobol(&result), || {
-                report::write_sobol_chart(&result, &model.name, &dir)
-                    .context("drawing the Sobol chart")
-            })
+            publish("sobol.json", "sensitivity")?.run(
+                &result,
+                report::analysis::render_sobol(&result),
+                |dir| {
+                    report::write_sobol_chart(&result, &model.name, dir)
+                        .context("drawing the Sobol chart")
+                },
+            )
         }
     }
 }

@@ -131,7 +131,8 @@ pub struct RunArgs {
     /// Run only the K-th of N equal shares of the runs and write a partial result for `merge`
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
-    /// Stop once every outcome's 95% interval is at most H either side (--runs is the ceiling)
+    /// Stop once every outcome's 95% interval lies within H of its probability on both sides
+    /// (--runs is the ceiling; the output says plainly when it came first)
     #[arg(long, value_name = "H")]
     pub precision: Option<f64>,
 }

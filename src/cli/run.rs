@@ -156,6 +156,51 @@ pub fn output_dir(base: &Path, model: &Model) -> Result<PathBuf, Failure> {
     Ok(dir)
 }
 
+/// Starts writing a result for the output folder `target` (see [`report::ResultDir`]).
+pub fn begin_result(target: &Path) -> Result<report::ResultDir, Failure> {
+    Ok(report::ResultDir::begin(target)
+        .with_context(|| format!("preparing output folder {}", target.display()))?)
+}
+
+/// What a study's files were computed from, for the manifest.
+fn study_source(summary: &montecarlo::Summary) -> String {
+    format!(
+        "scenario {} (sha256 {}), seed {}, {} runs, {} sampling",
+        summary.scenario.file,
+        summary.scenario.sha256,
+        summary.seed,
+        summary.runs,
+        summary.sampling
+    )
+}
+
+/// Names a study folder's files can have: how the tool recognises its own files in a folder
+/// written before folders had a manifest.
+fn study_file_names() -> Vec<String> {
+    let mut names: Vec<String> = ["summary.json", "runs.csv", "report.html"]
+        .map(String::from)
+        .to_vec();
+    for chart in report::chart_names() {
+        names.push(format!("{chart}.png"));
+        names.push(format!("{chart}.svg"));
+    }
+    names
+}
+
+/// Swaps a study's result into its output folder.
+fn commit_result(
+    result: report::ResultDir,
+    command: &str,
+    summary: &montecarlo::Summary,
+    keep: &[&str],
+) -> Result<(), Failure> {
+    let target = result.target().to_path_buf();
+    result
+        .commit(command, &study_source(summary), &study_file_names(), keep)
+        .with_context(|| format!("moving the result into {}", target.display()))?;
+    Ok(())
+}
+
 /// Runs between precision checks: large enough that checking is cheap, small enough not to
 /// overshoot much.
 const PRECISION_BATCH: u64 = 8 * montecarlo::BLOCK;
@@ -175,17 +220,6 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             )));
         }
     }
-    let dir = output_dir(&args.out, &model)?;
-    let cancel = cancel_flag();
-    let bar = progress_bar(config.runs, args.common.quiet, "running");
-    let mut csv = if args.no_runs_csv {
-        None
-    } else {
-        Some(
-            report::runs_csv::RunsCsv::create(&dir.join("runs.csv"), &model)
-                .with_context(|| format!("creating runs.csv in {}", dir.display()))?,
-        )
-    };
     if let Some(h) = args.precision {
         if !(h > 0.0 && h < 0.5) {
             return Err(Failure::Invalid(format!(
@@ -198,9 +232,24 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             ));
         }
     }
+    let cancel = cancel_flag();
+    let bar = progress_bar(config.runs, args.common.quiet, "running");
     if let Some(shard) = &args.shard {
-        return run_shard(&model, &config, shard, &dir, csv, &args, &bar, &cancel);
+        let dir = output_dir(&args.out, &model)?;
+        return run_shard(&model, &config, shard, &dir, &args, &bar, &cancel);
     }
+    // Everything goes into a staging folder, swapped in when complete (see `ResultDir`).
+    let result = begin_result(&args.out.join(&model.stem))?;
+    let dir = result.path().to_path_buf();
+    let mut csv = if args.no_runs_csv {
+        None
+    } else {
+        Some(
+            report::runs_csv::RunsCsv::create(&dir.join("runs.csv"), &model).with_context(
+                || format!("creating runs.csv beside {}", result.target().display()),
+            )?,
+        )
+    };
     let summary = with_threads(args.common.threads, || {
         let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
         match args.precision {
@@ -227,8 +276,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         written.push(dir.join("runs.csv"));
     }
     let summary_path = dir.join("summary.json");
-    report::write_summary_json(&summary, &summary_path)
-        .with_context(|| format!("writing {}", summary_path.display()))?;
+    report::write_summary_json(&summary, &summary_path).context("writing summary.json")?;
     written.push(summary_path);
     if !args.no_charts {
         let options = report::ChartOptions {
@@ -244,17 +292,19 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
                 .filter(|f| f.extension().is_some_and(|e| e != "svg")),
         );
     }
+    let written: Vec<PathBuf> = written.iter().map(|f| result.final_path(f)).collect();
+    commit_result(result, "run", &summary, &[])?;
+    if let Some(p) = summary.precision.as_ref().filter(|p| !p.met) {
+        // Also on stderr, so that `--json` and scripts see it too.
+        super::print_stderr(&format!("warning: {}\n", precision_line(p, summary.runs)));
+    }
     if args.json {
         let text = serde_json::to_string_pretty(&summary).context("serializing the summary")?;
         outln!("{text}");
     } else {
         out!("{}", report::table::render(&summary));
-        if args.precision.is_some() {
-            outln!(
-                "\nprecision reached after {} runs (ceiling {})",
-                summary.runs,
-                config.runs
-            );
+        if let Some(p) = &summary.precision {
+            outln!("\n{}", precision_line(p, summary.runs));
         }
         outln!("\nwrote:");
         for path in &written {
@@ -264,6 +314,29 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// What `--precision` reached, in one sentence; plain about a target the ceiling stopped short of.
+fn precision_line(p: &montecarlo::summary::PrecisionReport, runs: u64) -> String {
+    let pts = |x: f64| format!("{:.3}", 100.0 * x);
+    let widest = p.below.max(p.above);
+    if p.met {
+        format!(
+            "precision reached after {runs} runs (ceiling {}): every outcome's 95% interval is within {} points of its probability on both sides (widest side {} points, `{}`)",
+            p.ceiling,
+            pts(p.target),
+            pts(widest),
+            p.worst_outcome
+        )
+    } else {
+        format!(
+            "precision NOT reached: the ceiling of {} runs came first; the widest side of an interval is {} points (`{}`), above the target of {}; raise --runs",
+            p.ceiling,
+            pts(widest),
+            p.worst_outcome,
+            pts(p.target)
+        )
+    }
+}
+
 /// `run --shard K/N`: run one share of the blocks and write a mergeable partial result.
 #[allow(clippy::too_many_arguments)]
 fn run_shard(
@@ -271,7 +344,6 @@ fn run_shard(
     config: &StudyConfig,
     shard: &str,
     dir: &Path,
-    mut csv: Option<report::runs_csv::RunsCsv>,
     args: &RunArgs,
     bar: &ProgressBar,
     cancel: &std::sync::atomic::AtomicBool,
@@ -283,19 +355,28 @@ fn run_shard(
             "error: --precision and --shard cannot be combined".into(),
         ));
     }
+    let (k, n) = (shard.index + 1, shard.count);
+    // Shards of one study run side by side into one folder: each writes only its own two
+    // files (each to a temporary name, renamed when complete), never another's.
+    let runs_path = dir.join(format!("runs-{k}-of-{n}.csv"));
+    let mut csv = if args.no_runs_csv {
+        None
+    } else {
+        Some(
+            report::runs_csv::RunsCsv::create(&runs_path, model)
+                .with_context(|| format!("creating {}", runs_path.display()))?,
+        )
+    };
     let partial = with_threads(args.common.threads, || {
         let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
         run_shard(model, config, shard, sink, &|n| bar.inc(n), cancel)
     })?
     .map_err(study_error)?;
     bar.finish_and_clear();
-    let (k, n) = (shard.index + 1, shard.count);
     let mut written = Vec::new();
     if let Some(csv) = csv {
         csv.finish().context("writing the shard's runs")?;
-        let target = dir.join(format!("runs-{k}-of-{n}.csv"));
-        std::fs::rename(dir.join("runs.csv"), &target).context("naming the shard's runs file")?;
-        written.push(target);
+        written.push(runs_path);
     }
     let path = dir.join(format!("partial-{k}-of-{n}.json"));
     let text = serde_json::to_string(&partial).context("serializing the partial result")?;
@@ -344,16 +425,18 @@ pub fn merge_command(args: super::args::MergeArgs) -> Result<(), Failure> {
     };
     let summary = montecarlo::shard::merge(&model, &partials)
         .map_err(|e| Failure::Invalid(format!("error: {e}")))?;
-    let dir = output_dir(&args.out, &model)?;
+    let result = begin_result(&args.out.join(&model.stem))?;
+    let dir = result.path().to_path_buf();
     let summary_path = dir.join("summary.json");
-    report::write_summary_json(&summary, &summary_path)
-        .with_context(|| format!("writing {}", summary_path.display()))?;
+    report::write_summary_json(&summary, &summary_path).context("writing summary.json")?;
     let mut written = vec![summary_path];
     if !args.no_charts {
         report::write_charts_and_report(&summary, &dir, &report::ChartOptions::default())
             .context("drawing charts")?;
         written.push(dir.join("report.html"));
     }
+    let written: Vec<PathBuf> = written.iter().map(|f| result.final_path(f)).collect();
+    commit_result(result, "merge", &summary, &[])?;
     if args.json {
         outln!(
             "{}",
@@ -395,8 +478,19 @@ pub fn report_command(args: super::args::ReportArgs) -> Result<(), Failure> {
         main_outcome: args.main_outcome,
         ..Default::default()
     };
-    let files =
-        report::write_charts_and_report(&summary, &dir, &options).context("drawing charts")?;
+    // A summary.json named in the current folder has an empty parent.
+    let dir = std::fs::canonicalize(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &dir
+    })
+    .with_context(|| format!("finding the folder of {}", summary_path.display()))?;
+    let result = begin_result(&dir)?;
+    let files = report::write_charts_and_report(&summary, result.path(), &options)
+        .context("drawing charts")?;
+    let files: Vec<PathBuf> = files.iter().map(|f| result.final_path(f)).collect();
+    // The charts are the new part of the result; its summary and runs come along unchanged.
+    commit_result(result, "report", &summary, &["summary.json", "runs.csv"])?;
     outln!(
         "redrew {} files from {}:",
         files.len(),

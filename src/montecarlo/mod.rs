@@ -630,6 +630,8 @@ pub fn run_blocks(
         drop(sender);
         let written = writer.map(|w| w.join());
         match (result, written, failure.into_error()) {
+            // Workers stop when the writer fails; its error (a full disk) is the cause.
+            (Err(StudyError::Cancelled), Some(Ok(Err(e))), _) => Err(StudyError::Sink(e)),
             (Err(e), _, _) => Err(e),
             (Ok(_), _, Some(e)) => Err(StudyError::Run(e)),
             (Ok(_), Some(Ok(Err(e))), None) => Err(StudyError::Sink(e)),
@@ -667,10 +669,12 @@ fn write_in_order(
     outcome
 }
 
-/// Runs in batches of `batch` runs until every outcome's 95% interval is at most
-/// `half_width` either side, or `config.runs` is reached. The stopping point depends only on
-/// the results, which depend only on the seed, so it is reproducible; the summary equals that of
-/// a plain study with the same final run count.
+/// Runs in batches of `batch` runs until every outcome's 95% interval is at most `half_width`
+/// either side of its probability (both `p - lo` and `hi - p`: Wilson intervals are lopsided
+/// near 0 and 1, and their mean half-width would let one side exceed the target), or
+/// `config.runs` is reached. The stopping point depends only on the results, which depend only
+/// on the seed, so it is reproducible; the summary equals that of a plain study with the same
+/// final run count, plus [`Summary::precision`], which says whether the target was met.
 pub fn run_until_precise(
     model: &Model,
     config: &StudyConfig,
@@ -684,25 +688,60 @@ pub fn run_until_precise(
     let batch_blocks = batch.div_ceil(BLOCK).max(1);
     let mut acc = Accumulator::new(model, config.timeline);
     let mut next = 0;
+    let mut sides = widest_sides(&acc);
     while next < total_blocks {
         let end = (next + batch_blocks).min(total_blocks);
         let part_sink = sink.as_mut().map(|s| &mut **s as &mut dyn RunSink);
         let part = run_blocks(model, config, next..end, part_sink, progress, cancel)?;
         acc.merge(&part);
         next = end;
-        let widest = acc
-            .outcome_counts
-            .iter()
-            .map(|&k| {
-                let [lo, hi] = wilson(k, acc.runs);
-                (hi - lo) / 2.0
-            })
-            .fold(0.0, f64::max);
-        if widest <= half_width {
+        sides = widest_sides(&acc);
+        if sides.below <= half_width && sides.above <= half_width {
             break;
         }
     }
-    summarize(model, config, &acc)
+    let mut summary = summarize(model, config, &acc)?;
+    summary.precision = Some(summary::PrecisionReport {
+        target: half_width,
+        below: sides.below,
+        above: sides.above,
+        worst_outcome: model
+            .outcomes
+            .get(sides.worst)
+            .map_or_else(String::new, |o| o.id.clone()),
+        ceiling: config.runs,
+        met: sides.below <= half_width && sides.above <= half_width,
+    });
+    Ok(summary)
+}
+
+/// The widest sides of the outcomes' 95% intervals, and the outcome with the widest side.
+struct Sides {
+    below: f64,
+    above: f64,
+    worst: usize,
+}
+
+fn widest_sides(acc: &Accumulator) -> Sides {
+    let n = acc.runs;
+    let mut sides = Sides {
+        below: 0.0,
+        above: 0.0,
+        worst: 0,
+    };
+    let mut widest = f64::NEG_INFINITY;
+    for (o, &k) in acc.outcome_counts.iter().enumerate() {
+        let p = if n == 0 { 0.0 } else { k as f64 / n as f64 };
+        let [lo, hi] = wilson(k, n);
+        let (below, above) = (p - lo, hi - p);
+        sides.below = sides.below.max(below);
+        sides.above = sides.above.max(above);
+        if below.max(above) > widest {
+            widest = below.max(above);
+            sides.worst = o;
+        }
+    }
+    sides
 }
 
 /// Runs a whole study and summarises it.
@@ -926,6 +965,7 @@ pub fn summarize(
                 FixedParameter::new(p.id.clone(), *v, &p.distribution)
             })
             .collect(),
+        precision: None,
         outcomes,
         decisions,
         events,

@@ -16,6 +16,10 @@ pub struct Summary {
     pub sampling: String,
     /// Parameters fixed from the command line (`--set`), in the order given.
     pub fixed: Vec<FixedParameter>,
+    /// How a `--precision` study ended; absent from other studies, whose files stay as they
+    /// were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionReport>,
     pub outcomes: Vec<OutcomeSummary>,
     pub decisions: Vec<DecisionSummary>,
     pub events: Vec<EventSummary>,
@@ -105,6 +109,24 @@ impl std::fmt::Display for Support {
             None => f.write_str("inf)"),
         }
     }
+}
+
+/// The target of `run --precision H` and what was reached. The rule: every outcome's 95%
+/// interval lies within `target` of its probability on both sides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrecisionReport {
+    pub target: f64,
+    /// The largest `probability - ci95[0]` over the outcomes.
+    pub below: f64,
+    /// The largest `ci95[1] - probability` over the outcomes.
+    pub above: f64,
+    /// The outcome whose interval has the widest side.
+    pub worst_outcome: String,
+    /// The most runs the study could use (`--runs`, or the scenario's `runs`).
+    pub ceiling: u64,
+    /// Whether both sides of every interval are within the target. False when the ceiling
+    /// came first.
+    pub met: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -31,7 +31,7 @@ use crate::montecarlo::Summary;
 pub use analysis_charts::{
     write_comparison_chart, write_sobol_chart, write_sweep_charts, write_tornado_chart,
 };
-pub use atomic::{write_atomic, write_atomic_via_path};
+pub use atomic::{write_atomic, write_atomic_via_path, Manifest, ResultDir, MANIFEST};
 pub use charts::{chart_names, write_charts, ChartOptions, WrittenChart};
 pub use html::{escape_html, write_html};
 

@@ -175,6 +175,7 @@ pub(crate) fn sample_summary() -> Summary {
             outside_support: false,
             support: None,
         }],
+        precision: None,
         outcomes: vec![
             outcome(
                 "terminated",
