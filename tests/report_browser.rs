@@ -1,9 +1,10 @@
 //! report.html in a real browser: headless Chromium loads it from the file system with no
 //! console errors, and a screenshot shows the charts.
 //!
-//! Needs `/usr/bin/chromium` (Debian's `chromium`, installed by `.ci/run`). Set
-//! `ALLIANCE_SIM_SKIP_BROWSER=1` to skip it on a machine without one; it fails otherwise, so it
-//! cannot pass by not running.
+//! Needs `/usr/bin/chromium` (Debian's `chromium`), so it is ignored by a plain `cargo test` on a
+//! machine with only the Rust toolchain. `.ci/run` installs Chromium and runs it with
+//! `--include-ignored`; there it fails when the browser is missing, so it cannot pass by not
+//! running.
 
 use std::path::Path;
 use std::process::Command;
@@ -33,14 +34,11 @@ fn headless(dir: &Path) -> Command {
 }
 
 #[test]
+#[ignore = "needs Debian's chromium; .ci/run installs it and runs this with --include-ignored"]
 fn report_loads_in_chromium_without_console_errors() {
-    if std::env::var_os("ALLIANCE_SIM_SKIP_BROWSER").is_some() {
-        eprintln!("skipped: ALLIANCE_SIM_SKIP_BROWSER is set");
-        return;
-    }
     assert!(
         chromium().is_some(),
-        "chromium is needed (apt-get install chromium), or set ALLIANCE_SIM_SKIP_BROWSER=1"
+        "chromium is needed (apt-get install chromium)"
     );
     let dir = tempfile::tempdir().expect("temp dir");
     let status = assert_cmd::Command::cargo_bin("alliance-sim")

@@ -296,7 +296,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     commit_result(result, "run", &summary, &[])?;
     if let Some(p) = summary.precision.as_ref().filter(|p| !p.met) {
         // Also on stderr, so that `--json` and scripts see it too.
-        super::print_stderr(&format!("warning: {}\n", precision_line(p, summary.runs)));
+        super::print_stderr(&format!("warning: {}", precision_line(p, summary.runs)));
     }
     if args.json {
         let text = serde_json::to_string_pretty(&summary).context("serializing the summary")?;

@@ -114,9 +114,29 @@ pub fn render(summary: &Summary) -> String {
             .max()
             .unwrap_or(6)
             .max(6);
+        let rows: Vec<[String; 5]> = summary
+            .metrics
+            .iter()
+            .map(|m| {
+                [
+                    level(m.mean, spread(m)),
+                    m.sd.map_or_else(|| "n/a".to_string(), num),
+                    level(m.p05, spread(m)),
+                    level(m.p50, spread(m)),
+                    level(m.p95, spread(m)),
+                ]
+            })
+            .collect();
+        let cell = rows
+            .iter()
+            .flatten()
+            .map(String::len)
+            .max()
+            .unwrap_or(9)
+            .max(9);
         let _ = writeln!(
             out,
-            "\n{:<width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  unit",
+            "\n{:<width$}  {:>cell$}  {:>cell$}  {:>cell$}  {:>cell$}  {:>cell$}  unit",
             "Metric (end of run)",
             "mean",
             "sd",
@@ -125,16 +145,11 @@ pub fn render(summary: &Summary) -> String {
             "p95",
             width = width.max(19)
         );
-        for m in &summary.metrics {
+        for (m, [mean, sd, p05, p50, p95]) in summary.metrics.iter().zip(&rows) {
             let _ = writeln!(
                 out,
-                "{:<width$}  {:>9}  {:>9}  {:>9}  {:>9}  {:>9}  {}",
+                "{:<width$}  {mean:>cell$}  {sd:>cell$}  {p05:>cell$}  {p50:>cell$}  {p95:>cell$}  {}",
                 shown(&m.id),
-                num(m.mean),
-                m.sd.map_or_else(|| "n/a".to_string(), num),
-                num(m.p05),
-                num(m.p50),
-                num(m.p95),
                 shown(&m.unit),
                 width = width.max(19)
             );
@@ -146,6 +161,38 @@ pub fn render(summary: &Summary) -> String {
         }
     }
     out
+}
+
+/// How far apart a metric's values are: what its printed levels must resolve.
+fn spread(m: &crate::montecarlo::summary::MetricSummary) -> f64 {
+    (m.p95 - m.p05).max(m.sd.unwrap_or(0.0))
+}
+
+/// A level (mean or quantile) with digits enough to tell values a thousandth of the spread
+/// apart: four significant digits would print 1e7 + U(0, 1) as 1.000e7 for p05, p50 and p95.
+fn level(v: f64, spread: f64) -> String {
+    if !(spread > 0.0 && v != 0.0 && v.is_finite()) {
+        return num(v);
+    }
+    let magnitude = v.abs().log10().floor();
+    // The step of the last digit `num` prints: enough unless it is coarser than a tenth of the
+    // spread.
+    let plain_step = if v.abs() >= 1e5 || v.abs() < 1e-3 {
+        10f64.powf(magnitude - 3.0)
+    } else {
+        1e-3
+    };
+    if plain_step <= spread / 10.0 {
+        return num(v);
+    }
+    let resolution = (spread / 1000.0).log10().floor();
+    if v.abs() < 1e15 && resolution >= -15.0 {
+        let decimals = (-resolution).max(0.0) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        let digits = ((magnitude - resolution) as usize).min(16);
+        format!("{v:.digits$e}")
+    }
 }
 
 fn num(v: f64) -> String {
@@ -166,4 +213,20 @@ fn group_thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod level_tests {
+    use super::level;
+
+    #[test]
+    fn levels_far_from_zero_keep_the_digits_that_tell_them_apart() {
+        // p05 and p95 of 1e7 + U(0, 1): four significant digits would print both as 1.000e7.
+        let (p05, p95) = (level(1e7 + 0.0546, 0.9), level(1e7 + 0.952, 0.9));
+        assert_ne!(p05, p95);
+        assert_eq!(p05, "10000000.0546");
+        // Ordinary metrics keep the short form.
+        assert_eq!(level(0.453, 0.06), "0.453");
+        assert_eq!(level(1.7e12, 0.0), "1.700e12");
+    }
 }
