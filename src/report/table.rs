@@ -170,7 +170,7 @@ fn spread(m: &crate::montecarlo::summary::MetricSummary) -> f64 {
 
 /// A level (mean or quantile) with digits enough to tell values a thousandth of the spread
 /// apart: four significant digits would print 1e7 + U(0, 1) as 1.000e7 for p05, p50 and p95.
-fn level(v: f64, spread: f64) -> String {
+pub(crate) fn level(v: f64, spread: f64) -> String {
     if !(spread > 0.0 && v != 0.0 && v.is_finite()) {
         return num(v);
     }

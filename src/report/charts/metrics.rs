@@ -11,6 +11,7 @@ use super::{
     text_width, Axis, Chart, DrawResult, Study, TextSpec, DECISION, TEXT,
 };
 use crate::montecarlo::summary::MetricSummary;
+use crate::report::table::level;
 
 pub(crate) struct Metrics;
 
@@ -85,10 +86,11 @@ fn draw_panel<DB: DrawingBackend>(
         (px + 14, py + 6),
         TextSpec::new(16.0, TEXT),
     )?;
+    let spread = (m.p95 - m.p05).max(m.sd.unwrap_or(0.0));
     let items = [
-        (format!("mean {}", fmt_num(m.mean)), MEAN, false),
-        (format!("5th pct {}", fmt_num(m.p05)), TAILS, true),
-        (format!("95th pct {}", fmt_num(m.p95)), TAILS, true),
+        (format!("mean {}", level(m.mean, spread)), MEAN, false),
+        (format!("5th pct {}", level(m.p05, spread)), TAILS, true),
+        (format!("95th pct {}", level(m.p95, spread)), TAILS, true),
     ];
     let mut x = px + 14;
     let mut y = py + 28;
@@ -125,9 +127,7 @@ fn draw_panel<DB: DrawingBackend>(
     let shares: Vec<f64> = h.counts.iter().map(|&c| c as f64 / total as f64).collect();
     let y_max = shares.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.12;
     // Every run ended at the same value: one narrow bar, not a bin as wide as the axis.
-    let constant = m.min.is_finite()
-        && m.max.is_finite()
-        && (m.max - m.min).abs() <= 1e-12 * m.max.abs().max(1.0);
+    let constant = m.min.is_finite() && m.max.is_finite() && m.max == m.min;
     let (x0, x1) = if constant {
         padded_range(m.min, m.max, 0.0)
     } else {

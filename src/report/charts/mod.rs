@@ -725,6 +725,23 @@ pub(crate) fn fmt_num(x: f64) -> String {
 /// Tick label for an axis spanning `span`: enough digits to tell neighbouring ticks apart.
 pub(crate) fn fmt_tick(x: f64, span: f64) -> String {
     let span = span.abs();
+    // A tick at zero computed as 6e-30 is zero.
+    if x == 0.0 || x.abs() < span * 1e-9 {
+        return "0".to_string();
+    }
+    let big = x.abs().max(span);
+    if span > 0.0 && ((big >= 1e7 && span >= big * 1e-3) || big < 1e-4) {
+        // Scientific, with digits enough to tell ticks a tenth of the span apart: fixed
+        // notation would print 300 digits for values near 1e300, or zeros near 1e-300.
+        let digits = (big.log10().floor() - (span / 10.0).log10().floor()).clamp(0.0, 12.0);
+        return format!("{x:.*e}", digits as usize);
+    }
+    if span > 0.0 && span < 0.005 {
+        // A narrow span far from zero (1000 + a thousandth): as many decimals as it needs.
+        let decimals = (1.0 - span.log10().floor()).clamp(0.0, 15.0) as usize;
+        let s = format!("{x:.decimals$}");
+        return s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
     let decimals = if span >= 50.0 {
         0
     } else if span >= 5.0 {

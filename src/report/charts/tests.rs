@@ -706,3 +706,20 @@ fn write_to_look_dir() {
     std::fs::create_dir_all(&small_dir).unwrap();
     write_charts(&small, &small_dir, &ChartOptions::default()).unwrap();
 }
+
+#[test]
+fn tick_labels_stay_short_and_distinct_at_any_magnitude() {
+    use super::fmt_tick;
+    // Fixed notation printed 299 digits per tick near 1e299 (labels ran over the panels) and
+    // zeros for every tick near 1e-300.
+    let huge = [fmt_tick(2e298, 1e299), fmt_tick(6e298, 1e299)];
+    assert!(huge.iter().all(|t| t.len() <= 10), "{huge:?}");
+    assert_ne!(huge[0], huge[1]);
+    let tiny = [fmt_tick(1.2e-300, 1e-300), fmt_tick(1.6e-300, 1e-300)];
+    assert!(tiny.iter().all(|t| t.len() <= 10), "{tiny:?}");
+    assert_ne!(tiny[0], tiny[1]);
+    let level = [fmt_tick(1000.0002, 0.001), fmt_tick(1000.0006, 0.001)];
+    assert_ne!(level[0], level[1]);
+    assert_eq!(fmt_tick(6.3e-30, 1e-13), "0");
+    assert_eq!(fmt_tick(0.25, 1.0), "0.25");
+}
