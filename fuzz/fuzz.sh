@@ -13,9 +13,9 @@ target=${1:?usage: fuzz.sh loader|partial|summary [SECONDS] [SANITIZER]}
 seconds=${2:-1800}
 sanitizer=${3:-address}
 case $target in
-    loader) max_len=65536; seeds="seeds/loader ../scenarios ../tests/fixtures ../tests/bad_scenarios" ;;
-    partial) max_len=400000; seeds="seeds/partial" ;;
-    summary) max_len=250000; seeds="seeds/summary" ;;
+    loader) max_len=65536; dict=toml; seeds="seeds/loader ../scenarios ../tests/fixtures ../tests/bad_scenarios" ;;
+    partial) max_len=400000; dict=json; seeds="seeds/partial" ;;
+    summary) max_len=250000; dict=json; seeds="seeds/summary" ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 mkdir -p "corpus/$target" "artifacts/$target"
@@ -25,5 +25,5 @@ cargo fuzz build -s "$sanitizer" "$target"
 exec nice -n 19 "target/x86_64-unknown-linux-gnu/release/$target" \
     -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048 -timeout=10 \
-    -artifact_prefix="artifacts/$target/" -print_final_stats=1 \
-    "corpus/$target" $seeds
+    -artifact_prefix="artifacts/$target/" -print_final_stats=1 -dict="dict/$dict.dict" \
+    ${FUZZ_FLAGS:-} "corpus/$target" $seeds
