@@ -9,7 +9,7 @@
 //!
 //! - [`loader`]: scenario bytes -> read (UTF-8, `extends`) -> decode -> compile the model.
 //! - [`partial`]: a `partial-K-of-N.json` -> `Partial` -> `merge` against the default model,
-//!   alone and with the real other half of a 2-shard study.
+//!   alone and with the real other half of a two-shard study.
 //! - [`summary`]: a `summary.json` -> `Summary` -> the printed table and `report.html`, and for
 //!   some inputs every chart.
 
@@ -213,24 +213,33 @@ fn default_model() -> &'static Model {
     })
 }
 
-/// The real shard 2/2 of `run --runs 2000` (with and without the timeline), to merge the fuzzed
+/// The real shards of `run --runs 2000 --shard K/2`, `[timeline][K - 1]`, to merge the fuzzed
 /// partial with.
-fn other_halves() -> &'static [Partial; 2] {
-    static OTHERS: OnceLock<[Partial; 2]> = OnceLock::new();
-    OTHERS.get_or_init(|| {
+fn real_shards() -> &'static [[Partial; 2]; 2] {
+    static SHARDS: OnceLock<[[Partial; 2]; 2]> = OnceLock::new();
+    SHARDS.get_or_init(|| {
         let parse = |text: &str| serde_json::from_str(text).expect("a seed partial parses");
         [
-            parse(include_str!("../seeds/partial/partial-2-of-2.json")),
-            parse(include_str!(
-                "../seeds/partial/no-timeline-partial-2-of-2.json"
-            )),
+            [
+                parse(include_str!(
+                    "../seeds/partial/no-timeline-partial-1-of-2.json"
+                )),
+                parse(include_str!(
+                    "../seeds/partial/no-timeline-partial-2-of-2.json"
+                )),
+            ],
+            [
+                parse(include_str!("../seeds/partial/partial-1-of-2.json")),
+                parse(include_str!("../seeds/partial/partial-2-of-2.json")),
+            ],
         ]
     })
 }
 
 /// Reads `data` as `merge` reads a partial-result file, then merges it against the default
-/// model: alone, and before the real other half of a two-shard study. A merged summary is also
-/// printed as the table and serialized, as `merge` does.
+/// model: alone, and with the real other half of a two-shard study (shard 2/2 for a partial
+/// that says it is shard 1, shard 1/2 otherwise). A merged summary is also printed as the table
+/// and serialized, as `merge` does.
 pub fn partial(data: &[u8]) -> Verdict {
     let Ok(text) = std::str::from_utf8(data) else {
         return Verdict::Rejected("not UTF-8".into());
@@ -240,7 +249,7 @@ pub fn partial(data: &[u8]) -> Verdict {
         Err(e) => return Verdict::Rejected(format!("not a partial result: {e}")),
     };
     let model = default_model();
-    let other = &other_halves()[usize::from(!p.timeline)];
+    let other = &real_shards()[usize::from(p.timeline)][usize::from(p.shard.index == 0)];
     let mut verdict = Verdict::Rejected(String::new());
     for set in [vec![p.clone()], vec![p, other.clone()]] {
         match shard::merge(model, &set) {
