@@ -18,6 +18,8 @@ case $target in
     summary) max_len=250000; dict=json; seeds="seeds/summary" ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
 esac
+max_len=${MAX_LEN:-$max_len}
+seeds=${SEEDS:-$seeds}
 mkdir -p "corpus/$target" "artifacts/$target"
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -s "$sanitizer" "$target"
