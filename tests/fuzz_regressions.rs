@@ -143,27 +143,3 @@ fn the_fuzzers_seeds_are_accepted() {
     check_all("partial", "fuzz/seeds/partial", accepted);
     check_all("summary", "fuzz/seeds/summary", accepted);
 }
-
-// --- inputs that still fail, left for the owners of the code they reach ------------------------
-
-/// Checks one input of `tests/fuzz_regressions/<target>/open/`.
-fn check_open(target: &str, name: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz_regressions")
-        .join(target)
-        .join("open")
-        .join(name);
-    if let Err(e) = run(target, &path).and_then(clean) {
-        panic!("{}: {e}", path.display());
-    }
-}
-
-/// A partial that says it is shard 6 of 2 (`"shard":{"index":5,"count":2}`), otherwise
-/// consistent with the default scenario: `merge` indexes its table of shards seen with the
-/// index and panics ("index out of bounds: the len is 2 but the index is 5",
-/// src/montecarlo/shard.rs, `let slot = &mut seen[p.shard.index as usize]` in `merge`).
-#[test]
-#[ignore = "merge trusts a partial's shard index: issue 12, defect 1 (merge's consistency checks)"]
-fn a_partial_whose_shard_index_is_beyond_its_count_is_refused() {
-    check_open("partial", "shard-index-beyond-count.json");
-}

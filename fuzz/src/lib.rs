@@ -218,7 +218,7 @@ fn default_model() -> &'static Model {
 fn real_shards() -> &'static [[Partial; 2]; 2] {
     static SHARDS: OnceLock<[[Partial; 2]; 2]> = OnceLock::new();
     SHARDS.get_or_init(|| {
-        let parse = |text: &str| serde_json::from_str(text).expect("a seed partial parses");
+        let parse = |text: &str| Partial::from_json("seed", text).expect("a seed partial parses");
         [
             [
                 parse(include_str!(
@@ -244,14 +244,18 @@ pub fn partial(data: &[u8]) -> Verdict {
     let Ok(text) = std::str::from_utf8(data) else {
         return Verdict::Rejected("not UTF-8".into());
     };
-    let p: Partial = match serde_json::from_str(text) {
+    let p = match Partial::from_json("fuzzed.json", text) {
         Ok(p) => p,
-        Err(e) => return Verdict::Rejected(format!("not a partial result: {e}")),
+        Err(e) => return Verdict::Rejected(e),
     };
     let model = default_model();
     let other = &real_shards()[usize::from(p.timeline)][usize::from(p.shard.index == 0)];
     let mut verdict = Verdict::Rejected(String::new());
-    for set in [vec![p.clone()], vec![p, other.clone()]] {
+    let named = |p: &Partial, name: &str| (name.to_string(), p.clone());
+    for set in [
+        vec![named(&p, "fuzzed.json")],
+        vec![named(&p, "fuzzed.json"), named(other, "other.json")],
+    ] {
         match shard::merge(model, &set) {
             Ok(summary) => {
                 let _ = report::table::render(&summary);
@@ -292,6 +296,10 @@ pub fn summary(charts: &Path, out: &Path, data: &[u8], draw: bool) -> Verdict {
         Ok(s) => s,
         Err(e) => return Verdict::Rejected(format!("not a summary written by alliance-sim: {e}")),
     };
+    // As `report` reads it: only a summary a study could have written reaches the charts.
+    if let Err(e) = summary.check() {
+        return Verdict::Rejected(e);
+    }
     let _ = report::table::render(&summary);
     let html = out.join("report.html");
     if let Err(e) = report::write_html(&summary, charts, &html) {
