@@ -34,9 +34,7 @@ fn add_lanes_avx2<const N: usize>(sketches: &mut [Sketch], values: &[[f64; N]], 
 #[inline(always)]
 fn add_rows<const N: usize>(sketches: &mut [Sketch], values: &[[f64; N]], live: usize) {
     for (sketch, row) in sketches.iter_mut().zip(values) {
-        for &x in &row[..live] {
-            sketch.add(x);
-        }
+        sketch.add_chunk(&row[..live]);
     }
 }
 
@@ -177,6 +175,16 @@ impl Grid {
             self.counts = vec![0; (hi - lo + 1) as usize];
             return;
         }
+        if level == self.level {
+            // Same level: widen in place, which is what most new extremes need.
+            let before = (self.first - lo) as usize;
+            if before > 0 {
+                self.counts.splice(0..0, std::iter::repeat_n(0, before));
+                self.first = lo;
+            }
+            self.counts.resize((hi - lo + 1) as usize, 0);
+            return;
+        }
         let shift = level - self.level;
         let mut counts = vec![0; (hi - lo + 1) as usize];
         for (i, &n) in self.counts.iter().enumerate() {
@@ -248,24 +256,53 @@ impl Sketch {
     /// Adds one finite value.
     #[inline(always)]
     pub fn add(&mut self, x: f64) {
-        debug_assert!(x.is_finite());
+        self.add_chunk(std::slice::from_ref(&x));
+    }
+
+    /// Adds finite values. The layout is fixed first from the chunk's smallest and largest
+    /// value (it depends on nothing else), so the counts are those of adding one at a time,
+    /// and the bucket loop runs with the grids' bounds in locals.
+    #[inline(always)]
+    pub fn add_chunk(&mut self, chunk: &[f64]) {
         // -0.0 becomes 0.0: zeros of both signs are one value, so the smallest and largest
-        // values cannot depend on the order they arrive in.
-        let x = x + 0.0;
-        if !(x >= self.min && x <= self.max) {
-            self.widen(x.min(self.min), x.max(self.max));
+        // values cannot depend on the order they arrive in. Plain comparisons: values are
+        // finite (the engine checks them).
+        let (mut lo, mut hi, mut integral) = (f64::INFINITY, f64::NEG_INFINITY, true);
+        for &x in chunk {
+            let x = x + 0.0;
+            lo = if x < lo { x } else { lo };
+            hi = if x > hi { x } else { hi };
+            integral &= x.abs() >= 4503599627370496.0 || (x as i64) as f64 == x;
         }
-        self.count += 1;
-        self.integral &= x.abs() >= 4503599627370496.0 || (x as i64) as f64 == x;
-        let lin = Kind::Linear.key(x, self.linear.level) - self.linear.first;
-        let log = Kind::Log.key(x, self.log.level) - self.log.first;
-        // Both keys lie between those of the smallest and largest value, which the grids
-        // cover.
-        if let Some(n) = self.linear.counts.get_mut(lin as usize) {
-            *n += 1;
+        if chunk.is_empty() {
+            return;
         }
-        if let Some(n) = self.log.counts.get_mut(log as usize) {
-            *n += 1;
+        if !(lo >= self.min && hi <= self.max) {
+            self.widen(lo.min(self.min), hi.max(self.max));
+        }
+        self.count += chunk.len() as u64;
+        self.integral &= integral;
+        let (linear_first, scale) = (self.linear.first, pow2(-self.linear.level));
+        let (log_first, log_level) = (self.log.first, self.log.level);
+        let linear = &mut self.linear.counts[..];
+        let log = &mut self.log.counts[..];
+        for &x in chunk {
+            let x = x + 0.0;
+            // Kind::Linear.key and Kind::Log.key, written out with the levels in locals.
+            let v = x * scale;
+            let mut k = v as i64;
+            if (k as f64) > v || (v == 0.0 && x < 0.0) {
+                k -= 1;
+            }
+            // Both keys lie between those of the smallest and largest value, which the
+            // grids cover.
+            if let Some(n) = linear.get_mut(k.wrapping_sub(linear_first) as usize) {
+                *n += 1;
+            }
+            let o = ordered(x) >> log_level;
+            if let Some(n) = log.get_mut(o.wrapping_sub(log_first) as usize) {
+                *n += 1;
+            }
         }
     }
 
