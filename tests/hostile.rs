@@ -270,24 +270,27 @@ fn threads_are_capped() {
     );
 }
 
+/// `sensitivity --method sobol` of the Ishigami benchmark's `y`, with `extra` flags.
+fn sobol_on_ishigami(dir: &Path, extra: &[&str]) -> Command {
+    let mut cmd = sim(dir);
+    cmd.args([
+        "sensitivity",
+        "--method",
+        "sobol",
+        "--target",
+        "y",
+        "-q",
+        "--no-charts",
+    ])
+    .arg(ishigami())
+    .args(extra);
+    cmd
+}
+
 #[test]
 fn sobol_refuses_designs_too_small_to_estimate_or_too_large_to_hold() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sobol = |runs: &str| {
-        let mut cmd = sim(dir.path());
-        cmd.args([
-            "sensitivity",
-            "--method",
-            "sobol",
-            "--target",
-            "y",
-            "-q",
-            "--no-charts",
-        ])
-        .arg(ishigami())
-        .args(["--runs", runs]);
-        cmd
-    };
+    let sobol = |runs: &str| sobol_on_ishigami(dir.path(), &["--runs", runs]);
     for runs in ["1", "63"] {
         refused(&mut sobol(runs), "needs --runs of at least 64");
     }
@@ -301,21 +304,7 @@ fn sobol_refuses_designs_too_small_to_estimate_or_too_large_to_hold() {
 #[test]
 fn bootstrap_resamples_are_bounded() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let resamples = |b: &str| {
-        let mut cmd = sim(dir.path());
-        cmd.args([
-            "sensitivity",
-            "--method",
-            "sobol",
-            "--target",
-            "y",
-            "-q",
-            "--no-charts",
-        ])
-        .arg(ishigami())
-        .args(["--runs", "64", "--resamples", b]);
-        cmd
-    };
+    let resamples = |b: &str| sobol_on_ishigami(dir.path(), &["--runs", "64", "--resamples", b]);
     let table = accepted(&mut resamples("10000"));
     assert!(table.contains("10000 bootstrap resamples"), "{table}");
     for b in ["10001", "100000000", "0"] {

@@ -358,3 +358,46 @@ fn shards_merged_in_any_order_and_split_give_the_same_bytes() {
         );
     }
 }
+
+#[test]
+fn values_beyond_the_range_kept_stop_the_study_naming_the_item() {
+    // Finite values whose squares or sums overflowed gave a mean of null and an sd of 0 with
+    // exit 0; now the study stops with a message naming what went out of range.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = std::fs::read_to_string(fixture()).expect("fixture");
+    for (name, extra, named) in [
+        (
+            "metric",
+            "\n[metrics.overflowing]\nexpr = \"1e307 * (1 + x)\"\n",
+            "metric `overflowing`",
+        ),
+        (
+            "parameter",
+            "\n[parameters.giant]\nvalue = 1.7e308\n",
+            "parameter `giant`",
+        ),
+    ] {
+        let file = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&file, format!("{base}{extra}")).expect("write");
+        let out = sim()
+            .args([
+                "run",
+                "-q",
+                "--no-charts",
+                "--no-runs-csv",
+                "--runs",
+                "100",
+                "--out",
+            ])
+            .arg(dir.path().join("out"))
+            .arg(&file)
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(named), "{name}: {stderr}");
+        assert!(stderr.contains("1e300"), "{name}: {stderr}");
+        assert!(!dir.path().join("out/metric/summary.json").exists());
+    }
+}
