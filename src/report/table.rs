@@ -5,8 +5,16 @@ use std::fmt::Write as _;
 use crate::montecarlo::Summary;
 use crate::terminal::escape_controls as shown;
 
+/// A share as a percentage to one decimal; a share that is not 0 or 1 never prints as 0.0 % or
+/// 100.0 % (an interval [0.0 %, 0.0 %] would read as certainty that the outcome never happens).
 fn percent(p: f64) -> String {
-    format!("{:.1}%", 100.0 * p)
+    if p > 0.0 && p < 0.0005 {
+        "<0.1%".to_string()
+    } else if p < 1.0 && p > 0.9995 {
+        ">99.9%".to_string()
+    } else {
+        format!("{:.1}%", 100.0 * p)
+    }
 }
 
 /// Renders outcomes with intervals, decisions, events and metrics as aligned plain text.
@@ -217,7 +225,16 @@ fn group_thousands(n: u64) -> String {
 
 #[cfg(test)]
 mod level_tests {
-    use super::level;
+    use super::{level, percent};
+
+    #[test]
+    fn shares_that_are_not_zero_never_print_as_zero() {
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(0.00038), "<0.1%");
+        assert_eq!(percent(0.9999), ">99.9%");
+        assert_eq!(percent(1.0), "100.0%");
+        assert_eq!(percent(0.2345), "23.4%");
+    }
 
     #[test]
     fn levels_far_from_zero_keep_the_digits_that_tell_them_apart() {
