@@ -282,24 +282,19 @@ impl Sketch {
         }
         self.count += chunk.len() as u64;
         self.integral &= integral;
-        let (linear_first, scale) = (self.linear.first, pow2(-self.linear.level));
+        let (linear_first, linear_level) = (self.linear.first, self.linear.level);
         let (log_first, log_level) = (self.log.first, self.log.level);
         let linear = &mut self.linear.counts[..];
         let log = &mut self.log.counts[..];
         for &x in chunk {
             let x = x + 0.0;
-            // Kind::Linear.key and Kind::Log.key, written out with the levels in locals.
-            let v = x * scale;
-            let mut k = v as i64;
-            if (k as f64) > v || (v == 0.0 && x < 0.0) {
-                k -= 1;
-            }
             // Both keys lie between those of the smallest and largest value, which the
             // grids cover.
+            let k = Kind::Linear.key(x, linear_level);
             if let Some(n) = linear.get_mut(k.wrapping_sub(linear_first) as usize) {
                 *n += 1;
             }
-            let o = ordered(x) >> log_level;
+            let o = Kind::Log.key(x, log_level);
             if let Some(n) = log.get_mut(o.wrapping_sub(log_first) as usize) {
                 *n += 1;
             }
