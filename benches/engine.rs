@@ -1,9 +1,9 @@
 //! Benchmarks of issue 7 ("Measure first"): run with `cargo bench --bench engine`.
 //!
-//! - `default/one_run`: one run of the default scenario, parameters sampled per iteration, the
-//!   `Engine` (its buffers) reused, no observer;
-//! - `default/lanes`: one batch of `LANES` runs through the lane engine studies use
-//!   (`engine::lanes`), parameters sampled, no timeline; reported per run;
+//! - `default/one_run`: one run of the default scenario through the engine at one lane
+//!   (`Engine<1>`, as `explain` runs), parameters sampled per iteration, buffers reused;
+//! - `default/lanes`: one batch of `LANES` runs through the engine at the width studies use
+//!   (`Engine<LANES>`), parameters sampled, no timeline; reported per run;
 //! - `default/study_1e5/threads=T`: 10^5 runs end to end through `montecarlo::run_study` as
 //!   `run` does it (timeline on), without charts or runs.csv, on a pool of T threads;
 //! - `expr/value_conditional`: one evaluation of a typical utility expression of the default
@@ -26,9 +26,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use alliance_sim::engine::lanes::{LaneEngine, LaneModel};
-use alliance_sim::engine::{Engine, Quiet};
-use alliance_sim::model::expr::LANES;
+use alliance_sim::engine::{Engine, LANES};
 use alliance_sim::model::{self, ChoiceModel, Model, TriggerModel};
 use alliance_sim::montecarlo::{self, sample_parameters, StudyConfig};
 use alliance_sim::rng::RunStream;
@@ -71,7 +69,7 @@ fn config(model: &Model, runs: u64, timeline: bool) -> StudyConfig {
 /// One run per iteration, run indexes counting up: parameters sampled, engine reused.
 fn bench_one_run(c: &mut Criterion, group: &str, model: &Model) {
     let config = config(model, u64::MAX, false);
-    let mut engine = Engine::new(model);
+    let mut engine = Engine::<1>::new(model, false);
     let mut params = vec![0.0; model.parameters.len()];
     let mut us = vec![0.0; model.parameters.len()];
     let mut run = 0u64;
@@ -87,11 +85,10 @@ fn bench_one_run(c: &mut Criterion, group: &str, model: &Model) {
             b.iter(|| {
                 let stream = RunStream::new(config.seed, run);
                 sample_parameters(model, &config, run, stream, &mut params, &mut us);
-                let outcome = engine
-                    .run(run, &params, stream, &mut Quiet)
-                    .expect("run succeeds");
+                engine.load(0, run, stream, &params);
+                engine.run(1).expect("run succeeds");
                 run += 1;
-                black_box(outcome)
+                black_box(engine.outcome(0))
             })
         },
     );
@@ -101,8 +98,7 @@ fn bench_one_run(c: &mut Criterion, group: &str, model: &Model) {
 /// One batch of [`LANES`] runs per iteration through the lane engine, as studies run them.
 fn bench_lanes(c: &mut Criterion, group: &str, model: &Model) {
     let config = config(model, u64::MAX, false);
-    let lane_model = LaneModel::new(model);
-    let mut engine = LaneEngine::new(&lane_model, false);
+    let mut engine = Engine::<LANES>::new(model, false);
     let mut params = vec![0.0; model.parameters.len()];
     let mut us = vec![0.0; model.parameters.len()];
     let mut run = 0u64;
@@ -118,7 +114,7 @@ fn bench_lanes(c: &mut Criterion, group: &str, model: &Model) {
             for lane in 0..LANES {
                 let stream = RunStream::new(config.seed, run);
                 sample_parameters(model, &config, run, stream, &mut params, &mut us);
-                engine.load(lane, stream, &params);
+                engine.load(lane, run, stream, &params);
                 run += 1;
             }
             engine.run(LANES).expect("runs succeed");
@@ -159,24 +155,28 @@ fn bench_study(c: &mut Criterion, group: &str, model: &Model) {
     g.finish();
 }
 
-/// A state vector as the engine has it after `reset`: parameters of run 0, hoisted values,
-/// initial values of the vars.
-fn initial_slots(model: &Model) -> Vec<f64> {
+/// A state vector as the engine has it after `reset` (one lane): parameters of run 0, hoisted
+/// values, initial values of the vars.
+fn initial_slots(model: &Model) -> Vec<[f64; 1]> {
     let config = config(model, 1, false);
-    let mut slots = vec![0.0; model.layout.len as usize];
-    let mut stack = vec![0.0; model.stack_size];
+    let mut slots = vec![[0.0]; model.layout.len as usize];
+    let mut stack = vec![[0.0]; model.stack_size];
     let p = model.parameters.len();
     let mut us = vec![0.0; p];
+    let mut parameters = vec![0.0; p];
     let stream = RunStream::new(config.seed, 0);
-    sample_parameters(model, &config, 0, stream, &mut slots[..p], &mut us);
-    slots[model.layout.steps as usize] = f64::from(model.time.steps);
+    sample_parameters(model, &config, 0, stream, &mut parameters, &mut us);
+    for (slot, v) in slots.iter_mut().zip(parameters) {
+        *slot = [v];
+    }
+    slots[model.layout.steps as usize] = [f64::from(model.time.steps)];
     for (k, program) in model.hoisted.iter().enumerate() {
         slots[model.layout.hoisted as usize + k] = program.eval(&slots, &mut stack);
     }
     for &i in &model.init_order {
         let var = &model.vars[i];
-        let value = var.init.eval(&slots, &mut stack);
-        slots[model.layout.vars as usize + i] = value.clamp(var.min, var.max);
+        let [value] = var.init.eval(&slots, &mut stack);
+        slots[model.layout.vars as usize + i] = [value.clamp(var.min, var.max)];
     }
     slots
 }
@@ -194,7 +194,7 @@ fn bench_expression(c: &mut Criterion, model: &Model) {
         .expect("option `suspend_conditionally`");
     let program = &option.utility;
     let slots = initial_slots(model);
-    let mut stack = vec![0.0; model.stack_size];
+    let mut stack = vec![[0.0]; model.stack_size];
     let mut g = c.benchmark_group("expr");
     g.throughput(Throughput::Elements(1));
     g.bench_function("value_conditional", |b| {
@@ -425,15 +425,16 @@ fn fixed_heavy_one_run(model: &Model, n: u64) -> u64 {
 
 fn one_runs(model: &Model, n: u64) -> u64 {
     let config = config(model, u64::MAX, false);
-    let mut engine = Engine::new(model);
+    let mut engine = Engine::<1>::new(model, false);
     let mut params = vec![0.0; model.parameters.len()];
     let mut us = vec![0.0; model.parameters.len()];
     let mut total = 0;
     for run in 0..n {
         let stream = RunStream::new(config.seed, run);
         sample_parameters(model, &config, run, stream, &mut params, &mut us);
-        let outcome = engine.run(run, &params, stream, &mut Quiet).expect("run");
-        total += outcome.outcome as u64;
+        engine.load(0, run, stream, &params);
+        engine.run(1).expect("run");
+        total += engine.outcome(0) as u64;
     }
     total
 }
@@ -456,8 +457,7 @@ fn fixed_heavy_lanes(model: &Model, n: u64) -> u64 {
 /// `n` runs (rounded up to whole batches) through the lane engine.
 fn lane_runs(model: &Model, n: u64) -> u64 {
     let config = config(model, u64::MAX, false);
-    let lane_model = LaneModel::new(model);
-    let mut engine = LaneEngine::new(&lane_model, false);
+    let mut engine = Engine::<LANES>::new(model, false);
     let mut params = vec![0.0; model.parameters.len()];
     let mut us = vec![0.0; model.parameters.len()];
     let mut total = 0;
@@ -466,7 +466,7 @@ fn lane_runs(model: &Model, n: u64) -> u64 {
             let run = batch * LANES as u64 + lane as u64;
             let stream = RunStream::new(config.seed, run);
             sample_parameters(model, &config, run, stream, &mut params, &mut us);
-            engine.load(lane, stream, &params);
+            engine.load(lane, run, stream, &params);
         }
         engine.run(LANES).expect("runs");
         total += engine.outcome(0) as u64;
@@ -510,10 +510,10 @@ fn fixed_expression(model: &Model, n: u64) -> f64 {
         .find(|o| o.id == "suspend_conditionally")
         .expect("suspend_conditionally");
     let slots = initial_slots(model);
-    let mut stack = vec![0.0; model.stack_size];
+    let mut stack = vec![[0.0]; model.stack_size];
     let mut sum = 0.0;
     for _ in 0..n {
-        sum += black_box(&option.utility).eval(black_box(&slots), &mut stack);
+        sum += black_box(&option.utility).eval(black_box(&slots), &mut stack)[0];
     }
     sum
 }

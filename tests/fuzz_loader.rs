@@ -527,8 +527,7 @@ fn random_expressions_parse_and_compile_without_panic() {
             };
             match expr::compile(&parsed, &scope, expected) {
                 Ok(program) => {
-                    let mut stack = vec![0.0; program.stack_size().max(1)];
-                    let _ = program.eval(&[0.5, 1.0], &mut stack);
+                    let _ = program.eval_one(&[0.5, 1.0]);
                 }
                 Err(e) => prop_assert!(e.range.start <= e.range.end && e.range.end <= text.len()),
             }

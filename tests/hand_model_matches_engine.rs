@@ -78,7 +78,7 @@ fn the_hand_model_gives_the_engine_s_results_bit_for_bit() {
         timeline: false,
         sampling: Default::default(),
     };
-    let mut engine = Engine::new(&model);
+    let mut engine = Engine::<1>::new(&model, false);
     let mut params = vec![0.0; model.parameters.len()];
     let mut us = vec![0.0; model.parameters.len()];
     let mut outcome_counts = [0u32; OUTCOMES.len()];
@@ -87,11 +87,15 @@ fn the_hand_model_gives_the_engine_s_results_bit_for_bit() {
         let stream = RunStream::new(seed, run);
         sample_parameters(&model, &config, run, stream, &mut params, &mut us);
         let result = engine
-            .run(run, &params, stream, &mut Quiet)
+            .run_observed(run, &params, stream, &mut Quiet)
             .unwrap_or_else(|e| panic!("{e}"));
         let by_hand = hand.run(seed, run);
         assert_eq!(by_hand.outcome, result.outcome, "run {run}: outcome");
-        assert_eq!(by_hand.choices, engine.choices(), "run {run}: choices");
+        assert_eq!(
+            by_hand.choices.to_vec(),
+            engine.choices(),
+            "run {run}: choices"
+        );
         for (k, (h, e)) in by_hand.metrics.iter().zip(engine.metrics()).enumerate() {
             assert_eq!(
                 h.to_bits(),
@@ -130,12 +134,11 @@ fn the_hand_model_gives_the_engine_s_results_bit_for_bit() {
     }
 }
 
-/// The lane engine studies use gives the hand model's results too (so the benchmark's ratio of
-/// a run in lanes to floor (b) compares the same work).
+/// The engine at the lane width studies use gives the hand model's results too (so the
+/// benchmark's ratio of a run in lanes to floor (b) compares the same work).
 #[test]
 fn the_hand_model_gives_the_lane_engine_s_results_bit_for_bit() {
-    use alliance_sim::engine::lanes::{LaneEngine, LaneModel};
-    use alliance_sim::model::expr::LANES;
+    use alliance_sim::engine::LANES;
     let model = frozen_model();
     let hand = HandModel::new();
     let seed = model.default_seed;
@@ -147,8 +150,7 @@ fn the_hand_model_gives_the_lane_engine_s_results_bit_for_bit() {
         timeline: false,
         sampling: Default::default(),
     };
-    let lane_model = LaneModel::new(&model);
-    let mut lanes = LaneEngine::new(&lane_model, false);
+    let mut lanes = Engine::<LANES>::new(&model, false);
     let mut params = vec![0.0; model.parameters.len()];
     let mut us = vec![0.0; model.parameters.len()];
     for first in (0..runs).step_by(LANES) {
@@ -156,7 +158,7 @@ fn the_hand_model_gives_the_lane_engine_s_results_bit_for_bit() {
             let run = first + lane as u64;
             let stream = RunStream::new(seed, run);
             sample_parameters(&model, &config, run, stream, &mut params, &mut us);
-            lanes.load(lane, stream, &params);
+            lanes.load(lane, run, stream, &params);
         }
         lanes
             .run(LANES)

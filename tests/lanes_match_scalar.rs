@@ -1,14 +1,13 @@
-//! The lane engine (several runs at once, used by studies) must give exactly what the scalar
-//! engine (one run, used by `explain` and to report errors) gives for every run: outcome,
-//! choices, event counts, end metrics and every step's metrics, bit for bit. Checked on every
-//! shipped scenario and on randomly written ones, including expressions that fail.
+//! The engine at 16 lanes (several runs at once, as studies run) must give exactly what it
+//! gives at one lane (one run, as `explain` runs and as a failing batch is rerun) for every
+//! run: outcome, choices, event counts, end metrics and every step's metrics, bit for bit, and
+//! fail in exactly the same runs. Checked on every shipped scenario and on randomly written
+//! ones, including expressions that fail.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use alliance_sim::engine::lanes::{LaneEngine, LaneModel, NonFinite};
-use alliance_sim::engine::{Engine, Observer};
-use alliance_sim::model::expr::LANES;
+use alliance_sim::engine::{Engine, RunError, LANES};
 use alliance_sim::model::{self, Model};
 use alliance_sim::montecarlo::{run_study, sample_parameters, StudyConfig, StudyError};
 use alliance_sim::rng::RunStream;
@@ -34,26 +33,13 @@ fn config(runs: u64, seed: u64) -> StudyConfig {
     }
 }
 
-/// Keeps every step's metrics, step-major like [`LaneEngine::timeline`].
-#[derive(Default)]
-struct Steps(Vec<f64>);
-
-impl Observer for Steps {
-    const WANTS_STEP_METRICS: bool = true;
-    fn step_metrics(&mut self, _step: u32, values: &[f64]) {
-        self.0.extend_from_slice(values);
-    }
-}
-
 /// Runs `runs` runs both ways, `live` runs per batch, and compares them. Returns how many runs
 /// failed (the same ones both ways, or the test fails).
 fn compare(model: &Model, seed: u64, runs: u64, live: usize) -> u64 {
     let config = config(runs, seed);
-    let lane_model = LaneModel::new(model);
-    let mut lanes = LaneEngine::new(&lane_model, true);
-    let mut scalar = Engine::new(model);
+    let mut lanes = Engine::<LANES>::new(model, true);
+    let mut one = Engine::<1>::new(model, true);
     let p = model.parameters.len();
-    let m = model.metrics.len();
     let mut params = vec![vec![0.0; p]; LANES];
     let mut uniforms = vec![0.0; p];
     let mut failed = 0;
@@ -64,46 +50,50 @@ fn compare(model: &Model, seed: u64, runs: u64, live: usize) -> u64 {
             let run = first + lane as u64;
             let stream = RunStream::new(seed, run);
             sample_parameters(model, &config, run, stream, values, &mut uniforms);
-            lanes.load(lane, stream, values);
+            lanes.load(lane, run, stream, values);
         }
         let batch = lanes.run(n);
         let mut any_failed = false;
         for (lane, values) in params.iter().enumerate().take(n) {
             let run = first + lane as u64;
-            let mut steps = Steps::default();
-            let result = scalar.run(run, values, RunStream::new(seed, run), &mut steps);
-            let Ok(result) = result else {
+            one.load(0, run, RunStream::new(seed, run), values);
+            if one.run(1).is_err() {
                 any_failed = true;
                 failed += 1;
                 continue;
-            };
+            }
             if batch.is_err() {
                 continue;
             }
-            assert_eq!(result.outcome, lanes.outcome(lane), "run {run}: outcome");
-            for (d, c) in scalar.choices().iter().enumerate() {
-                assert_eq!(*c, lanes.choice(d, lane), "run {run}: decision {d}");
+            assert_eq!(one.outcome(0), lanes.outcome(lane), "run {run}: outcome");
+            for d in 0..model.decisions.len() {
+                assert_eq!(
+                    one.choice(d, 0),
+                    lanes.choice(d, lane),
+                    "run {run}: decision {d}"
+                );
             }
             for e in 0..model.events.len() {
                 assert_eq!(
-                    scalar.event_count(e),
+                    one.event_count(e, 0),
                     lanes.event_count(e, lane),
                     "run {run}: event {e}"
                 );
             }
-            for (k, v) in scalar.metrics().iter().enumerate() {
+            for k in 0..model.metrics.len() {
                 assert_eq!(
-                    v.to_bits(),
+                    one.metric(k, 0).to_bits(),
                     lanes.metric(k, lane).to_bits(),
                     "run {run}: metric {k}"
                 );
             }
-            let timeline = lanes.timeline();
-            assert_eq!(steps.0.len(), timeline.len());
-            for (at, v) in steps.0.iter().enumerate() {
+            let (narrow, wide) = (one.timeline(), lanes.timeline());
+            assert_eq!(narrow.len(), wide.len());
+            let m = model.metrics.len();
+            for (at, (v, w)) in narrow.iter().zip(wide).enumerate() {
                 assert_eq!(
-                    v.to_bits(),
-                    timeline[at][lane].to_bits(),
+                    v[0].to_bits(),
+                    w[lane].to_bits(),
                     "run {run}: metric {} at step {}",
                     at % m,
                     at / m
@@ -113,7 +103,7 @@ fn compare(model: &Model, seed: u64, runs: u64, live: usize) -> u64 {
         assert_eq!(
             batch.is_err(),
             any_failed,
-            "runs {first}..{}: the lane engine {} but the scalar engine {}",
+            "runs {first}..{}: at {LANES} lanes the batch {} but one by one the runs {}",
             first + n as u64,
             if batch.is_err() {
                 "failed"
@@ -125,6 +115,23 @@ fn compare(model: &Model, seed: u64, runs: u64, live: usize) -> u64 {
         first += n as u64;
     }
     failed
+}
+
+/// The first error of runs `0..runs` run one at a time.
+fn first_error_one_by_one(model: &Model, seed: u64, runs: u64) -> Option<RunError> {
+    let config = StudyConfig {
+        timeline: false,
+        ..config(runs, seed)
+    };
+    let mut one = Engine::<1>::new(model, false);
+    let mut params = vec![0.0; model.parameters.len()];
+    let mut uniforms = vec![0.0; model.parameters.len()];
+    (0..runs).find_map(|run| {
+        let stream = RunStream::new(seed, run);
+        sample_parameters(model, &config, run, stream, &mut params, &mut uniforms);
+        one.load(0, run, stream, &params);
+        one.run(1).err()
+    })
 }
 
 fn shipped_scenarios() -> Vec<PathBuf> {
@@ -310,9 +317,9 @@ proptest! {
     }
 }
 
-/// A study whose runs fail reports the first failing run, exactly as the scalar engine does.
+/// A study whose runs fail reports the first failing run, exactly as a run-by-run loop does.
 #[test]
-fn a_failing_study_reports_the_scalar_engine_s_error() {
+fn a_failing_study_reports_the_first_run_by_run_error() {
     let text = scenario_text("p > 1.5", "ln(q + 1.9)", "a.x", "0.1", "a.x");
     let scenario = scenario::load_str("failing.toml", &text, None).expect("loads");
     let model = model::compile(scenario).expect("compiles");
@@ -321,30 +328,22 @@ fn a_failing_study_reports_the_scalar_engine_s_error() {
         timeline: false,
         ..config(runs, 5)
     };
-    let mut scalar = Engine::new(&model);
+    let first_error =
+        first_error_one_by_one(&model, 5, runs).expect("some run has p > 1.5 and q < 0");
+    assert!(first_error.run > 0, "the failing run is not the first one");
+    // The batch holding it fails at 16 lanes, with some lane's error.
+    let mut lanes = Engine::<LANES>::new(&model, false);
     let mut params = vec![0.0; model.parameters.len()];
     let mut uniforms = vec![0.0; model.parameters.len()];
-    let first_error = (0..runs)
-        .find_map(|run| {
-            let stream = RunStream::new(5, run);
-            sample_parameters(&model, &config, run, stream, &mut params, &mut uniforms);
-            scalar
-                .run(run, &params, stream, &mut alliance_sim::engine::Quiet)
-                .err()
-        })
-        .expect("some run has p > 1.5 and q < 0");
-    let lane_model = LaneModel::new(&model);
-    assert!(first_error.run > 0, "the failing run is not the first one");
-    let mut lanes = LaneEngine::new(&lane_model, false);
     let failing_batch = first_error.run / LANES as u64 * LANES as u64;
     for lane in 0..LANES {
         let run = failing_batch + lane as u64;
         let stream = RunStream::new(5, run);
         sample_parameters(&model, &config, run, stream, &mut params, &mut uniforms);
-        lanes.load(lane, stream, &params);
+        lanes.load(lane, run, stream, &params);
     }
-    assert_eq!(lanes.run(LANES), Err(NonFinite));
-    // With and without the timeline (whose observer the scalar rerun uses).
+    assert!(lanes.run(LANES).is_err());
+    // With and without the timeline (which the rerun at one lane records too).
     for timeline in [false, true] {
         let config = StudyConfig {
             timeline,
@@ -374,22 +373,7 @@ fn a_failing_comparison_reports_the_first_run_by_run_error() {
     let base = compile("ln(q + 1.5)");
     let variant = compile("ln(p + 1.5)");
     let runs = LANES as u64;
-    let first_failure = |model: &Model, seed: u64| {
-        let config = StudyConfig {
-            timeline: false,
-            ..config(runs, seed)
-        };
-        let mut scalar = Engine::new(model);
-        let mut params = vec![0.0; model.parameters.len()];
-        let mut uniforms = vec![0.0; model.parameters.len()];
-        (0..runs).find_map(|run| {
-            let stream = RunStream::new(seed, run);
-            sample_parameters(model, &config, run, stream, &mut params, &mut uniforms);
-            scalar
-                .run(run, &params, stream, &mut alliance_sim::engine::Quiet)
-                .err()
-        })
-    };
+    let first_failure = |model: &Model, seed: u64| first_error_one_by_one(model, seed, runs);
     // A seed where, within the first batch, the variant fails first and the base later.
     let (seed, expected) = (0..200)
         .find_map(
@@ -416,7 +400,7 @@ fn a_failing_comparison_reports_the_first_run_by_run_error() {
 }
 
 /// A value that is not a number stops the run even where an op would hide it (`min(1, NaN)` is
-/// 1, `NaN > 0` is false, `1 / inf` is 0), in both engines alike: parts that read only
+/// 1, `NaN > 0` is false, `1 / inf` is 0), at any lane width: parts that read only
 /// parameters (computed once per run) and parts that read state, in metrics and conditions.
 #[test]
 fn a_value_that_is_not_a_number_fails_the_run_whatever_reads_it() {

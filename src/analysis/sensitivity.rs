@@ -11,7 +11,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::lanes::{BatchRunner, LaneModel, RunJob};
+use crate::engine::{Batches, RunJob};
 use crate::model::Model;
 use crate::montecarlo::first_failure::FirstFailure;
 use crate::montecarlo::{run_study, StudyConfig, StudyError};
@@ -246,7 +246,6 @@ pub fn sobol(
     let width = k + 2;
     // values[j * width + c]: c = 0 for A, 1 for B, 2 + i for AB_i.
     let mut values = vec![0.0; n * width];
-    let lane_model = LaneModel::new(model);
     let p = model.parameters.len();
     // A failed chunk does not stop the others, so that the failure reported is the one of the
     // lowest row at any thread count (see `FirstFailure`).
@@ -255,7 +254,7 @@ pub fn sobol(
         .par_chunks_mut(width * 64)
         .enumerate()
         .try_for_each_init(
-            || BatchRunner::new(&lane_model),
+            || Batches::new(model, false),
             |runner, (chunk, out)| -> Result<(), StudyError> {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(StudyError::Cancelled);
@@ -301,7 +300,7 @@ pub fn sobol(
                         }
                     })
                     .collect();
-                let ran = runner.run(&jobs, |at, outcome, metrics| {
+                let ran = runner.run_each(&jobs, |at, outcome, metrics| {
                     out[at] = target.of_run(outcome, metrics);
                 });
                 if let Err(e) = ran {

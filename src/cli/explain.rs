@@ -282,8 +282,8 @@ pub fn run(args: ExplainArgs) -> Result<(), Failure> {
         all_rules: args.all_rules,
         explained: vec![false; model.rules.len()],
     };
-    let mut engine = Engine::new(&model);
-    let result = engine.run(args.run, &params, stream, &mut story);
+    let mut engine = Engine::<1>::new(&model, false);
+    let result = engine.run_observed(args.run, &params, stream, &mut story);
     out.push_str(&story.text);
     let result = match result {
         Ok(r) => r,

@@ -1,26 +1,40 @@
-//! One run of a model: sample-free, I/O-free, allocation-free after construction.
+//! Runs of a model: sample-free, I/O-free, allocation-free after construction.
+//!
+//! One engine, [`Engine<N>`], runs `N` runs at once, one per lane: studies use
+//! [`LANES`] lanes, `explain` one. Where runs part ways (an event fires in one and not
+//! another, a decision picks different options) the work is done for every lane and kept only
+//! where it applies, so a lane's results do not depend on `N` or on the other lanes, bit for
+//! bit; the tests hold it to that. Each step runs, in order: events (file order), rules (file
+//! order), decisions due at this step (file order), then the metrics are recorded.
 //!
 //! Given the parameter values and the run's random stream, a run is a pure function: the same
-//! inputs give the same states, choices and outcome, bit for bit. Each step runs, in order:
-//! events (file order), rules (file order), decisions due at this step (file order), then the
-//! metrics are recorded. An [`Observer`] sees what happened, for replaying a run as a story or
-//! for recording per-step metrics; the default observer does nothing and costs nothing.
+//! inputs give the same states, choices and outcome. An [`Observer`] sees what happened in a
+//! run, for replaying it as a story; it is offered at `N = 1` only.
 
-pub mod lanes;
+// Lane loops index several arrays by the same lane; `for l in 0..N` says so plainly.
+#![allow(clippy::needless_range_loop)]
+
+mod batch;
+
+pub use batch::{Batches, RunJob};
 
 use crate::model::expr::Program;
 use crate::model::{ChoiceModel, EffectModel, Model, Origin, TriggerModel};
 use crate::rng::RunStream;
 use crate::scenario::EffectOp;
 
+/// Runs a study evaluates together. 16 amortises the interpreter's dispatch over enough
+/// values to vectorise (four AVX2 instructions per op) while a lane engine's state stays in L1.
+pub const LANES: usize = 16;
+
+/// A decision not taken (yet).
+const NOT_TAKEN: u16 = u16::MAX;
+
 /// Hooks into a run. Every method has an empty default.
 pub trait Observer {
-    /// Whether the engine should evaluate metrics at every step (not only at the end).
-    const WANTS_STEP_METRICS: bool = false;
     /// Whether the engine should report rule changes and decision details.
     const WANTS_DETAIL: bool = false;
 
-    fn step_metrics(&mut self, _step: u32, _values: &[f64]) {}
     /// An event fired; `changes` are (var index, before, after) when detail is wanted.
     fn event_fired(&mut self, _step: u32, _event: usize, _changes: &[(usize, f64, f64)]) {}
     /// A rule's condition held; `changes` are (var index, before, after).
@@ -62,239 +76,391 @@ pub struct RunOutcome {
     pub outcome: usize,
 }
 
-/// Reusable buffers for running one model many times.
-pub struct Engine<'m> {
+type Mask<const N: usize> = [bool; N];
+
+/// Reusable buffers for running one model `N` runs at a time.
+pub struct Engine<'m, const N: usize> {
     model: &'m Model,
-    slots: Vec<f64>,
-    stack: Vec<f64>,
-    choices: Vec<Option<u16>>,
-    metrics: Vec<f64>,
-    utilities: Vec<f64>,
+    /// (min, max) of each state variable, next to each other for the effects' clamp.
+    bounds: Vec<(f64, f64)>,
+    /// Whether each metric's value needs the finiteness check: a plain read of a state
+    /// variable does not, since every write to one is checked.
+    metric_checked: Vec<bool>,
+    slots: Vec<[f64; N]>,
+    stack: Vec<[f64; N]>,
+    runs: [u64; N],
+    streams: [RunStream; N],
+    /// Lanes holding real runs; the others repeat lane 0 and are ignored.
+    live: Mask<N>,
+    choices: Vec<[u16; N]>,
+    metrics: Vec<[f64; N]>,
+    /// `steps x metrics`, step-major; empty unless recording the timeline.
+    timeline: Vec<[f64; N]>,
+    outcomes: [usize; N],
+    utilities: Vec<[f64; N]>,
     probabilities: Vec<f64>,
+    /// Lane 0's (var, before, after) of the item being applied, for an observer.
     changes: Vec<(usize, f64, f64)>,
-    run: u64,
 }
 
-impl<'m> Engine<'m> {
-    pub fn new(model: &'m Model) -> Engine<'m> {
+impl<'m, const N: usize> Engine<'m, N> {
+    /// With `timeline`, metrics are evaluated and kept at every step, not only the last.
+    pub fn new(model: &'m Model, timeline: bool) -> Engine<'m, N> {
         let max_options = model.max_options();
+        let steps = if timeline {
+            model.time.steps as usize
+        } else {
+            0
+        };
+        let var_slots = model.layout.vars..model.layout.vars + model.vars.len() as u32;
         Engine {
             model,
-            slots: vec![0.0; model.layout.len as usize],
-            stack: vec![0.0; model.stack_size],
-            choices: vec![None; model.decisions.len()],
-            metrics: vec![0.0; model.metrics.len()],
-            utilities: vec![0.0; max_options],
+            bounds: model.vars.iter().map(|v| (v.min, v.max)).collect(),
+            metric_checked: model
+                .metrics
+                .iter()
+                .map(|m| !m.expr.as_load().is_some_and(|s| var_slots.contains(&s)))
+                .collect(),
+            slots: vec![[0.0; N]; model.layout.len as usize],
+            stack: vec![[0.0; N]; model.stack_size],
+            runs: [0; N],
+            streams: [RunStream::new(0, 0); N],
+            live: [false; N],
+            choices: vec![[NOT_TAKEN; N]; model.decisions.len()],
+            metrics: vec![[0.0; N]; model.metrics.len()],
+            timeline: vec![[0.0; N]; steps * model.metrics.len()],
+            outcomes: [0; N],
+            utilities: vec![[0.0; N]; max_options],
             probabilities: vec![0.0; max_options],
             changes: Vec::new(),
-            run: 0,
         }
     }
 
-    /// The option each decision took in the last run (`None`: not taken).
-    pub fn choices(&self) -> &[Option<u16>] {
-        &self.choices
+    /// Puts run `run` in lane `lane`: its random stream and parameter values.
+    pub fn load(&mut self, lane: usize, run: u64, stream: RunStream, parameters: &[f64]) {
+        self.runs[lane] = run;
+        self.streams[lane] = stream;
+        for (slot, &value) in self.slots.iter_mut().zip(parameters) {
+            slot[lane] = value;
+        }
     }
 
-    /// End-of-run metric values of the last run.
-    pub fn metrics(&self) -> &[f64] {
-        &self.metrics
+    /// Runs lanes `0..live`, loaded with [`Engine::load`]. An error is that of some failing
+    /// lane, not necessarily the first in run order: [`Batches`] finds that one.
+    pub fn run(&mut self, live: usize) -> Result<(), RunError> {
+        #[cfg(target_arch = "x86_64")]
+        if crate::simd::avx2() {
+            // SAFETY: `avx2()` is true only when the CPU has AVX2.
+            return unsafe { self.run_avx2(live) };
+        }
+        self.run_steps(live, &mut Quiet)
     }
 
-    /// How often event `event` fired in the last run.
-    pub fn event_count(&self, event: usize) -> u32 {
-        self.slots[self.model.events[event].count_slot as usize] as u32
+    /// [`Engine::run_steps`] compiled for AVX2 (four lanes per instruction instead of two):
+    /// the same IEEE operations, so the same bits.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn run_avx2(&mut self, live: usize) -> Result<(), RunError> {
+        self.run_steps(live, &mut Quiet)
     }
 
-    /// Current value of every state variable, in model order.
-    pub fn vars(&self) -> &[f64] {
-        let start = self.model.layout.vars as usize;
-        &self.slots[start..start + self.model.vars.len()]
+    /// The outcome lane `lane` ended in.
+    pub fn outcome(&self, lane: usize) -> usize {
+        self.outcomes[lane]
     }
 
-    /// Runs the model once with the given parameter values.
-    pub fn run<O: Observer>(
-        &mut self,
-        run: u64,
-        parameters: &[f64],
-        stream: RunStream,
-        observer: &mut O,
-    ) -> Result<RunOutcome, RunError> {
-        let model = self.model;
-        self.run = run;
-        self.reset(parameters)?;
-        for step in 0..model.time.steps {
-            self.slots[model.layout.step as usize] = f64::from(step);
-            self.fire_events(step, stream, observer)?;
-            self.apply_rules(step, observer)?;
-            self.take_decisions(step, stream, observer)?;
-            if O::WANTS_STEP_METRICS || step + 1 == model.time.steps {
-                self.record_metrics(step)?;
-                observer.step_metrics(step, &self.metrics);
+    /// The option decision `decision` took in lane `lane` (`None`: not taken).
+    pub fn choice(&self, decision: usize, lane: usize) -> Option<u16> {
+        let c = self.choices[decision][lane];
+        (c != NOT_TAKEN).then_some(c)
+    }
+
+    /// End-of-run value of metric `metric` in lane `lane`.
+    pub fn metric(&self, metric: usize, lane: usize) -> f64 {
+        self.end_metrics()[metric][lane]
+    }
+
+    /// End-of-run values of every metric, one row per metric.
+    pub fn end_metrics(&self) -> &[[f64; N]] {
+        match self.timeline.len() {
+            0 => &self.metrics,
+            n => &self.timeline[n - self.metrics.len()..],
+        }
+    }
+
+    /// How often event `event` fired in lane `lane`.
+    pub fn event_count(&self, event: usize, lane: usize) -> u32 {
+        self.slots[self.model.events[event].count_slot as usize][lane] as u32
+    }
+
+    /// Every metric at every step, step-major (`step * metrics + metric`); empty unless made
+    /// with `timeline`.
+    pub fn timeline(&self) -> &[[f64; N]] {
+        &self.timeline
+    }
+
+    /// Copies what lane 0 of `one` holds (a run just made) into lane `lane`.
+    fn take_lane(&mut self, lane: usize, one: &Engine<'_, 1>) {
+        fn copy<const N: usize, T: Copy>(to: &mut [[T; N]], from: &[[T; 1]], lane: usize) {
+            for (to, from) in to.iter_mut().zip(from) {
+                to[lane] = from[0];
             }
         }
-        Ok(RunOutcome {
-            outcome: self.classify()?,
-        })
+        copy(&mut self.slots, &one.slots, lane);
+        copy(&mut self.choices, &one.choices, lane);
+        copy(&mut self.metrics, &one.metrics, lane);
+        copy(&mut self.timeline, &one.timeline, lane);
+        self.outcomes[lane] = one.outcomes[0];
     }
 
-    fn reset(&mut self, parameters: &[f64]) -> Result<(), RunError> {
+    /// The parameter values of lane `lane`.
+    fn parameters(&self, lane: usize) -> impl Iterator<Item = f64> + '_ {
+        self.slots[..self.model.parameters.len()]
+            .iter()
+            .map(move |slot| slot[lane])
+    }
+
+    #[inline(always)]
+    fn run_steps<O: Observer>(&mut self, live: usize, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
-        self.slots.fill(0.0);
-        self.slots[..parameters.len()].copy_from_slice(parameters);
-        self.slots[model.layout.steps as usize] = f64::from(model.time.steps);
+        self.reset(live)?;
+        let record_every_step = !self.timeline.is_empty();
+        for step in 0..model.time.steps {
+            self.slots[model.layout.step as usize] = [f64::from(step); N];
+            self.fire_events(step, observer)?;
+            self.apply_rules(step, observer)?;
+            self.take_decisions(step, observer)?;
+            if record_every_step || step + 1 == model.time.steps {
+                self.record_metrics(step)?;
+            }
+        }
+        self.classify()
+    }
+
+    #[inline(always)]
+    fn reset(&mut self, live: usize) -> Result<(), RunError> {
+        let model = self.model;
+        let parameters = model.parameters.len();
+        for lane in 0..N {
+            self.live[lane] = lane < live;
+        }
+        // Idle lanes repeat lane 0, so that they compute ordinary numbers.
+        for lane in live.max(1)..N {
+            self.runs[lane] = self.runs[0];
+            self.streams[lane] = self.streams[0];
+            for slot in &mut self.slots[..parameters] {
+                slot[lane] = slot[0];
+            }
+        }
+        self.slots[parameters..].fill([0.0; N]);
+        self.slots[model.layout.steps as usize] = [f64::from(model.time.steps); N];
         let hoisted = model.layout.hoisted as usize;
         // A hoisted value that is not a number is reported by the expression that reads it,
-        // when it does: the evaluator passes it on as NaN.
+        // when it does: the interpreter passes it on.
         for (k, program) in model.hoisted.iter().enumerate() {
             self.slots[hoisted + k] = program.eval(&self.slots, &mut self.stack);
         }
-        self.choices.fill(None);
+        self.choices.fill([NOT_TAKEN; N]);
         let vars = model.layout.vars as usize;
         for &i in &model.init_order {
             let var = &model.vars[i];
             let value = var.init.eval(&self.slots, &mut self.stack);
-            if !value.is_finite() {
+            if let Some(lane) = first_not_finite(&value, &self.live) {
                 let actor = var.id.split_once('.').map_or("", |(actor, _)| actor);
                 return Err(self.error(
+                    lane,
                     0,
                     &format!("the initial value of `{}`", var.id),
                     &format!("actor `{actor}`"),
                     &var.init,
-                    value,
+                    value[lane],
                 ));
             }
-            self.slots[vars + i] = value.clamp(var.min, var.max);
+            let (min, max) = self.bounds[i];
+            let slot = &mut self.slots[vars + i];
+            for l in 0..N {
+                slot[l] = clamp(value[l], min, max);
+            }
         }
         Ok(())
     }
 
-    fn fire_events<O: Observer>(
-        &mut self,
-        step: u32,
-        stream: RunStream,
-        observer: &mut O,
-    ) -> Result<(), RunError> {
+    #[inline(always)]
+    fn fire_events<O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
         for (i, event) in model.events.iter().enumerate() {
-            self.slots[event.fired_slot as usize] = 0.0;
-            let fires = match &event.trigger {
-                TriggerModel::At(at) => *at == step,
+            let fired_slot = event.fired_slot as usize;
+            let count_slot = event.count_slot as usize;
+            self.slots[fired_slot] = [0.0; N];
+            let mut fires = match &event.trigger {
+                TriggerModel::At(at) if *at == step => [true; N],
+                TriggerModel::At(_) => continue,
                 TriggerModel::Chance {
                     probability,
                     from,
                     until,
                 } => {
                     if step < *from || step > *until {
-                        false
-                    } else {
-                        let p = probability.eval(&self.slots, &mut self.stack);
-                        if !p.is_finite() {
-                            return Err(self.error(
-                                step,
-                                "the probability",
-                                &event.origin.to_string(),
-                                probability,
-                                p,
-                            ));
-                        }
-                        stream.uniform(event.stream, u64::from(step)) < p
+                        continue;
                     }
+                    let p = probability.eval(&self.slots, &mut self.stack);
+                    if let Some(lane) = first_not_finite(&p, &self.live) {
+                        let origin = event.origin.to_string();
+                        return Err(self.error(
+                            lane,
+                            step,
+                            "the probability",
+                            &origin,
+                            probability,
+                            p[lane],
+                        ));
+                    }
+                    let mut fires = [false; N];
+                    for l in 0..N {
+                        fires[l] = self.streams[l].uniform(event.stream, u64::from(step)) < p[l];
+                    }
+                    fires
                 }
             };
-            if !fires || !self.holds(event.when.as_ref(), step, &event.origin)? {
+            if !fires.contains(&true) {
                 continue;
             }
-            self.slots[event.fired_slot as usize] = 1.0;
-            self.slots[event.count_slot as usize] += 1.0;
+            // The condition is read only where the event fires.
+            self.and_condition(&mut fires, event.when.as_ref(), step, &event.origin)?;
+            if !fires.contains(&true) {
+                continue;
+            }
+            for l in 0..N {
+                // Branch-free: a count is a whole number >= 0, so adding 0.0 leaves it as is.
+                let fired = f64::from(u8::from(fires[l]));
+                self.slots[fired_slot][l] = fired;
+                self.slots[count_slot][l] += fired;
+            }
             self.changes.clear();
-            self.apply_effects::<O>(&event.effects, step, &event.origin)?;
-            observer.event_fired(step, i, &self.changes);
+            self.apply_effects::<O>(&event.effects, &fires, step, &event.origin)?;
+            if fires[0] {
+                observer.event_fired(step, i, &self.changes);
+            }
         }
         Ok(())
     }
 
+    #[inline(always)]
     fn apply_rules<O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
         for (i, rule) in model.rules.iter().enumerate() {
-            if !self.holds(rule.when.as_ref(), step, &rule.origin)? {
+            let mut holds = [true; N];
+            self.and_condition(&mut holds, rule.when.as_ref(), step, &rule.origin)?;
+            if !holds.contains(&true) {
                 continue;
             }
             self.changes.clear();
-            self.apply_effects::<O>(&rule.effects, step, &rule.origin)?;
-            if O::WANTS_DETAIL {
+            self.apply_effects::<O>(&rule.effects, &holds, step, &rule.origin)?;
+            if O::WANTS_DETAIL && holds[0] {
                 observer.rule_applied(step, i, &self.changes);
             }
         }
         Ok(())
     }
 
-    fn take_decisions<O: Observer>(
-        &mut self,
-        step: u32,
-        stream: RunStream,
-        observer: &mut O,
-    ) -> Result<(), RunError> {
+    #[inline(always)]
+    fn take_decisions<O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
         for (i, decision) in model.decisions.iter().enumerate() {
-            if self.choices[i].is_some() {
+            if decision.at.is_some_and(|at| at != step) {
                 continue;
             }
-            let due = match decision.at {
-                Some(at) if at != step => false,
-                _ => self.holds(decision.when.as_ref(), step, &decision.origin)?,
-            };
-            if !due {
+            let mut due = self.choices[i].map(|c| c == NOT_TAKEN);
+            if !due.contains(&true) {
                 continue;
             }
+            self.and_condition(&mut due, decision.when.as_ref(), step, &decision.origin)?;
+            if !due.contains(&true) {
+                continue;
+            }
+            let deciding = and(&due, &self.live);
             let n = decision.options.len();
             for (k, option) in decision.options.iter().enumerate() {
                 let u = option.utility.eval(&self.slots, &mut self.stack);
-                if !u.is_finite() {
+                if let Some(lane) = first_not_finite(&u, &deciding) {
                     let what = format!("the utility of option `{}`", option.id);
                     let origin = decision.origin.to_string();
-                    return Err(self.error(step, &what, &origin, &option.utility, u));
+                    return Err(self.error(lane, step, &what, &origin, &option.utility, u[lane]));
                 }
                 self.utilities[k] = u;
             }
-            let (chosen, temperature) = match &decision.choice {
+            let mut chosen = [0usize; N];
+            let mut temperature = None;
+            match &decision.choice {
                 ChoiceModel::Argmax => {
-                    let mut best = 0;
-                    for k in 1..n {
-                        if self.utilities[k] > self.utilities[best] {
-                            best = k;
+                    for (l, c) in chosen.iter_mut().enumerate() {
+                        let mut best = 0;
+                        for k in 1..n {
+                            if self.utilities[k][l] > self.utilities[best][l] {
+                                best = k;
+                            }
+                        }
+                        *c = best;
+                    }
+                    if O::WANTS_DETAIL {
+                        for k in 0..n {
+                            self.probabilities[k] = f64::from(u8::from(k == chosen[0]));
                         }
                     }
-                    for k in 0..n {
-                        self.probabilities[k] = f64::from(u8::from(k == best));
-                    }
-                    (best, None)
                 }
-                ChoiceModel::Logit { temperature } => {
-                    let t = temperature.eval(&self.slots, &mut self.stack);
-                    if !(t > 0.0 && t.is_finite()) {
+                ChoiceModel::Logit {
+                    temperature: program,
+                } => {
+                    let t = program.eval(&self.slots, &mut self.stack);
+                    let valid = t.map(|t| t > 0.0 && t.is_finite());
+                    if let Some(lane) = (0..N).find(|&l| deciding[l] && !valid[l]) {
+                        let origin = decision.origin.to_string();
                         return Err(self.error(
+                            lane,
                             step,
                             "the temperature (must be > 0)",
-                            &decision.origin.to_string(),
-                            temperature,
-                            t,
+                            &origin,
+                            program,
+                            t[lane],
                         ));
                     }
-                    let u = stream.uniform(decision.stream, 0);
-                    (self.logit_choice(n, t, u), Some(t))
+                    for l in 0..N {
+                        if due[l] {
+                            let u = self.streams[l].uniform(decision.stream, 0);
+                            chosen[l] = logit_choice(
+                                self.utilities[..n].iter().map(|u| u[l]),
+                                &mut self.probabilities[..n],
+                                t[l],
+                                u,
+                            );
+                        }
+                    }
+                    temperature = Some(t[0]);
                 }
-            };
-            self.choices[i] = Some(chosen as u16);
-            self.slots[decision.decided_slot as usize] = 1.0;
-            self.slots[decision.options[chosen].slot as usize] = 1.0;
+            }
+            for l in 0..N {
+                if due[l] {
+                    self.choices[i][l] = chosen[l] as u16;
+                    self.slots[decision.decided_slot as usize][l] = 1.0;
+                    self.slots[decision.options[chosen[l]].slot as usize][l] = 1.0;
+                }
+            }
             self.changes.clear();
-            self.apply_effects::<O>(&decision.options[chosen].effects, step, &decision.origin)?;
-            if O::WANTS_DETAIL {
+            for (k, option) in decision.options.iter().enumerate() {
+                let mut takes = [false; N];
+                for l in 0..N {
+                    takes[l] = due[l] && chosen[l] == k;
+                }
+                if takes.contains(&true) {
+                    self.apply_effects::<O>(&option.effects, &takes, step, &decision.origin)?;
+                }
+            }
+            if O::WANTS_DETAIL && due[0] {
+                let utilities: Vec<f64> = self.utilities[..n].iter().map(|u| u[0]).collect();
                 let detail = DecisionDetail {
-                    utilities: &self.utilities[..n],
+                    utilities: &utilities,
                     probabilities: &self.probabilities[..n],
-                    chosen,
+                    chosen: chosen[0],
                     temperature,
                     changes: &self.changes,
                 };
@@ -304,112 +470,134 @@ impl<'m> Engine<'m> {
         Ok(())
     }
 
-    /// Softmax of utilities / temperature (shifted by the maximum, so it cannot overflow), then
-    /// the option whose cumulative probability first exceeds `u`.
-    fn logit_choice(&mut self, n: usize, temperature: f64, u: f64) -> usize {
-        let max = self.utilities[..n]
-            .iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max);
-        let mut total = 0.0;
-        for k in 0..n {
-            let w = ((self.utilities[k] - max) / temperature).exp();
-            self.probabilities[k] = w;
-            total += w;
-        }
-        let mut cumulative = 0.0;
-        let mut chosen = n - 1;
-        let mut found = false;
-        for k in 0..n {
-            self.probabilities[k] /= total;
-            cumulative += self.probabilities[k];
-            if !found && u < cumulative {
-                chosen = k;
-                found = true;
-            }
-        }
-        chosen
-    }
-
-    fn apply_effects<O: Observer>(
+    /// Narrows `mask` to the lanes where `condition` holds (no condition always does). A
+    /// condition is 0 or 1, or not a number when a value it read was not (`NaN > 0` would be
+    /// false, and the mistake hidden), which stops the run.
+    #[inline(always)]
+    fn and_condition(
         &mut self,
-        effects: &[EffectModel],
+        mask: &mut Mask<N>,
+        condition: Option<&Program>,
         step: u32,
         origin: &Origin,
     ) -> Result<(), RunError> {
-        let model = self.model;
-        let vars = model.layout.vars as usize;
+        let Some(condition) = condition else {
+            return Ok(());
+        };
+        let values = condition.eval(&self.slots, &mut self.stack);
+        if let Some(lane) = first_not_finite(&values, &and(mask, &self.live)) {
+            let origin = origin.to_string();
+            let what = "the condition `when`";
+            return Err(self.error(lane, step, what, &origin, condition, values[lane]));
+        }
+        for l in 0..N {
+            mask[l] &= values[l] != 0.0;
+        }
+        Ok(())
+    }
+
+    /// Applies `effects` in the lanes of `mask`; the others keep their values.
+    #[inline(always)]
+    fn apply_effects<O: Observer>(
+        &mut self,
+        effects: &[EffectModel],
+        mask: &Mask<N>,
+        step: u32,
+        origin: &Origin,
+    ) -> Result<(), RunError> {
+        let checked = and(mask, &self.live);
+        let vars = self.model.layout.vars as usize;
         for effect in effects {
             let value = effect.value.eval(&self.slots, &mut self.stack);
             let slot = vars + effect.var;
             let before = self.slots[slot];
-            let after = match effect.op {
-                EffectOp::Set => value,
-                EffectOp::Add => before + value,
-                EffectOp::Multiply => before * value,
-            };
-            if !after.is_finite() {
-                let what = format!("the effect on `{}`", model.vars[effect.var].id);
-                return Err(self.error(step, &what, &origin.to_string(), &effect.value, after));
+            let mut after = before;
+            match effect.op {
+                EffectOp::Set => after = value,
+                EffectOp::Add => (0..N).for_each(|l| after[l] += value[l]),
+                EffectOp::Multiply => (0..N).for_each(|l| after[l] *= value[l]),
             }
-            let var = &model.vars[effect.var];
-            let after = after.clamp(var.min, var.max);
-            self.slots[slot] = after;
-            if O::WANTS_DETAIL {
-                self.changes.push((effect.var, before, after));
+            if let Some(lane) = first_not_finite(&after, &checked) {
+                let what = format!("the effect on `{}`", self.model.vars[effect.var].id);
+                let origin = origin.to_string();
+                return Err(self.error(lane, step, &what, &origin, &effect.value, after[lane]));
+            }
+            // Branch-free over the lanes, so that runs parting ways cost no mispredictions.
+            let (min, max) = self.bounds[effect.var];
+            let slot = &mut self.slots[slot];
+            for l in 0..N {
+                let clamped = clamp(after[l], min, max);
+                slot[l] = if mask[l] { clamped } else { slot[l] };
+            }
+            if O::WANTS_DETAIL && mask[0] {
+                self.changes.push((effect.var, before[0], slot[0]));
             }
         }
         Ok(())
     }
 
+    #[inline(always)]
     fn record_metrics(&mut self, step: u32) -> Result<(), RunError> {
-        for (k, metric) in self.model.metrics.iter().enumerate() {
+        let model = self.model;
+        let count = model.metrics.len();
+        for (k, metric) in model.metrics.iter().enumerate() {
             let v = metric.expr.eval(&self.slots, &mut self.stack);
-            if !v.is_finite() {
-                let origin = metric.origin.to_string();
-                return Err(self.error(step, "the value", &origin, &metric.expr, v));
+            if self.metric_checked[k] {
+                if let Some(lane) = first_not_finite(&v, &self.live) {
+                    let origin = metric.origin.to_string();
+                    return Err(self.error(
+                        lane,
+                        step,
+                        "the value",
+                        &origin,
+                        &metric.expr,
+                        v[lane],
+                    ));
+                }
             }
-            self.metrics[k] = v;
+            // Into the timeline when there is one (the last step's row is the end values).
+            if self.timeline.is_empty() {
+                self.metrics[k] = v;
+            } else {
+                self.timeline[step as usize * count + k] = v;
+            }
         }
         Ok(())
     }
 
-    fn classify(&mut self) -> Result<usize, RunError> {
+    #[inline(always)]
+    fn classify(&mut self) -> Result<(), RunError> {
         let model = self.model;
+        let last = model.outcomes.len() - 1;
         let last_step = model.time.steps - 1;
+        let mut open = [true; N];
+        self.outcomes = [last; N];
         for (k, outcome) in model.outcomes.iter().enumerate() {
-            if self.holds(outcome.when.as_ref(), last_step, &outcome.origin)? {
-                return Ok(k);
+            let mut holds = open;
+            // The condition is read until one holds.
+            self.and_condition(
+                &mut holds,
+                outcome.when.as_ref(),
+                last_step,
+                &outcome.origin,
+            )?;
+            for l in 0..N {
+                if holds[l] {
+                    self.outcomes[l] = k;
+                    open[l] = false;
+                }
+            }
+            if !open.contains(&true) {
+                break;
             }
         }
-        // The last outcome has no condition (checked at load time), so this is unreachable in
-        // a valid model; the last index is still the right answer.
-        Ok(model.outcomes.len() - 1)
+        Ok(())
     }
 
-    /// Whether `condition` holds (no condition always does). A condition is 0 or 1, or NaN
-    /// when a value it read was not a number (`NaN > 0` would be false, and the mistake
-    /// hidden), which stops the run.
-    #[inline]
-    fn holds(
-        &mut self,
-        condition: Option<&Program>,
-        step: u32,
-        origin: &Origin,
-    ) -> Result<bool, RunError> {
-        let Some(c) = condition else {
-            return Ok(true);
-        };
-        let v = c.eval(&self.slots, &mut self.stack);
-        if v.is_nan() {
-            let origin = origin.to_string();
-            return Err(self.error(step, "the condition `when`", &origin, c, v));
-        }
-        Ok(v != 0.0)
-    }
-
+    #[cold]
     fn error(
         &self,
+        lane: usize,
         step: u32,
         what: &str,
         origin: &str,
@@ -417,12 +605,107 @@ impl<'m> Engine<'m> {
         value: f64,
     ) -> RunError {
         RunError {
-            run: self.run,
+            run: self.runs[lane],
             step,
             date: self.model.time.date_of(step).to_string(),
             origin: format!("{origin} ({})", program.location()),
             what: what.into(),
             value,
         }
+    }
+}
+
+impl<'m> Engine<'m, 1> {
+    /// Runs the model once with the given parameter values, telling `observer` what happens.
+    pub fn run_observed<O: Observer>(
+        &mut self,
+        run: u64,
+        parameters: &[f64],
+        stream: RunStream,
+        observer: &mut O,
+    ) -> Result<RunOutcome, RunError> {
+        self.load(0, run, stream, parameters);
+        self.run_steps(1, observer)?;
+        Ok(RunOutcome {
+            outcome: self.outcomes[0],
+        })
+    }
+
+    /// The option each decision took in the last run (`None`: not taken).
+    pub fn choices(&self) -> Vec<Option<u16>> {
+        (0..self.choices.len()).map(|d| self.choice(d, 0)).collect()
+    }
+
+    /// End-of-run metric values of the last run.
+    pub fn metrics(&self) -> &[f64] {
+        self.end_metrics().as_flattened()
+    }
+}
+
+/// `f64::clamp` for bounds already known to be ordered (checked when the model was built),
+/// without its per-call check, so that it vectorises.
+#[inline(always)]
+fn clamp(x: f64, min: f64, max: f64) -> f64 {
+    let mut x = x;
+    if x < min {
+        x = min;
+    }
+    if x > max {
+        x = max;
+    }
+    x
+}
+
+/// Softmax of utilities / temperature (shifted by the maximum, so it cannot overflow), then
+/// the option whose cumulative probability first exceeds `u`.
+fn logit_choice(
+    utilities: impl Iterator<Item = f64> + Clone,
+    probabilities: &mut [f64],
+    temperature: f64,
+    u: f64,
+) -> usize {
+    let n = probabilities.len();
+    let max = utilities.clone().fold(f64::NEG_INFINITY, f64::max);
+    let mut total = 0.0;
+    for (p, utility) in probabilities.iter_mut().zip(utilities) {
+        let w = ((utility - max) / temperature).exp();
+        *p = w;
+        total += w;
+    }
+    let mut cumulative = 0.0;
+    let mut chosen = n - 1;
+    let mut found = false;
+    for (k, p) in probabilities.iter_mut().enumerate() {
+        *p /= total;
+        cumulative += *p;
+        if !found && u < cumulative {
+            chosen = k;
+            found = true;
+        }
+    }
+    chosen
+}
+
+#[inline(always)]
+fn and<const N: usize>(a: &Mask<N>, b: &Mask<N>) -> Mask<N> {
+    let mut out = [false; N];
+    for l in 0..N {
+        out[l] = a[l] && b[l];
+    }
+    out
+}
+
+/// The first lane of `mask` whose value is not finite. Checks every lane without a branch
+/// (the common answer is none), and looks for which only then.
+#[inline(always)]
+fn first_not_finite<const N: usize>(values: &[f64; N], mask: &Mask<N>) -> Option<usize> {
+    let mut any = false;
+    for l in 0..N {
+        any |= mask[l] & !values[l].is_finite();
+    }
+    if any {
+        (0..N).find(|&l| mask[l] && !values[l].is_finite())
+    } else {
+        None
     }
 }

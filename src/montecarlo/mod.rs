@@ -20,9 +20,7 @@ use std::sync::mpsc;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::lanes::{LaneEngine, LaneModel};
-use crate::engine::{Engine, Observer, RunError};
-use crate::model::expr::LANES;
+use crate::engine::{Batches, RunError, LANES};
 use crate::model::Model;
 use crate::rng::RunStream;
 use aggregate::{wilson, Sketch, COARSE_BUCKETS, FINE_BUCKETS};
@@ -345,22 +343,6 @@ fn add_counts(a: &mut [u64], b: &[u64]) {
     }
 }
 
-/// Records per-step metrics into the accumulator's timeline sketches (step-major).
-struct TimelineObserver<'a> {
-    sketches: &'a mut [Sketch],
-}
-
-impl Observer for TimelineObserver<'_> {
-    const WANTS_STEP_METRICS: bool = true;
-
-    fn step_metrics(&mut self, step: u32, values: &[f64]) {
-        let at = step as usize * values.len();
-        for (sketch, v) in self.sketches[at..at + values.len()].iter_mut().zip(values) {
-            sketch.add(*v);
-        }
-    }
-}
-
 /// One finished run, as the aggregates and the per-run rows need it.
 struct RunResult<'a> {
     parameters: &'a [f64],
@@ -370,12 +352,6 @@ struct RunResult<'a> {
     choices: &'a [Option<u16>],
     metrics: &'a [f64],
     event_counts: &'a [u32],
-}
-
-/// The per-thread engines: lanes for speed, the scalar engine to report errors exactly.
-struct Engines<'a> {
-    lanes: LaneEngine<'a>,
-    scalar: Engine<'a>,
 }
 
 /// What a block needs besides its engines, reused from run to run.
@@ -390,12 +366,12 @@ struct BlockScratch {
 }
 
 /// Simulates runs `first..first + len` into `acc`, and their rows into `rows` if given.
-/// Runs go through the lane engine [`LANES`] at a time, in run order.
+/// Runs go through the engine [`LANES`] at a time, in run order.
 #[allow(clippy::too_many_arguments)]
 fn simulate_block(
     model: &Model,
     config: &StudyConfig,
-    engines: &mut Engines<'_>,
+    engine: &mut Batches<'_>,
     acc: &mut Accumulator,
     first: u64,
     len: u64,
@@ -433,58 +409,29 @@ fn simulate_block(
             &mut scratch.uniforms,
         );
         for (lane, &stream) in streams.iter().enumerate().take(live) {
-            engines
-                .lanes
-                .load(lane, stream, &scratch.parameters[lane * p..(lane + 1) * p]);
+            let parameters = &scratch.parameters[lane * p..(lane + 1) * p];
+            engine.load(lane, run + lane as u64, stream, parameters);
         }
-        let in_lanes = engines.lanes.run(live).is_ok();
-        if in_lanes {
-            // A row per sketch: the lanes' values go in together (the timeline is step-major
-            // on both sides).
-            aggregate::add_lanes(&mut acc.metric_end, engines.lanes.end_metrics(), live);
-            if config.timeline {
-                aggregate::add_lanes(&mut acc.metric_steps, engines.lanes.timeline(), live);
-            }
+        engine.run(live)?;
+        let lanes = engine.results();
+        // A row per sketch: the lanes' values go in together (the timeline is step-major on
+        // both sides).
+        aggregate::add_lanes(&mut acc.metric_end, lanes.end_metrics(), live);
+        if config.timeline {
+            aggregate::add_lanes(&mut acc.metric_steps, lanes.timeline(), live);
         }
         for lane in 0..live {
             let at = lane * p..(lane + 1) * p;
-            let outcome = if in_lanes {
-                let lanes = &engines.lanes;
-                for (d, c) in scratch.choices.iter_mut().enumerate() {
-                    *c = lanes.choice(d, lane);
-                }
-                for (k, v) in scratch.metrics.iter_mut().enumerate() {
-                    *v = lanes.metric(k, lane);
-                }
-                for (e, n) in scratch.event_counts.iter_mut().enumerate() {
-                    *n = lanes.event_count(e, lane);
-                }
-                lanes.outcome(lane)
-            } else {
-                // Some run of the batch failed: the scalar engine finds which, and reports it
-                // exactly.
-                let index = run + lane as u64;
-                let stream = RunStream::new(config.seed, index);
-                let engine = &mut engines.scalar;
-                let params = &scratch.parameters[at.clone()];
-                let result = if config.timeline {
-                    let mut observer = TimelineObserver {
-                        sketches: &mut acc.metric_steps,
-                    };
-                    engine.run(index, params, stream, &mut observer)?
-                } else {
-                    engine.run(index, params, stream, &mut crate::engine::Quiet)?
-                };
-                scratch.choices.copy_from_slice(engine.choices());
-                scratch.metrics.copy_from_slice(engine.metrics());
-                for (sketch, &v) in acc.metric_end.iter_mut().zip(engine.metrics()) {
-                    sketch.add(v);
-                }
-                for (e, n) in scratch.event_counts.iter_mut().enumerate() {
-                    *n = engine.event_count(e);
-                }
-                result.outcome
-            };
+            for (d, c) in scratch.choices.iter_mut().enumerate() {
+                *c = lanes.choice(d, lane);
+            }
+            for (k, v) in scratch.metrics.iter_mut().enumerate() {
+                *v = lanes.metric(k, lane);
+            }
+            for (e, n) in scratch.event_counts.iter_mut().enumerate() {
+                *n = lanes.event_count(e, lane);
+            }
+            let outcome = lanes.outcome(lane);
             let result = RunResult {
                 parameters: &scratch.parameters[at.clone()],
                 uniforms: &scratch.uniforms[at],
@@ -555,7 +502,6 @@ pub fn run_blocks(
 ) -> Result<Accumulator, StudyError> {
     let total = config.runs;
     let with_rows = sink.is_some();
-    let lane_model = LaneModel::new(model);
     let (sender, receiver) = mpsc::sync_channel::<RunRows>(2 * rayon::current_num_threads() + 2);
     let sink_failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -576,10 +522,7 @@ pub fn run_blocks(
         let result = (0..workers)
             .into_par_iter()
             .map(|_| {
-                let mut engines = Engines {
-                    lanes: LaneEngine::new(&lane_model, config.timeline),
-                    scalar: Engine::new(model),
-                };
+                let mut engine = Batches::new(model, config.timeline);
                 let mut acc = Accumulator::new(model, config.timeline);
                 loop {
                     let block = next_block.fetch_add(1, Ordering::Relaxed);
@@ -602,7 +545,7 @@ pub fn run_blocks(
                     let simulated = simulate_block(
                         model,
                         config,
-                        &mut engines,
+                        &mut engine,
                         &mut acc,
                         first,
                         len,

@@ -12,9 +12,9 @@ use rayon::prelude::*;
 use super::aggregate::wilson;
 use super::first_failure::FirstFailure;
 use super::{sample_parameters, StudyConfig, StudyError, BLOCK};
-use crate::engine::lanes::{BatchRunner, LaneModel, RunJob};
 use crate::engine::RunError;
-use crate::model::expr::LANES;
+use crate::engine::LANES;
+use crate::engine::{Batches, RunJob};
 use crate::model::Model;
 use crate::rng::RunStream;
 
@@ -174,7 +174,6 @@ pub fn run_paired(
         .collect();
     let blocks = config.runs.div_ceil(BLOCK);
     let empty = || PairedCounts::new(outcome_ids.clone(), models.len());
-    let lane_models: Vec<LaneModel> = models.iter().map(|m| LaneModel::new(m)).collect();
     // A failed block does not stop the others, so that the failure reported is the one of the
     // lowest run at any thread count (see `FirstFailure`).
     let failure = FirstFailure::default();
@@ -182,7 +181,7 @@ pub fn run_paired(
         .into_par_iter()
         .try_fold(
             || {
-                let runners: Vec<BatchRunner> = lane_models.iter().map(BatchRunner::new).collect();
+                let runners: Vec<Batches> = models.iter().map(|m| Batches::new(m, false)).collect();
                 (empty(), runners)
             },
             |(mut acc, mut runners), block| {
@@ -220,7 +219,7 @@ pub fn run_paired(
                                 }
                             })
                             .collect();
-                        let ran = runners[m].run(&jobs, |lane, outcome, _| {
+                        let ran = runners[m].run_each(&jobs, |lane, outcome, _| {
                             outcomes[m * LANES + lane] = maps[m][outcome];
                         });
                         if let Err(e) = ran {

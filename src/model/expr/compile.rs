@@ -4,7 +4,9 @@
 
 use std::ops::Range;
 
-use super::parse::{BinaryOp, Expr, ExprKind, UnaryOp};
+use super::ops::{self, Arity, Binary, Call, Unary};
+use super::parse::{Expr, ExprKind};
+use super::program::{Op, Program};
 use super::{ExprError, Type};
 
 /// What a name means to the compiler.
@@ -28,98 +30,17 @@ pub trait Scope {
     fn candidates(&self) -> Vec<String>;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Op {
-    Const(f64),
-    Load(u32),
-    Neg,
-    Not,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-    And,
-    Or,
-    Abs,
-    Exp,
-    Ln,
-    Sqrt,
-    Sin,
-    Cos,
-    Logistic,
-    Min,
-    Max,
-    Clamp,
-    /// Pops the condition; jumps to the target when it is false.
-    JumpIfFalse(u32),
-    Jump(u32),
-    /// Pops condition, then, otherwise; pushes one of the two. Only lane programs use it:
-    /// evaluating both branches of `if` has no side effect, so it equals the jumps.
-    Select,
-    // Fused forms: the right operand is a constant or a slot, so it never touches the stack.
-    // They halve the dispatches of typical expressions such as `0.1 * x + y`.
-    AddC(f64),
-    SubC(f64),
-    MulC(f64),
-    DivC(f64),
-    /// `c - x`
-    RSubC(f64),
-    /// `c / x`
-    RDivC(f64),
-    PowC(f64),
-    LtC(f64),
-    LeC(f64),
-    GtC(f64),
-    GeC(f64),
-    AddL(u32),
-    SubL(u32),
-    MulL(u32),
-    DivL(u32),
-}
-
-/// A compiled expression.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Program {
-    ops: Vec<Op>,
-    max_stack: usize,
-    ty: Type,
-    /// `file:line:col` of the expression's text, for run-time errors (empty when unknown).
-    location: String,
-}
-
-const FUNCTIONS: &[(&str, usize)] = &[
-    ("if", 3),
-    ("min", 0),
-    ("max", 0),
-    ("clamp", 3),
-    ("abs", 1),
-    ("exp", 1),
-    ("ln", 1),
-    ("sqrt", 1),
-    ("pow", 2),
-    ("sin", 1),
-    ("cos", 1),
-    ("logistic", 1),
-];
-
 pub fn is_function_name(name: &str) -> bool {
-    FUNCTIONS.iter().any(|(f, _)| *f == name)
+    ops::function(name).is_some()
 }
 
 /// A type-checked tree with constants folded; emitted to bytecode in a second pass.
 enum Typed {
     Const(f64),
     Load(u32),
-    Unary(Op, Box<Typed>),
-    Binary(Op, Box<Typed>, Box<Typed>),
-    Ternary(Op, Box<Typed>, Box<Typed>, Box<Typed>),
+    Unary(Unary, Box<Typed>),
+    Binary(Binary, Box<Typed>, Box<Typed>),
+    Clamp(Box<Typed>, Box<Typed>, Box<Typed>),
     If(Box<Typed>, Box<Typed>, Box<Typed>),
 }
 
@@ -151,7 +72,7 @@ impl Hoister {
             Typed::Load(s) => self.invariant.get(*s as usize).copied().unwrap_or(false),
             Typed::Unary(_, a) => self.is_invariant(a),
             Typed::Binary(_, a, b) => self.is_invariant(a) && self.is_invariant(b),
-            Typed::Ternary(_, a, b, c) | Typed::If(a, b, c) => {
+            Typed::Clamp(a, b, c) | Typed::If(a, b, c) => {
                 self.is_invariant(a) && self.is_invariant(b) && self.is_invariant(c)
             }
         }
@@ -170,8 +91,7 @@ impl Hoister {
             Typed::Binary(op, a, b) => {
                 Typed::Binary(op, Box::new(self.hoist(*a)), Box::new(self.hoist(*b)))
             }
-            Typed::Ternary(op, a, b, c) => Typed::Ternary(
-                op,
+            Typed::Clamp(a, b, c) => Typed::Clamp(
                 Box::new(self.hoist(*a)),
                 Box::new(self.hoist(*b)),
                 Box::new(self.hoist(*c)),
@@ -186,11 +106,11 @@ impl Hoister {
     }
 
     fn slot_for(&mut self, node: &Typed) -> u32 {
-        let program = Program::emit_from(node, Type::Number);
-        let index = match self.keys.iter().position(|k| *k == program.ops) {
+        let program = emit_program(node, Type::Number);
+        let index = match self.keys.iter().position(|k| k == program.ops()) {
             Some(i) => i,
             None => {
-                self.keys.push(program.ops.clone());
+                self.keys.push(program.ops().to_vec());
                 self.programs.push(program);
                 self.programs.len() - 1
             }
@@ -230,22 +150,13 @@ pub fn compile_hoisting(
         Some(h) => h.hoist(typed),
         None => typed,
     };
-    Ok(Program::emit_from(&typed, ty))
+    Ok(emit_program(&typed, ty))
 }
 
-impl Program {
-    fn emit_from(node: &Typed, ty: Type) -> Program {
-        let mut ops = Vec::new();
-        let mut depth = 0;
-        let mut max_stack = 0;
-        emit(node, &mut ops, &mut depth, &mut max_stack);
-        Program {
-            ops,
-            max_stack: max_stack.max(1),
-            ty,
-            location: String::new(),
-        }
-    }
+fn emit_program(node: &Typed, ty: Type) -> Program {
+    let mut ops = Vec::new();
+    emit(node, &mut ops);
+    Program::new(ops, ty)
 }
 
 /// What `prefix.` could be followed by, or that nothing is called `prefix`.
@@ -330,14 +241,11 @@ impl Checker<'_> {
             ExprKind::Name(name) => self.name(name, range),
             ExprKind::Unary(op, operand) => {
                 let (inner, ty) = self.check(operand)?;
-                let (code, want) = match op {
-                    UnaryOp::Neg => (Op::Neg, Type::Number),
-                    UnaryOp::Not => (Op::Not, Type::Bool),
-                };
+                let (want, result) = op.types();
                 if ty != want {
                     return Err(type_mismatch(want, ty, operand.range.clone()));
                 }
-                Ok((fold(Typed::Unary(code, Box::new(inner)), range)?, want))
+                Ok((fold(Typed::Unary(*op, Box::new(inner)), range)?, result))
             }
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b, range),
             ExprKind::Call {
@@ -416,52 +324,38 @@ impl Checker<'_> {
 
     fn binary(
         &mut self,
-        op: BinaryOp,
+        op: Binary,
         a: &Expr,
         b: &Expr,
         range: Range<usize>,
     ) -> Result<(Typed, Type), ExprError> {
         let (ta, ty_a) = self.check(a)?;
         let (tb, ty_b) = self.check(b)?;
-        let (code, operand, result) = match op {
-            BinaryOp::Or => (Op::Or, Type::Bool, Type::Bool),
-            BinaryOp::And => (Op::And, Type::Bool, Type::Bool),
-            BinaryOp::Lt => (Op::Lt, Type::Number, Type::Bool),
-            BinaryOp::Le => (Op::Le, Type::Number, Type::Bool),
-            BinaryOp::Gt => (Op::Gt, Type::Number, Type::Bool),
-            BinaryOp::Ge => (Op::Ge, Type::Number, Type::Bool),
-            BinaryOp::Eq | BinaryOp::Ne => {
-                // Equality works on two numbers or two conditions, not a mix.
-                if ty_a != ty_b {
-                    return Err(ExprError::new(
-                        "cannot compare a number with a condition",
-                        range,
-                    ));
-                }
-                let code = if op == BinaryOp::Eq { Op::Eq } else { Op::Ne };
-                return Ok((
-                    fold(Typed::Binary(code, Box::new(ta), Box::new(tb)), range)?,
-                    Type::Bool,
-                ));
+        let (operand, result) = op.types();
+        match operand {
+            // Equality works on two numbers or two conditions, not a mix.
+            None if ty_a != ty_b => {
+                return Err(ExprError::new(
+                    "cannot compare a number with a condition",
+                    range,
+                ))
             }
-            BinaryOp::Add => (Op::Add, Type::Number, Type::Number),
-            BinaryOp::Sub => (Op::Sub, Type::Number, Type::Number),
-            BinaryOp::Mul => (Op::Mul, Type::Number, Type::Number),
-            BinaryOp::Div => (Op::Div, Type::Number, Type::Number),
-            BinaryOp::Pow => (Op::Pow, Type::Number, Type::Number),
-        };
-        if ty_a != operand {
-            return Err(type_mismatch(operand, ty_a, a.range.clone()));
+            None => {}
+            Some(operand) => {
+                if ty_a != operand {
+                    return Err(type_mismatch(operand, ty_a, a.range.clone()));
+                }
+                if ty_b != operand {
+                    return Err(type_mismatch(operand, ty_b, b.range.clone()));
+                }
+            }
         }
-        if ty_b != operand {
-            return Err(type_mismatch(operand, ty_b, b.range.clone()));
-        }
-        if code == Op::Div && matches!(tb, Typed::Const(d) if d == 0.0) {
+        if op == Binary::Div && matches!(tb, Typed::Const(d) if d == 0.0) {
             return Err(ExprError::new("division by zero", b.range.clone())
                 .with_hint("the divisor is always 0"));
         }
         Ok((
-            fold(Typed::Binary(code, Box::new(ta), Box::new(tb)), range)?,
+            fold(Typed::Binary(op, Box::new(ta), Box::new(tb)), range)?,
             result,
         ))
     }
@@ -473,8 +367,8 @@ impl Checker<'_> {
         args: &[Expr],
         range: Range<usize>,
     ) -> Result<(Typed, Type), ExprError> {
-        let Some(&(_, arity)) = FUNCTIONS.iter().find(|(f, _)| *f == name) else {
-            let names: Vec<&str> = FUNCTIONS.iter().map(|(f, _)| *f).collect();
+        let Some(function) = ops::function(name) else {
+            let names: Vec<&str> = ops::FUNCTIONS.iter().map(|f| f.name).collect();
             let mut err = ExprError::new(format!("unknown function `{name}`"), name_range);
             err = match crate::diagnostic::suggest(name, names.iter().copied()) {
                 Some(hint) => err.with_hint(hint),
@@ -482,15 +376,15 @@ impl Checker<'_> {
             };
             return Err(err);
         };
-        let variadic = arity == 0;
-        if (variadic && args.len() < 2) || (!variadic && args.len() != arity) {
-            let wanted = if variadic {
-                "at least 2 arguments".to_string()
-            } else if arity == 1 {
-                "1 argument".to_string()
-            } else {
-                format!("{arity} arguments")
-            };
+        let wanted = match function.arity() {
+            Arity::Exactly(n) if args.len() != n => Some(match n {
+                1 => "1 argument".to_string(),
+                n => format!("{n} arguments"),
+            }),
+            Arity::AtLeast(n) if args.len() < n => Some(format!("at least {n} arguments")),
+            Arity::Exactly(_) | Arity::AtLeast(_) => None,
+        };
+        if let Some(wanted) = wanted {
             return Err(ExprError::new(
                 format!("`{name}` takes {wanted}, got {}", args.len()),
                 range,
@@ -500,17 +394,11 @@ impl Checker<'_> {
         for arg in args {
             checked.push(self.check(arg)?);
         }
-        if name == "if" {
-            let mut it = checked.into_iter();
-            let (cond, cond_ty) = it
-                .next()
-                .ok_or_else(|| ExprError::new("if", range.clone()))?;
-            let (then, then_ty) = it
-                .next()
-                .ok_or_else(|| ExprError::new("if", range.clone()))?;
-            let (otherwise, else_ty) = it
-                .next()
-                .ok_or_else(|| ExprError::new("if", range.clone()))?;
+        if function.call == Call::If {
+            let [(cond, cond_ty), (then, then_ty), (otherwise, else_ty)]: [(Typed, Type); 3] =
+                checked
+                    .try_into()
+                    .map_err(|_| ExprError::new("`if` takes 3 arguments", range.clone()))?;
             if cond_ty != Type::Bool {
                 return Err(type_mismatch(Type::Bool, cond_ty, args[0].range.clone()));
             }
@@ -534,39 +422,24 @@ impl Checker<'_> {
                 return Err(type_mismatch(Type::Number, *ty, arg.range.clone()));
             }
         }
-        let mut typed = checked.into_iter().map(|(t, _)| t);
-        let mut next = || typed.next().unwrap_or(Typed::Const(f64::NAN));
-        let node = match name {
-            "min" | "max" => {
-                let code = if name == "min" { Op::Min } else { Op::Max };
-                let mut acc = next();
+        let mut typed = checked.into_iter().map(|(t, _)| Box::new(t));
+        let mut next = || {
+            typed.next().ok_or_else(|| {
+                ExprError::new(format!("`{name}`: an argument is missing"), range.clone())
+            })
+        };
+        let node = match function.call {
+            Call::Fold(op) => {
+                let mut acc = next()?;
                 for _ in 1..args.len() {
-                    acc = fold(
-                        Typed::Binary(code, Box::new(acc), Box::new(next())),
-                        range.clone(),
-                    )?;
+                    acc = Box::new(fold(Typed::Binary(op, acc, next()?), range.clone())?);
                 }
-                return Ok((acc, Type::Number));
+                return Ok((*acc, Type::Number));
             }
-            "clamp" => Typed::Ternary(
-                Op::Clamp,
-                Box::new(next()),
-                Box::new(next()),
-                Box::new(next()),
-            ),
-            "pow" => Typed::Binary(Op::Pow, Box::new(next()), Box::new(next())),
-            _ => {
-                let code = match name {
-                    "abs" => Op::Abs,
-                    "exp" => Op::Exp,
-                    "ln" => Op::Ln,
-                    "sqrt" => Op::Sqrt,
-                    "sin" => Op::Sin,
-                    "cos" => Op::Cos,
-                    _ => Op::Logistic,
-                };
-                Typed::Unary(code, Box::new(next()))
-            }
+            Call::Clamp => Typed::Clamp(next()?, next()?, next()?),
+            Call::Binary(op) => Typed::Binary(op, next()?, next()?),
+            Call::Unary(op) => Typed::Unary(op, next()?),
+            Call::If => unreachable!("`if` returned above"),
         };
         Ok((fold(node, range)?, Type::Number))
     }
@@ -577,15 +450,15 @@ impl Checker<'_> {
 fn fold(node: Typed, range: Range<usize>) -> Result<Typed, ExprError> {
     let value = match &node {
         Typed::Unary(op, a) => match **a {
-            Typed::Const(x) => Some(apply1(*op, x)),
+            Typed::Const(x) => Some(op.eval(x)),
             _ => None,
         },
         Typed::Binary(op, a, b) => match (&**a, &**b) {
-            (Typed::Const(x), Typed::Const(y)) => Some(apply2(*op, *x, *y)),
+            (Typed::Const(x), Typed::Const(y)) => Some(op.eval(*x, *y)),
             _ => None,
         },
-        Typed::Ternary(_, a, b, c) => match (&**a, &**b, &**c) {
-            (Typed::Const(x), Typed::Const(lo), Typed::Const(hi)) => Some(clamp(*x, *lo, *hi)),
+        Typed::Clamp(a, b, c) => match (&**a, &**b, &**c) {
+            (Typed::Const(x), Typed::Const(lo), Typed::Const(hi)) => Some(ops::clamp(*x, *lo, *hi)),
             _ => None,
         },
         Typed::If(c, _, _) => {
@@ -593,7 +466,7 @@ fn fold(node: Typed, range: Range<usize>) -> Result<Typed, ExprError> {
                 let Typed::If(_, then, otherwise) = node else {
                     unreachable!("matched as If above")
                 };
-                return Ok(if c != 0.0 { *then } else { *otherwise });
+                return Ok(if ops::truth(c) { *then } else { *otherwise });
             }
             None
         }
@@ -610,271 +483,57 @@ fn fold(node: Typed, range: Range<usize>) -> Result<Typed, ExprError> {
     }
 }
 
-fn emit(node: &Typed, ops: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
+/// Bytecode in stack order; `if` becomes a select of both branches (see [`ops::select`]).
+fn emit(node: &Typed, ops: &mut Vec<Op>) {
     match node {
-        Typed::Const(_) | Typed::Load(_) => {
-            ops.push(match node {
-                Typed::Const(v) => Op::Const(*v),
-                Typed::Load(s) => Op::Load(*s),
-                _ => unreachable!("matched above"),
-            });
-            *depth += 1;
-            *max = (*max).max(*depth);
-        }
+        Typed::Const(v) => ops.push(Op::Const(*v)),
+        Typed::Load(s) => ops.push(Op::Load(*s)),
         Typed::Unary(op, a) => {
-            emit(a, ops, depth, max);
-            ops.push(*op);
+            emit(a, ops);
+            ops.push(Op::unary(*op));
         }
         Typed::Binary(op, a, b) => {
-            if let Some(fused) = fuse(*op, b) {
-                emit(a, ops, depth, max);
+            if let Some(fused) = fuse_right(*op, b) {
+                emit(a, ops);
                 ops.push(fused);
             } else if let Some(fused) = fuse_left(*op, a) {
-                emit(b, ops, depth, max);
+                emit(b, ops);
                 ops.push(fused);
             } else {
-                emit(a, ops, depth, max);
-                emit(b, ops, depth, max);
-                ops.push(*op);
-                *depth -= 1;
+                emit(a, ops);
+                emit(b, ops);
+                ops.push(Op::binary(*op));
             }
         }
-        Typed::Ternary(op, a, b, c) => {
-            emit(a, ops, depth, max);
-            emit(b, ops, depth, max);
-            emit(c, ops, depth, max);
-            ops.push(*op);
-            *depth -= 2;
+        Typed::Clamp(a, b, c) => {
+            emit(a, ops);
+            emit(b, ops);
+            emit(c, ops);
+            ops.push(Op::Clamp);
         }
         Typed::If(c, then, otherwise) => {
-            emit(c, ops, depth, max);
-            let jump_else = ops.len();
-            ops.push(Op::JumpIfFalse(0));
-            *depth -= 1;
-            emit(then, ops, depth, max);
-            let jump_end = ops.len();
-            ops.push(Op::Jump(0));
-            *depth -= 1;
-            ops[jump_else] = Op::JumpIfFalse(ops.len() as u32);
-            emit(otherwise, ops, depth, max);
-            ops[jump_end] = Op::Jump(ops.len() as u32);
+            emit(c, ops);
+            emit(then, ops);
+            emit(otherwise, ops);
+            ops.push(Op::Select);
         }
     }
 }
 
 /// `a OP b` as one op on `a`, when `b` is a constant or a slot.
-fn fuse(op: Op, b: &Typed) -> Option<Op> {
-    match (op, b) {
-        (Op::Add, Typed::Const(c)) => Some(Op::AddC(*c)),
-        (Op::Sub, Typed::Const(c)) => Some(Op::SubC(*c)),
-        (Op::Mul, Typed::Const(c)) => Some(Op::MulC(*c)),
-        (Op::Div, Typed::Const(c)) => Some(Op::DivC(*c)),
-        (Op::Pow, Typed::Const(c)) => Some(Op::PowC(*c)),
-        (Op::Lt, Typed::Const(c)) => Some(Op::LtC(*c)),
-        (Op::Le, Typed::Const(c)) => Some(Op::LeC(*c)),
-        (Op::Gt, Typed::Const(c)) => Some(Op::GtC(*c)),
-        (Op::Ge, Typed::Const(c)) => Some(Op::GeC(*c)),
-        (Op::Add, Typed::Load(s)) => Some(Op::AddL(*s)),
-        (Op::Sub, Typed::Load(s)) => Some(Op::SubL(*s)),
-        (Op::Mul, Typed::Load(s)) => Some(Op::MulL(*s)),
-        (Op::Div, Typed::Load(s)) => Some(Op::DivL(*s)),
+fn fuse_right(op: Binary, b: &Typed) -> Option<Op> {
+    match b {
+        Typed::Const(c) => Op::with_constant_right(op, *c),
+        Typed::Load(s) => Op::with_slot_right(op, *s),
         _ => None,
     }
 }
 
 /// `a OP b` as one op on `b`, when `a` is a constant or a slot and the order can be kept.
-fn fuse_left(op: Op, a: &Typed) -> Option<Op> {
-    match (op, a) {
-        (Op::Add, Typed::Const(c)) => Some(Op::AddC(*c)),
-        (Op::Mul, Typed::Const(c)) => Some(Op::MulC(*c)),
-        (Op::Sub, Typed::Const(c)) => Some(Op::RSubC(*c)),
-        (Op::Div, Typed::Const(c)) => Some(Op::RDivC(*c)),
-        // IEEE addition and multiplication are commutative, so `x + y` equals `y + x` bit for bit.
-        (Op::Add, Typed::Load(s)) => Some(Op::AddL(*s)),
-        (Op::Mul, Typed::Load(s)) => Some(Op::MulL(*s)),
+fn fuse_left(op: Binary, a: &Typed) -> Option<Op> {
+    match a {
+        Typed::Const(c) => Op::with_constant_left(op, *c),
+        Typed::Load(s) => Op::with_slot_left(op, *s),
         _ => None,
-    }
-}
-
-#[inline]
-pub(super) fn truth(x: f64) -> bool {
-    x != 0.0
-}
-
-#[inline]
-pub(super) fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
-    // Not f64::clamp: it panics when lo > hi, and bounds here are computed at run time.
-    x.max(lo).min(hi)
-}
-
-#[inline]
-fn apply1(op: Op, x: f64) -> f64 {
-    match op {
-        Op::Neg => -x,
-        Op::Not => f64::from(u8::from(!truth(x))),
-        Op::Abs => x.abs(),
-        Op::Exp => x.exp(),
-        Op::Ln => x.ln(),
-        Op::Sqrt => x.sqrt(),
-        Op::Sin => x.sin(),
-        Op::Cos => x.cos(),
-        Op::Logistic => 1.0 / (1.0 + (-x).exp()),
-        _ => f64::NAN,
-    }
-}
-
-#[inline]
-fn apply2(op: Op, x: f64, y: f64) -> f64 {
-    let b = |v: bool| f64::from(u8::from(v));
-    match op {
-        Op::Add => x + y,
-        Op::Sub => x - y,
-        Op::Mul => x * y,
-        Op::Div => x / y,
-        Op::Pow => x.powf(y),
-        Op::Lt => b(x < y),
-        Op::Le => b(x <= y),
-        Op::Gt => b(x > y),
-        Op::Ge => b(x >= y),
-        Op::Eq => b(x == y),
-        Op::Ne => b(x != y),
-        Op::And => b(truth(x) && truth(y)),
-        Op::Or => b(truth(x) || truth(y)),
-        Op::Min => x.min(y),
-        Op::Max => x.max(y),
-        _ => f64::NAN,
-    }
-}
-
-impl Program {
-    pub fn ty(&self) -> Type {
-        self.ty
-    }
-
-    /// The program, remembering where its expression was written (`file:line:col`), so that
-    /// a run-time error points at the expression rather than at the item that holds it.
-    pub fn located(mut self, location: String) -> Program {
-        self.location = location;
-        self
-    }
-
-    /// Where the expression was written; empty for programs made by the compiler itself.
-    pub fn location(&self) -> &str {
-        &self.location
-    }
-
-    pub(super) fn ops(&self) -> &[Op] {
-        &self.ops
-    }
-
-    /// Scratch space [`Program::eval`] needs.
-    pub fn stack_size(&self) -> usize {
-        self.max_stack
-    }
-
-    /// The value, when the expression is a constant.
-    pub fn as_constant(&self) -> Option<f64> {
-        match self.ops.as_slice() {
-            [Op::Const(v)] => Some(*v),
-            _ => None,
-        }
-    }
-
-    /// Evaluates against a state vector. `stack` must hold at least [`Program::stack_size`]
-    /// values; it is scratch, passed in so evaluation never allocates.
-    ///
-    /// The result is NaN when any value the evaluation met was not finite, even one that a
-    /// later op would have hidden (`min(1, sqrt(-1))` is NaN, not 1): such a value is always a
-    /// mistake in the model, and the caller's one check of the result must see it. Every op
-    /// checks its operands, so the result of an op that goes wrong is caught by the op that
-    /// reads it, or by the caller. (This evaluator only reruns failed lane batches and serves
-    /// `explain`, so a branch per operand costs nothing that matters; lanes carry the same rule
-    /// without branches, see `LaneProgram`.)
-    #[inline]
-    pub fn eval(&self, slots: &[f64], stack: &mut [f64]) -> f64 {
-        // The commonest programs are a constant or a single read: skip the loop for them.
-        match self.ops.as_slice() {
-            [Op::Const(v)] => return *v,
-            [Op::Load(s)] => return slots[*s as usize],
-            _ => {}
-        }
-        let mut sp = 0usize;
-        let mut pc = 0usize;
-        let ops = &self.ops[..];
-        while pc < ops.len() {
-            match ops[pc] {
-                Op::Const(v) => {
-                    stack[sp] = v;
-                    sp += 1;
-                }
-                Op::Load(s) => {
-                    stack[sp] = slots[s as usize];
-                    sp += 1;
-                }
-                Op::JumpIfFalse(target) => {
-                    sp -= 1;
-                    if !stack[sp].is_finite() {
-                        return f64::NAN;
-                    }
-                    if !truth(stack[sp]) {
-                        pc = target as usize;
-                        continue;
-                    }
-                }
-                Op::Jump(target) => {
-                    pc = target as usize;
-                    continue;
-                }
-                // Every other op reads the top of the stack.
-                _ if !stack[sp - 1].is_finite() => return f64::NAN,
-                Op::AddC(c) => stack[sp - 1] += c,
-                Op::SubC(c) => stack[sp - 1] -= c,
-                Op::MulC(c) => stack[sp - 1] *= c,
-                Op::DivC(c) => stack[sp - 1] /= c,
-                Op::RSubC(c) => stack[sp - 1] = c - stack[sp - 1],
-                Op::RDivC(c) => stack[sp - 1] = c / stack[sp - 1],
-                Op::PowC(c) => stack[sp - 1] = stack[sp - 1].powf(c),
-                Op::LtC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] < c)),
-                Op::LeC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] <= c)),
-                Op::GtC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] > c)),
-                Op::GeC(c) => stack[sp - 1] = f64::from(u8::from(stack[sp - 1] >= c)),
-                Op::AddL(s) | Op::SubL(s) | Op::MulL(s) | Op::DivL(s)
-                    if !slots[s as usize].is_finite() =>
-                {
-                    return f64::NAN
-                }
-                Op::AddL(s) => stack[sp - 1] += slots[s as usize],
-                Op::SubL(s) => stack[sp - 1] -= slots[s as usize],
-                Op::MulL(s) => stack[sp - 1] *= slots[s as usize],
-                Op::DivL(s) => stack[sp - 1] /= slots[s as usize],
-                Op::Clamp => {
-                    sp -= 2;
-                    if !(stack[sp].is_finite() && stack[sp - 1].is_finite()) {
-                        return f64::NAN;
-                    }
-                    stack[sp - 1] = clamp(stack[sp - 1], stack[sp], stack[sp + 1]);
-                }
-                op @ (Op::Neg
-                | Op::Not
-                | Op::Abs
-                | Op::Exp
-                | Op::Ln
-                | Op::Sqrt
-                | Op::Sin
-                | Op::Cos
-                | Op::Logistic) => {
-                    stack[sp - 1] = apply1(op, stack[sp - 1]);
-                }
-                op => {
-                    sp -= 1;
-                    if !stack[sp - 1].is_finite() {
-                        return f64::NAN;
-                    }
-                    stack[sp - 1] = apply2(op, stack[sp - 1], stack[sp]);
-                }
-            }
-            pc += 1;
-        }
-        stack[0]
     }
 }

@@ -2,14 +2,15 @@
 //! compile to a flat bytecode that evaluates without allocating.
 
 mod compile;
-mod lanes;
+mod ops;
 mod parse;
+mod program;
 
 use std::ops::Range;
 
-pub use compile::{compile, compile_hoisting, is_function_name, Binding, Hoister, Program, Scope};
-pub use lanes::{LaneProgram, Lanes, LANES};
+pub use compile::{compile, compile_hoisting, is_function_name, Binding, Hoister, Scope};
 pub use parse::{parse, Expr};
+pub use program::Program;
 
 /// Numbers and conditions are kept apart so that `if(x, ...)` with a numeric `x` is a load-time
 /// error rather than a silent truthiness rule.

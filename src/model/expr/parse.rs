@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use super::ops::{Binary, Unary};
 use super::ExprError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,37 +14,14 @@ pub struct Expr {
     pub range: Range<usize>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnaryOp {
-    Neg,
-    Not,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinaryOp {
-    Or,
-    And,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     Number(f64),
     Bool(bool),
     /// A possibly dotted name: `nk_threat`, `seoul.anger`, `notice.renew`.
     Name(String),
-    Unary(UnaryOp, Box<Expr>),
-    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    Unary(Unary, Box<Expr>),
+    Binary(Binary, Box<Expr>, Box<Expr>),
     Call {
         name: String,
         name_range: Range<usize>,
@@ -243,37 +221,25 @@ fn describe(token: &Token) -> String {
 }
 
 /// Binding power of infix operators: (left, right). Higher binds tighter.
-fn infix(token: &Token) -> Option<(BinaryOp, u8, u8)> {
+fn infix(token: &Token) -> Option<(Binary, u8, u8)> {
     let op = match token {
-        Token::Ident(s) if s == "or" => BinaryOp::Or,
-        Token::Ident(s) if s == "and" => BinaryOp::And,
-        Token::Op(op) => match *op {
-            "<" => BinaryOp::Lt,
-            "<=" => BinaryOp::Le,
-            ">" => BinaryOp::Gt,
-            ">=" => BinaryOp::Ge,
-            "==" => BinaryOp::Eq,
-            "!=" => BinaryOp::Ne,
-            "+" => BinaryOp::Add,
-            "-" => BinaryOp::Sub,
-            "*" => BinaryOp::Mul,
-            "/" => BinaryOp::Div,
-            "^" => BinaryOp::Pow,
-            _ => return None,
-        },
+        Token::Ident(s) => {
+            Binary::from_symbol(s).filter(|op| matches!(op, Binary::Or | Binary::And))?
+        }
+        Token::Op(op) => Binary::from_symbol(op)?,
         _ => return None,
     };
     let (l, r) = match op {
-        BinaryOp::Or => (1, 2),
-        BinaryOp::And => (3, 4),
+        Binary::Or => (1, 2),
+        Binary::And => (3, 4),
         // `not` sits at 5: `not a < b` is `not (a < b)`.
-        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne => {
-            (7, 8)
-        }
-        BinaryOp::Add | BinaryOp::Sub => (9, 10),
-        BinaryOp::Mul | BinaryOp::Div => (11, 12),
+        Binary::Lt | Binary::Le | Binary::Gt | Binary::Ge | Binary::Eq | Binary::Ne => (7, 8),
+        Binary::Add | Binary::Sub => (9, 10),
+        Binary::Mul | Binary::Div => (11, 12),
         // Unary minus sits at 13, so `-x^2` is `-(x^2)`; `^` is right-associative.
-        BinaryOp::Pow => (16, 15),
+        Binary::Pow => (16, 15),
+        // Called as functions, never written between operands.
+        Binary::Min | Binary::Max => return None,
     };
     Some((op, l, r))
 }
@@ -339,7 +305,7 @@ impl Parser<'_> {
                 let operand = self.expression(NEG_POWER)?;
                 let range = range.start..operand.range.end;
                 Ok(Expr {
-                    kind: ExprKind::Unary(UnaryOp::Neg, Box::new(operand)),
+                    kind: ExprKind::Unary(Unary::Neg, Box::new(operand)),
                     range,
                 })
             }
@@ -378,7 +344,7 @@ impl Parser<'_> {
                         let operand = self.expression(NOT_POWER)?;
                         let range = range.start..operand.range.end;
                         Ok(Expr {
-                            kind: ExprKind::Unary(UnaryOp::Not, Box::new(operand)),
+                            kind: ExprKind::Unary(Unary::Not, Box::new(operand)),
                             range,
                         })
                     }

@@ -33,8 +33,7 @@ fn eval_with(text: &str, slots: &[f64]) -> f64 {
     let expr = parse(text, 64).unwrap_or_else(|e| panic!("{text}: {e:?}"));
     let program =
         compile(&expr, &TestScope::new(), None).unwrap_or_else(|e| panic!("{text}: {e:?}"));
-    let mut stack = vec![0.0; program.stack_size().max(1)];
-    program.eval(slots, &mut stack)
+    program.eval_one(slots)
 }
 
 fn eval(text: &str) -> f64 {
