@@ -322,12 +322,12 @@ impl<'m, const N: usize> Engine<'m, N> {
                     fires
                 }
             };
-            if !fires.contains(&true) {
+            if !any(&fires) {
                 continue;
             }
             // The condition is read only where the event fires.
             self.and_condition(&mut fires, event.when.as_ref(), step, &event.origin)?;
-            if !fires.contains(&true) {
+            if !any(&fires) {
                 continue;
             }
             for l in 0..N {
@@ -350,9 +350,11 @@ impl<'m, const N: usize> Engine<'m, N> {
         let model = self.model;
         for (i, rule) in model.rules.iter().enumerate() {
             let mut holds = [true; N];
-            self.and_condition(&mut holds, rule.when.as_ref(), step, &rule.origin)?;
-            if !holds.contains(&true) {
-                continue;
+            if rule.when.is_some() {
+                self.and_condition(&mut holds, rule.when.as_ref(), step, &rule.origin)?;
+                if !any(&holds) {
+                    continue;
+                }
             }
             self.changes.clear();
             self.apply_effects::<O>(&rule.effects, &holds, step, &rule.origin)?;
@@ -371,11 +373,11 @@ impl<'m, const N: usize> Engine<'m, N> {
                 continue;
             }
             let mut due = self.choices[i].map(|c| c == NOT_TAKEN);
-            if !due.contains(&true) {
+            if !any(&due) {
                 continue;
             }
             self.and_condition(&mut due, decision.when.as_ref(), step, &decision.origin)?;
-            if !due.contains(&true) {
+            if !any(&due) {
                 continue;
             }
             let deciding = and(&due, &self.live);
@@ -451,7 +453,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                 for l in 0..N {
                     takes[l] = due[l] && chosen[l] == k;
                 }
-                if takes.contains(&true) {
+                if any(&takes) {
                     self.apply_effects::<O>(&option.effects, &takes, step, &decision.origin)?;
                 }
             }
@@ -524,13 +526,14 @@ impl<'m, const N: usize> Engine<'m, N> {
             }
             // Branch-free over the lanes, so that runs parting ways cost no mispredictions.
             let (min, max) = self.bounds[effect.var];
-            let slot = &mut self.slots[slot];
+            let mut kept = before;
             for l in 0..N {
                 let clamped = clamp(after[l], min, max);
-                slot[l] = if mask[l] { clamped } else { slot[l] };
+                kept[l] = if mask[l] { clamped } else { before[l] };
             }
+            self.slots[slot] = kept;
             if O::WANTS_DETAIL && mask[0] {
-                self.changes.push((effect.var, before[0], slot[0]));
+                self.changes.push((effect.var, before[0], kept[0]));
             }
         }
         Ok(())
@@ -587,7 +590,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                     open[l] = false;
                 }
             }
-            if !open.contains(&true) {
+            if !any(&open) {
                 break;
             }
         }
@@ -686,11 +689,22 @@ fn logit_choice(
     chosen
 }
 
+/// Whether any lane of `mask` is set: without a branch per lane (`contains` stops at the first
+/// hit, which the compiler cannot vectorise).
+#[inline(always)]
+fn any<const N: usize>(mask: &Mask<N>) -> bool {
+    let mut any = false;
+    for l in 0..N {
+        any |= mask[l];
+    }
+    any
+}
+
 #[inline(always)]
 fn and<const N: usize>(a: &Mask<N>, b: &Mask<N>) -> Mask<N> {
     let mut out = [false; N];
     for l in 0..N {
-        out[l] = a[l] && b[l];
+        out[l] = a[l] & b[l];
     }
     out
 }
@@ -704,8 +718,18 @@ fn first_not_finite<const N: usize>(values: &[f64; N], mask: &Mask<N>) -> Option
         any |= mask[l] & !values[l].is_finite();
     }
     if any {
-        (0..N).find(|&l| mask[l] && !values[l].is_finite())
+        Some(lane_not_finite(values, mask))
     } else {
         None
     }
+}
+
+/// The search of [`first_not_finite`], kept out of line: inlined, the compiler prepares its
+/// per-lane view of the mask on every call, whether or not anything failed.
+#[cold]
+#[inline(never)]
+fn lane_not_finite<const N: usize>(values: &[f64; N], mask: &Mask<N>) -> usize {
+    (0..N)
+        .find(|&l| mask[l] && !values[l].is_finite())
+        .unwrap_or(0)
 }
