@@ -6,9 +6,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::super::charts::style::{AXIS, MUTED, TEXT};
 use super::super::charts::{
     draw_axes_with, draw_frame, draw_text, ellipsize, fmt_pct, fmt_tick, text_width, Axis,
-    DrawResult, TextSpec, AXIS, MUTED, TEXT,
+    DrawResult, TextSpec,
 };
 use super::{
     footer, minus, nice_range, row_height, series, signed, AnalysisChart, FRAME_HEIGHT,

@@ -20,10 +20,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::atomic::{write_atomic, write_atomic_via_path};
-use super::charts::{
-    draw_text, ensure_font, fmt_int, fmt_tick, palette, text_width, DrawError, DrawResult,
-    TextSpec, MUTED, TEXT,
-};
+use super::charts::style::{ensure_font, palette, FOOTER, HEADER, MUTED, TEXT};
+use super::charts::{draw_text, fmt_int, fmt_tick, text_width, DrawError, DrawResult, TextSpec};
 use super::ReportError;
 use crate::analysis::compare::Comparison;
 use crate::analysis::sensitivity::{Sobol, Tornado};
@@ -193,8 +191,9 @@ pub(crate) fn row_height(n: usize, row: u32, available: i32) -> i32 {
     (available / n).clamp(row, row * 8 / 5)
 }
 
-/// Height taken by the frame (header and footer) around the chart area.
-pub(crate) const FRAME_HEIGHT: u32 = 74 + 36;
+/// Height taken by the frame (header and footer) around the chart area: the margins that
+/// [`draw_frame`](super::charts::draw_frame) leaves above and below it.
+pub(crate) const FRAME_HEIGHT: u32 = (HEADER + FOOTER + 6) as u32;
 
 /// `N runs per point · seed S · alliance-sim VERSION` (`what` is e.g. `runs per point`).
 pub(crate) fn footer(runs: u64, what: &str, seed: u64, version: &str) -> String {
@@ -301,7 +300,7 @@ pub(crate) fn nice_range(lo: f64, hi: f64, target: usize) -> NiceAxis {
 /// The first of `options` that fits a subtitle line of a chart `width` pixels wide (the last
 /// one, to be shortened by the frame, if none does).
 pub(crate) fn subtitle_fitting(options: &[String], width: u32) -> String {
-    let usable = width as i32 - 2 * super::charts::PAGE_MARGIN;
+    let usable = width as i32 - 2 * super::charts::style::PAGE_MARGIN;
     options
         .iter()
         .find(|o| text_width(o, 15.0) <= usable)

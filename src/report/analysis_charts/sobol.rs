@@ -5,9 +5,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::super::charts::style::{AXIS, MUTED, TEXT};
 use super::super::charts::{
     draw_axes_with, draw_frame, draw_text, ellipsize, fmt_int, fmt_tick, text_width, Axis,
-    DrawResult, TextSpec, AXIS, MUTED, TEXT,
+    DrawResult, TextSpec,
 };
 use super::{
     footer, legend_swatch, minus, nice_range, note, outcome_label, row_height, series,

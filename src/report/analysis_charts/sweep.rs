@@ -5,9 +5,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::super::charts::style::{MUTED, TEXT};
 use super::super::charts::{
     draw_axes_with, draw_frame, draw_text, fmt_pct, fmt_tick, padded_range, text_width, wrap, Axis,
-    DrawResult, TextSpec, MUTED, TEXT,
+    DrawResult, TextSpec,
 };
 use super::{
     footer, pct_tick, probability_axis, series, AnalysisChart, FRAME_HEIGHT, MIN_HEIGHT, WIDTH,

@@ -5,9 +5,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::super::charts::style::{ink_on, AXIS, MUTED, TEXT};
 use super::super::charts::{
-    draw_frame, draw_text, ellipsize, fmt_pct, fmt_tick, ink_on, text_width, DrawResult, TextSpec,
-    AXIS, MUTED, TEXT,
+    draw_frame, draw_text, ellipsize, fmt_pct, fmt_tick, text_width, DrawResult, TextSpec,
 };
 use super::{footer, minus, pct_tick, probability_axis, AnalysisChart, FRAME_HEIGHT, WIDTH};
 use crate::analysis::sweep::{Axis, Sweep};

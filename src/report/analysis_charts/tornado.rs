@@ -6,9 +6,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::super::charts::style::{MUTED, TEXT};
 use super::super::charts::{
     draw_axes_with, draw_frame, draw_text, ellipsize, fmt_num, fmt_pct, fmt_tick, text_width, Axis,
-    DrawResult, TextSpec, MUTED, TEXT,
+    DrawResult, TextSpec,
 };
 use super::{
     footer, legend_swatch, minus, nice_range, note, outcome_label, pct_tick, probability_axis,

@@ -5,10 +5,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::style::{ink_on, palette, MUTED, NOT_TAKEN, TEXT};
 use super::{
-    draw_axes, draw_lines, draw_text, ellipsize, fmt_pct, frame, humanize, ink_on, palette,
-    pct_label, step_date, text_width, wrap, Axis, Chart, DrawResult, Study, TextSpec, MUTED,
-    NOT_TAKEN, TEXT,
+    draw_axes, draw_lines, draw_text, ellipsize, fmt_pct, frame, humanize, pct_label, step_date,
+    text_width, wrap, Axis, Chart, DrawResult, Study, TextSpec,
 };
 use crate::montecarlo::summary::DecisionSummary;
 

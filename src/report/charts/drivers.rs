@@ -5,9 +5,10 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
+use super::style::{palette, MUTED, TEXT};
 use super::{
-    draw_axes, draw_text, ellipsize, fmt_pct, fmt_tick, frame, grid, padded_range, palette,
-    pct_label, text_width, Axis, Chart, DrawError, DrawResult, Study, TextSpec, MUTED, TEXT,
+    draw_axes, draw_text, ellipsize, fmt_pct, fmt_tick, frame, grid, padded_range, pct_label,
+    text_width, Axis, Chart, DrawError, DrawResult, Study, TextSpec,
 };
 use crate::montecarlo::summary::ParameterSummary;
 use plotters::style::text_anchor::{HPos, VPos};

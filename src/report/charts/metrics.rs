@@ -6,9 +6,10 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::style::{palette, DECISION, TEXT};
 use super::{
-    draw_axes, draw_text, ellipsize, fmt_num, fmt_tick, frame, grid, padded_range, palette,
-    text_width, Axis, Chart, DrawResult, Study, TextSpec, DECISION, TEXT,
+    draw_axes, draw_text, ellipsize, fmt_num, fmt_tick, frame, grid, padded_range, text_width,
+    Axis, Chart, DrawResult, Study, TextSpec,
 };
 use crate::montecarlo::summary::MetricSummary;
 use crate::report::table::level;

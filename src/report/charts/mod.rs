@@ -4,18 +4,18 @@
 //! [`CHARTS`]. A chart draws once, generically over the plotters backend; [`Render`] (implemented
 //! for every `Chart`) calls it with the bitmap backend and with the SVG backend.
 //!
-//! Shared style lives here too: the embedded font, the palette, the header and footer
-//! ([`frame`]), text measuring and wrapping, number formatting.
+//! The shared style (font, colours, margins) is in [`style`]; the shared drawing is here: the
+//! header and footer ([`frame`]), the axes, text measuring and wrapping.
 
 mod decisions;
 mod drivers;
 mod metrics;
 mod outcomes;
+pub(crate) mod style;
 mod text;
 mod timeline;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use plotters::coord::ranged1d::{BoldPoints, Ranged, ValueFormatter};
 use plotters::coord::Shift;
@@ -23,6 +23,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 pub(crate) use text::{draw_text, text_width, TextSpec};
+
+use style::{ensure_font, AXIS, FOOTER, GRID, HEADER, MUTED, PAGE_MARGIN, TEXT};
 
 use super::atomic::{write_atomic, write_atomic_via_path};
 use super::ReportError;
@@ -282,64 +284,8 @@ impl<C: Chart> Render for C {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shared style
+// Text layout, the frame and the axes
 // ---------------------------------------------------------------------------------------------
-
-/// The font family every chart uses (registered from the embedded DejaVu Sans).
-pub(crate) const FONT: &str = "sans-serif";
-
-pub(crate) static FONT_BYTES: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/fonts/DejaVuSans.ttf"
-));
-
-/// Register the embedded font under [`FONT`], once per process.
-pub(crate) fn ensure_font() -> DrawResult {
-    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
-    REGISTERED
-        .get_or_init(|| {
-            plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
-                .map_err(|_| "the embedded DejaVu Sans font is invalid".to_string())
-        })
-        .clone()
-        .map_err(DrawError)
-}
-
-pub(crate) const TEXT: RGBColor = RGBColor(33, 37, 41);
-pub(crate) const MUTED: RGBColor = RGBColor(108, 117, 125);
-pub(crate) const GRID: RGBColor = RGBColor(226, 229, 233);
-pub(crate) const AXIS: RGBColor = RGBColor(150, 155, 160);
-pub(crate) const NOT_TAKEN: RGBColor = RGBColor(200, 204, 208);
-pub(crate) const EVENT: RGBColor = RGBColor(110, 110, 110);
-pub(crate) const DECISION: RGBColor = RGBColor(181, 41, 90);
-
-/// Tableau 10: distinct, readable, colour-blind-considerate.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(78, 121, 167),
-    RGBColor(242, 142, 43),
-    RGBColor(225, 87, 89),
-    RGBColor(118, 183, 178),
-    RGBColor(89, 161, 79),
-    RGBColor(237, 201, 72),
-    RGBColor(176, 122, 161),
-    RGBColor(255, 157, 167),
-    RGBColor(156, 117, 95),
-    RGBColor(186, 176, 172),
-];
-
-pub(crate) fn palette(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
-}
-
-/// Black or white, whichever reads better on `bg`.
-pub(crate) fn ink_on(bg: RGBColor) -> RGBColor {
-    let l = 0.299 * f64::from(bg.0) + 0.587 * f64::from(bg.1) + 0.114 * f64::from(bg.2);
-    if l > 150.0 {
-        TEXT
-    } else {
-        WHITE
-    }
-}
 
 /// Shorten `text` with an ellipsis so that it fits `max_width` pixels at `size`.
 pub(crate) fn ellipsize(text: &str, max_width: i32, size: f64) -> String {
@@ -436,13 +382,6 @@ pub(crate) fn draw_lines<DB: DrawingBackend>(
     }
     Ok(())
 }
-
-/// Height of the header drawn by [`frame`].
-const HEADER: i32 = 74;
-/// Height of the footer drawn by [`frame`].
-const FOOTER: i32 = 30;
-/// Left and right page margin.
-pub(crate) const PAGE_MARGIN: i32 = 24;
 
 /// Draw the common frame: title, scenario name and subtitle, footer with runs, seed and
 /// version. Returns the area left for the chart itself.

@@ -4,9 +4,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::style::{ink_on, palette, MUTED, TEXT};
 use super::{
-    draw_axes, draw_lines, draw_text, fmt_int, fmt_pct, frame, ink_on, palette, pct_label,
-    text_width, wrap, Axis, Chart, DrawResult, Study, TextSpec, MUTED, TEXT,
+    draw_axes, draw_lines, draw_text, fmt_int, fmt_pct, frame, pct_label, text_width, wrap, Axis,
+    Chart, DrawResult, Study, TextSpec,
 };
 
 pub(crate) struct Outcomes;

@@ -14,7 +14,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
-use super::{DrawResult, FONT, FONT_BYTES};
+use super::style::{FONT, FONT_BYTES};
+use super::DrawResult;
 
 /// How to draw a piece of text.
 #[derive(Clone, Copy)]

@@ -6,9 +6,10 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::style::{palette, DECISION, EVENT, PAGE_MARGIN, TEXT};
 use super::{
-    draw_axes, draw_text, ellipsize, fmt_tick, frame, padded_range, palette, step_date, text_width,
-    Axis, Chart, DrawResult, Study, TextSpec, DECISION, EVENT, PAGE_MARGIN, TEXT,
+    draw_axes, draw_text, ellipsize, fmt_tick, frame, padded_range, step_date, text_width, Axis,
+    Chart, DrawResult, Study, TextSpec,
 };
 use crate::montecarlo::summary::{MetricSummary, StepQuantiles};
 
