@@ -21,11 +21,12 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::atomic::{write_atomic, write_atomic_via_path};
 use super::charts::style::{ensure_font, palette, FOOTER, HEADER, MUTED, TEXT};
-use super::charts::{draw_text, fmt_int, fmt_tick, text_width, DrawError, DrawResult, TextSpec};
+use super::charts::{draw_text, text_width, DrawError, DrawResult, TextSpec};
 use super::ReportError;
 use crate::analysis::compare::Comparison;
 use crate::analysis::sensitivity::{Sobol, Tornado};
 use crate::analysis::sweep::Sweep;
+use crate::report::format::group_thousands;
 
 /// File stems of the charts an analysis writes.
 pub const COMPARISON_CHART: &str = "comparison";
@@ -204,7 +205,7 @@ pub(crate) fn footer(runs: u64, what: &str, seed: u64, version: &str) -> String 
     };
     format!(
         "{} {what} · seed {seed} · alliance-sim{version}",
-        fmt_int(runs)
+        group_thousands(runs)
     )
 }
 
@@ -244,29 +245,6 @@ pub(crate) fn probability_axis(highest: f64) -> NiceAxis {
 /// An outcome's label from a sensitivity target's label (`P(label)`), if it is one.
 pub(crate) fn outcome_label(target_label: &str) -> Option<&str> {
     target_label.strip_prefix("P(")?.strip_suffix(')')
-}
-
-/// Tick label for a probability axis spanning `span` (in 0..1): `12%`, `0.5%`.
-pub(crate) fn pct_tick(v: f64, span: f64) -> String {
-    format!("{}%", fmt_tick(v * 100.0, span * 100.0))
-}
-
-/// A signed number with one decimal and a real minus sign: `+2.3`, `−0.7`, `0.0`.
-pub(crate) fn signed(x: f64) -> String {
-    let s = format!("{x:+.1}");
-    match s.as_str() {
-        "+0.0" | "-0.0" => "0.0".to_string(),
-        _ => s.replacen('-', "−", 1),
-    }
-}
-
-/// A number with a real minus sign (for chart text).
-pub(crate) fn minus(text: String) -> String {
-    if let Some(rest) = text.strip_prefix('-') {
-        format!("−{rest}")
-    } else {
-        text
-    }
 }
 
 /// A round step (1, 2 or 5 times a power of ten) for about `target` intervals over `span`.

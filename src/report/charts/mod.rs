@@ -29,6 +29,7 @@ use style::{ensure_font, AXIS, FOOTER, GRID, HEADER, MUTED, PAGE_MARGIN, TEXT};
 use super::atomic::{write_atomic, write_atomic_via_path};
 use super::ReportError;
 use crate::montecarlo::Summary;
+use crate::report::format::group_thousands;
 
 /// Every chart, in the order they appear in the report.
 pub(crate) static CHARTS: &[&dyn Render] = &[
@@ -469,7 +470,7 @@ pub(crate) fn draw_frame<DB: DrawingBackend>(
 pub(crate) fn footer_text(s: &Summary) -> String {
     format!(
         "{} runs · seed {} · alliance-sim {}",
-        fmt_int(s.runs),
+        group_thousands(s.runs),
         s.seed,
         s.version
     )
@@ -602,108 +603,9 @@ where
     Ok(())
 }
 
-/// A percentage axis for probabilities in 0..1.
-pub(crate) fn pct_label(v: &f64) -> String {
-    format!("{:.0}%", v * 100.0)
-}
-
 // ---------------------------------------------------------------------------------------------
-// Numbers and dates
+// Dates, names and ranges
 // ---------------------------------------------------------------------------------------------
-
-/// `12345` -> `12,345`.
-pub(crate) fn fmt_int(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A probability as a percentage: `0.6234` -> `62.3%`.
-pub(crate) fn fmt_pct(p: f64) -> String {
-    if p > 0.0 && p < 0.0005 {
-        "<0.1%".to_string()
-    } else if p < 1.0 && p > 0.9995 {
-        ">99.9%".to_string()
-    } else {
-        format!("{:.1}%", p * 100.0)
-    }
-}
-
-/// A value with a sensible number of digits for its magnitude.
-pub(crate) fn fmt_num(x: f64) -> String {
-    if !x.is_finite() {
-        return x.to_string();
-    }
-    let a = x.abs();
-    let s = if a == 0.0 {
-        "0".to_string()
-    } else if !(1e-3..1e6).contains(&a) {
-        format!("{x:.2e}")
-    } else if a >= 100.0 {
-        format!("{x:.0}")
-    } else if a >= 10.0 {
-        format!("{x:.1}")
-    } else if a >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.3}")
-    };
-    if s == "-0" {
-        "0".to_string()
-    } else {
-        s
-    }
-}
-
-/// Tick label for an axis spanning `span`: enough digits to tell neighbouring ticks apart.
-pub(crate) fn fmt_tick(x: f64, span: f64) -> String {
-    let span = span.abs();
-    // A tick at zero computed as 6e-30 is zero.
-    if x == 0.0 || x.abs() < span * 1e-9 {
-        return "0".to_string();
-    }
-    let big = x.abs().max(span);
-    if span > 0.0 && ((big >= 1e7 && span >= big * 1e-3) || big < 1e-4) {
-        // Scientific, with digits enough to tell ticks a tenth of the span apart: fixed
-        // notation would print 300 digits for values near 1e300, or zeros near 1e-300.
-        let digits = (big.log10().floor() - (span / 10.0).log10().floor()).clamp(0.0, 12.0);
-        return format!("{x:.*e}", digits as usize);
-    }
-    if span > 0.0 && span < 0.005 {
-        // A narrow span far from zero (1000 + a thousandth): as many decimals as it needs.
-        let decimals = (1.0 - span.log10().floor()).clamp(0.0, 15.0) as usize;
-        let s = format!("{x:.decimals$}");
-        return s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    let decimals = if span >= 50.0 {
-        0
-    } else if span >= 5.0 {
-        1
-    } else if span >= 0.5 {
-        2
-    } else if span >= 0.05 {
-        3
-    } else {
-        4
-    };
-    let s = format!("{x:.decimals$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" {
-        "0".to_string()
-    } else {
-        s
-    }
-}
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
