@@ -19,8 +19,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::atomic::{write_atomic, write_atomic_via_path};
-use super::charts::style::{ensure_font, palette, FOOTER, HEADER, MUTED, TEXT};
+use super::charts::render::{write_png_and_svg, Drawing};
+use super::charts::style::{palette, FOOTER, HEADER, MUTED, TEXT};
 use super::charts::{draw_text, text_width, DrawError, DrawResult, TextSpec};
 use super::ReportError;
 use crate::analysis::compare::Comparison;
@@ -115,63 +115,21 @@ pub(crate) trait AnalysisChart: Sync {
     fn draw<DB: DrawingBackend>(&self, raster: bool, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
-fn render_svg<C: AnalysisChart>(chart: &C) -> Result<String, DrawError> {
-    ensure_font()?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, chart.size()).into_drawing_area();
-        root.fill(&WHITE)?;
-        chart.draw(false, &root)?;
-        root.present()?;
-    }
-    Ok(svg)
-}
-
-fn render_png<C: AnalysisChart>(chart: &C, path: &Path) -> DrawResult {
-    ensure_font()?;
-    let root = BitMapBackend::new(path, chart.size()).into_drawing_area();
-    root.fill(&WHITE)?;
-    chart.draw(true, &root)?;
-    root.present()?;
-    Ok(())
-}
-
-enum PngError {
-    Io(std::io::Error),
-    Report(ReportError),
-}
-
-impl From<std::io::Error> for PngError {
-    fn from(e: std::io::Error) -> Self {
-        PngError::Io(e)
+impl<C: AnalysisChart> Drawing for C {
+    fn draw<DB: DrawingBackend>(&self, raster: bool, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        AnalysisChart::draw(self, raster, root)
     }
 }
 
-/// Writes `dir/<name>.png` and `dir/<name>.svg`, each atomically; returns their paths.
+/// Writes `dir/<name>.png` and `dir/<name>.svg` (`dir` created if missing), each atomically;
+/// returns their paths.
 pub(crate) fn write_chart<C: AnalysisChart>(
     chart: &C,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    let name = chart.name();
     std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
-    let draw_err = |e: DrawError| ReportError::Draw {
-        chart: name.to_string(),
-        message: e.0,
-    };
-
-    let svg_path = dir.join(format!("{name}.svg"));
-    let svg = render_svg(chart).map_err(draw_err)?;
-    write_atomic(&svg_path, svg.as_bytes()).map_err(|e| ReportError::io(&svg_path, e))?;
-
-    let png_path = dir.join(format!("{name}.png"));
-    write_atomic_via_path(&png_path, ".png", |tmp| {
-        render_png(chart, tmp).map_err(|e| PngError::Report(draw_err(e)))
-    })
-    .map_err(|e| match e {
-        PngError::Io(e) => ReportError::io(&png_path, e),
-        PngError::Report(e) => e,
-    })?;
-    Ok(vec![png_path, svg_path])
+    let (png, svg) = write_png_and_svg(chart, chart.name(), chart.size(), dir)?;
+    Ok(vec![png, svg])
 }
 
 // ---------------------------------------------------------------------------------------------

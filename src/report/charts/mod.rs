@@ -2,7 +2,8 @@
 //!
 //! Adding a chart is one new file (a unit struct implementing [`Chart`]) plus one line in
 //! [`CHARTS`]. A chart draws once, generically over the plotters backend; [`Render`] (implemented
-//! for every `Chart`) calls it with the bitmap backend and with the SVG backend.
+//! for every `Chart`) has it written as SVG and PNG by [`render::write_png_and_svg`], the path
+//! the analysis charts take too.
 //!
 //! The shared style (font, colours, margins) is in [`style`]; the shared drawing is here: the
 //! header and footer ([`frame`]), the axes, text measuring and wrapping.
@@ -11,6 +12,7 @@ mod decisions;
 mod drivers;
 mod metrics;
 mod outcomes;
+pub(crate) mod render;
 pub(crate) mod style;
 mod text;
 mod timeline;
@@ -24,9 +26,8 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 pub(crate) use text::{draw_text, text_width, TextSpec};
 
-use style::{ensure_font, AXIS, FOOTER, GRID, HEADER, MUTED, PAGE_MARGIN, TEXT};
+use style::{AXIS, FOOTER, GRID, HEADER, MUTED, PAGE_MARGIN, TEXT};
 
-use super::atomic::{write_atomic, write_atomic_via_path};
 use super::ReportError;
 use crate::montecarlo::Summary;
 use crate::report::format::group_thousands;
@@ -117,52 +118,15 @@ pub fn write_charts(
 }
 
 fn write_one(chart: &dyn Render, study: &Study, dir: &Path) -> Result<WrittenChart, ReportError> {
-    let name = chart.name();
     let size = chart.size(study);
-    let draw_err = |e: DrawError| ReportError::Draw {
-        chart: name.to_string(),
-        message: e.0,
-    };
-
-    let svg_path = dir.join(format!("{name}.svg"));
-    let svg = chart.render_svg(study, size).map_err(draw_err)?;
-    write_atomic(&svg_path, svg.as_bytes()).map_err(|e| ReportError::io(&svg_path, e))?;
-
-    let png_path = dir.join(format!("{name}.png"));
-    write_atomic_via_path(&png_path, ".png", |tmp| {
-        chart
-            .render_png(study, size, tmp)
-            .map_err(|e| PngError::Report(draw_err(e)))
-    })
-    .map_err(|e| match e {
-        PngError::Io(e) => ReportError::io(&png_path, e),
-        PngError::Report(e) => e,
-    })?;
-
+    let (png, svg) = chart.write_png_and_svg(study, size, dir)?;
     Ok(WrittenChart {
-        name,
+        name: chart.name(),
         title: chart.title(),
-        png: png_path,
-        svg: svg_path,
+        png,
+        svg,
         size,
     })
-}
-
-enum PngError {
-    Io(std::io::Error),
-    Report(ReportError),
-}
-
-impl From<std::io::Error> for PngError {
-    fn from(e: std::io::Error) -> Self {
-        PngError::Io(e)
-    }
-}
-
-impl From<ReportError> for PngError {
-    fn from(e: ReportError) -> Self {
-        PngError::Report(e)
-    }
 }
 
 /// What a chart gets to draw: the summary and the options resolved.
@@ -232,14 +196,19 @@ pub(crate) trait Chart: Sync {
     fn draw<DB: DrawingBackend>(&self, study: &Study, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
-/// The object-safe face of a [`Chart`]: renders it with concrete backends.
+/// The object-safe face of a [`Chart`]: writes it through [`render::write_png_and_svg`].
 pub(crate) trait Render: Sync {
     fn name(&self) -> &'static str;
     fn title(&self) -> &'static str;
     fn applies(&self, study: &Study) -> bool;
     fn size(&self, study: &Study) -> (u32, u32);
-    fn render_svg(&self, study: &Study, size: (u32, u32)) -> Result<String, DrawError>;
-    fn render_png(&self, study: &Study, size: (u32, u32), path: &Path) -> DrawResult;
+    /// Writes `dir/<name>.svg` and `dir/<name>.png`; returns the paths of the PNG and the SVG.
+    fn write_png_and_svg(
+        &self,
+        study: &Study,
+        size: (u32, u32),
+        dir: &Path,
+    ) -> Result<(PathBuf, PathBuf), ReportError>;
 }
 
 impl<C: Chart> Render for C {
@@ -255,32 +224,34 @@ impl<C: Chart> Render for C {
     fn size(&self, study: &Study) -> (u32, u32) {
         Chart::size(self, study)
     }
-    fn render_svg(&self, study: &Study, size: (u32, u32)) -> Result<String, DrawError> {
-        ensure_font()?;
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-            root.fill(&WHITE)?;
-            let study = Study {
-                raster: false,
-                ..*study
-            };
-            self.draw(&study, &root)?;
-            root.present()?;
-        }
-        Ok(svg)
-    }
-    fn render_png(&self, study: &Study, size: (u32, u32), path: &Path) -> DrawResult {
-        ensure_font()?;
-        let root = BitMapBackend::new(path, size).into_drawing_area();
-        root.fill(&WHITE)?;
-        let study = Study {
-            raster: true,
-            ..*study
+    fn write_png_and_svg(
+        &self,
+        study: &Study,
+        size: (u32, u32),
+        dir: &Path,
+    ) -> Result<(PathBuf, PathBuf), ReportError> {
+        let drawing = ChartOfStudy {
+            chart: self,
+            study: *study,
         };
-        self.draw(&study, &root)?;
-        root.present()?;
-        Ok(())
+        render::write_png_and_svg(&drawing, Chart::name(self), size, dir)
+    }
+}
+
+/// A summary chart with the study it shows: a [`render::Drawing`], the study told whether it is
+/// being drawn as a bitmap.
+struct ChartOfStudy<'a, C> {
+    chart: &'a C,
+    study: Study<'a>,
+}
+
+impl<C: Chart> render::Drawing for ChartOfStudy<'_, C> {
+    fn draw<DB: DrawingBackend>(&self, raster: bool, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let study = Study {
+            raster,
+            ..self.study
+        };
+        self.chart.draw(&study, root)
     }
 }
 

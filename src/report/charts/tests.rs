@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use super::style::ensure_font;
 use super::*;
 use crate::montecarlo::summary::{
     DecisionSummary, DriverBin, EventSummary, FixedParameter, Histogram, MetricSummary,
