@@ -507,22 +507,6 @@ impl Distribution {
         }
     }
 
-    /// The value at cumulative probability `u` (the inverse CDF): the one way
-    /// all samples are drawn.
-    ///
-    /// Hot path: no allocation, closed form except for beta/PERT (a table
-    /// lookup plus, for 99% of `u`, exactly one Newton step on statrs'
-    /// `beta_reg`, accurate to a few ulps of the range; see the tests).
-    ///
-    /// `u` should lie in (0, 1); it is clamped to [[`U_MIN`], [`U_MAX`]] so the
-    /// result is always finite and within [`Distribution::support`]. NaN is a
-    /// caller bug (debug builds panic); release builds treat it as 0.5.
-    ///
-    /// The result is non-decreasing in `u` (exactly for the closed forms; for
-    /// normal, lognormal, beta and PERT up to the rounding of the special
-    /// functions, about 1e-15 relative). Bernoulli yields 1.0 when
-    /// `u > 1 - p` and 0.0 otherwise, and a discrete distribution yields the
-    /// smallest value whose cumulative weight share exceeds `u`.
     /// [`Distribution::quantile`] of each of `us`, into `out`: the same numbers, with the
     /// choice of distribution made once and the commonest kinds in loops the compiler
     /// vectorises.
@@ -560,6 +544,22 @@ impl Distribution {
         }
     }
 
+    /// The value at cumulative probability `u` (the inverse CDF): the one way
+    /// all samples are drawn.
+    ///
+    /// Hot path: no allocation, closed form except for beta/PERT (a table
+    /// lookup plus, for 99% of `u`, exactly one Newton step on statrs'
+    /// `beta_reg`, accurate to a few ulps of the range; see the tests).
+    ///
+    /// `u` should lie in (0, 1); it is clamped to [[`U_MIN`], [`U_MAX`]] so the
+    /// result is always finite and within [`Distribution::support`]. NaN is a
+    /// caller bug (debug builds panic); release builds treat it as 0.5.
+    ///
+    /// The result is non-decreasing in `u` (exactly for the closed forms; for
+    /// normal, lognormal, beta and PERT up to the rounding of the special
+    /// functions, about 1e-15 relative). Bernoulli yields 1.0 when
+    /// `u > 1 - p` and 0.0 otherwise, and a discrete distribution yields the
+    /// smallest value whose cumulative weight share exceeds `u`.
     #[inline]
     pub fn quantile(&self, u: f64) -> f64 {
         debug_assert!(!u.is_nan(), "quantile called with u = NaN");
