@@ -5,23 +5,8 @@ use std::fmt::Write as _;
 use crate::analysis::compare::Comparison;
 use crate::analysis::sensitivity::{Sobol, Tornado};
 use crate::analysis::sweep::Sweep;
+use crate::report::format::{fixed_or_scientific, percent_plain, signed_points};
 use crate::terminal::escape_controls as shown;
-
-fn pct(p: f64) -> String {
-    format!("{:.1}%", 100.0 * p)
-}
-
-fn signed_pct(p: f64) -> String {
-    format!("{:+.1}", 100.0 * p)
-}
-
-fn num(v: f64) -> String {
-    if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.4}")
-    }
-}
 
 /// One line per grid point: the parameter values and each outcome's probability.
 pub fn render_sweep(sweep: &Sweep) -> String {
@@ -49,14 +34,14 @@ pub fn render_sweep(sweep: &Sweep) -> String {
     out.push('\n');
     for point in &sweep.points {
         for v in &point.values {
-            let _ = write!(out, "{:>14} ", num(*v));
+            let _ = write!(out, "{:>14} ", fixed_or_scientific(*v, 4));
         }
         for o in &point.outcomes {
             let cell = format!(
                 "{} [{}, {}]",
-                pct(o.probability),
-                pct(o.ci95[0]),
-                pct(o.ci95[1])
+                percent_plain(o.probability),
+                percent_plain(o.ci95[0]),
+                percent_plain(o.ci95[1])
             );
             let _ = write!(out, "{cell:>22} ");
         }
@@ -71,7 +56,7 @@ pub fn render_tornado(t: &Tornado) -> String {
         shown(&t.target_label),
         t.runs_per_point,
         t.seed,
-        num(t.baseline)
+        fixed_or_scientific(t.baseline, 4)
     );
     let _ = writeln!(
         out,
@@ -83,11 +68,11 @@ pub fn render_tornado(t: &Tornado) -> String {
             out,
             "{:<30} {:>12} {:>12} {:>10} {:>10} {:>9}",
             truncate(&b.parameter, 30),
-            num(b.low_value),
-            num(b.high_value),
-            num(b.at_low),
-            num(b.at_high),
-            num(b.swing)
+            fixed_or_scientific(b.low_value, 4),
+            fixed_or_scientific(b.high_value, 4),
+            fixed_or_scientific(b.at_low, 4),
+            fixed_or_scientific(b.at_high, 4),
+            fixed_or_scientific(b.swing, 4)
         );
     }
     out
@@ -101,7 +86,7 @@ pub fn render_sobol(s: &Sobol) -> String {
         s.model_runs,
         s.seed,
         s.bootstrap_resamples,
-        num(s.variance)
+        fixed_or_scientific(s.variance, 4)
     );
     let _ = writeln!(
         out,
@@ -165,13 +150,23 @@ pub fn render_comparison(c: &Comparison) -> String {
             out,
             "{:<width$} {:>8}",
             shown(&o.label),
-            pct(o.probabilities[0])
+            percent_plain(o.probabilities[0])
         );
         for k in 0..c.variants.len() {
             let d = o.differences[k];
             let [lo, hi] = o.differences_ci95[k];
-            let cell = format!("{} [{}, {}]", signed_pct(d), signed_pct(lo), signed_pct(hi));
-            let _ = write!(out, " {:>9} {:>24}", pct(o.probabilities[k + 1]), cell);
+            let cell = format!(
+                "{} [{}, {}]",
+                signed_points(d),
+                signed_points(lo),
+                signed_points(hi)
+            );
+            let _ = write!(
+                out,
+                " {:>9} {:>24}",
+                percent_plain(o.probabilities[k + 1]),
+                cell
+            );
         }
         out.push('\n');
     }

@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::atomic::write_atomic;
-use super::charts::{fmt_int, fmt_num, fmt_pct, humanize, Study, CHARTS};
+use super::charts::{humanize, Study, CHARTS};
 use super::{ChartOptions, ReportError};
 use crate::montecarlo::Summary;
+use crate::report::format::{by_magnitude, group_thousands, percent};
 
 const CSS: &str = r#"
 :root { --text: #212529; --muted: #6c757d; --rule: #dee2e6; --band: #f6f7f9; }
@@ -95,7 +96,7 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
     let mut row = |k: &str, v: String| {
         let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", e(k), v);
     };
-    row("Runs", fmt_int(s.runs));
+    row("Runs", group_thousands(s.runs));
     row("Seed", s.seed.to_string());
     row("Sampling", e(&s.sampling));
     row(
@@ -171,7 +172,7 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
     let _ = write!(
         h,
         "<footer>{} runs · seed {} · alliance-sim {}</footer>\n</main>\n</body>\n</html>\n",
-        fmt_int(s.runs),
+        group_thousands(s.runs),
         s.seed,
         e(&s.version)
     );
@@ -188,7 +189,7 @@ fn inline_svg(svg: &str) -> &str {
 }
 
 fn ci(c: [f64; 2]) -> String {
-    format!("{} – {}", fmt_pct(c[0]), fmt_pct(c[1]))
+    format!("{} – {}", percent(c[0]), percent(c[1]))
 }
 
 fn outcomes_table(h: &mut String, s: &Summary) {
@@ -205,8 +206,8 @@ fn outcomes_table(h: &mut String, s: &Summary) {
              <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             e(&o.label),
             e(&o.id),
-            fmt_int(o.count),
-            fmt_pct(o.probability),
+            group_thousands(o.count),
+            percent(o.probability),
             ci(o.ci95)
         );
     }
@@ -253,8 +254,8 @@ fn decisions_table(h: &mut String, s: &Summary) {
                  <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
                 e(&humanize(&o.id)),
                 e(&o.id),
-                fmt_int(o.count),
-                fmt_pct(o.probability),
+                group_thousands(o.count),
+                percent(o.probability),
                 ci(o.ci95)
             );
         }
@@ -270,8 +271,8 @@ fn decisions_table(h: &mut String, s: &Summary) {
                 h,
                 "<td class=\"muted\">not taken</td><td class=\"num\">{}</td>\
                  <td class=\"num\">{}</td><td class=\"num\"></td></tr>",
-                fmt_int(d.not_taken),
-                fmt_pct(share)
+                group_thousands(d.not_taken),
+                percent(share)
             );
         }
         if rows == 0 {
@@ -310,8 +311,8 @@ fn events_table(h: &mut String, s: &Summary) {
             e(&ev.label),
             e(&ev.id),
             date,
-            fmt_pct(ev.share_fired),
-            fmt_num(ev.mean_count)
+            percent(ev.share_fired),
+            by_magnitude(ev.mean_count)
         );
     }
     h.push_str("</tbody>\n</table>\n");
@@ -336,11 +337,11 @@ fn metrics_table(h: &mut String, s: &Summary) {
              <td class=\"num\">{}</td><td>{}</td></tr>",
             e(&m.label),
             e(&m.id),
-            fmt_num(m.mean),
-            m.sd.map_or_else(|| "n/a".to_string(), fmt_num),
-            fmt_num(m.p05),
-            fmt_num(m.p50),
-            fmt_num(m.p95),
+            by_magnitude(m.mean),
+            m.sd.map_or_else(|| "n/a".to_string(), by_magnitude),
+            by_magnitude(m.p05),
+            by_magnitude(m.p50),
+            by_magnitude(m.p95),
             e(&m.unit)
         );
     }
@@ -383,7 +384,7 @@ fn parameters_table(h: &mut String, s: &Summary) {
             e(&p.distribution),
             fixed,
             e(&p.unit),
-            fmt_num(p.mean),
+            by_magnitude(p.mean),
             e(&p.rationale),
             e(&p.source)
         );

@@ -3,19 +3,8 @@
 use std::fmt::Write as _;
 
 use crate::montecarlo::Summary;
+use crate::report::format::{fixed_or_scientific, group_thousands, level, percent, LEVEL_DECIMALS};
 use crate::terminal::escape_controls as shown;
-
-/// A share as a percentage to one decimal; a share that is not 0 or 1 never prints as 0.0 % or
-/// 100.0 % (an interval [0.0 %, 0.0 %] would read as certainty that the outcome never happens).
-fn percent(p: f64) -> String {
-    if p > 0.0 && p < 0.0005 {
-        "<0.1%".to_string()
-    } else if p < 1.0 && p > 0.9995 {
-        ">99.9%".to_string()
-    } else {
-        format!("{:.1}%", 100.0 * p)
-    }
-}
 
 /// Renders outcomes with intervals, decisions, events and metrics as aligned plain text.
 /// Names and labels come from the scenario (or a `summary.json`): their control characters are
@@ -128,7 +117,10 @@ pub fn render(summary: &Summary) -> String {
             .map(|m| {
                 [
                     level(m.mean, spread(m)),
-                    m.sd.map_or_else(|| "n/a".to_string(), num),
+                    m.sd.map_or_else(
+                        || "n/a".to_string(),
+                        |sd| fixed_or_scientific(sd, LEVEL_DECIMALS),
+                    ),
                     level(m.p05, spread(m)),
                     level(m.p50, spread(m)),
                     level(m.p95, spread(m)),
@@ -174,76 +166,4 @@ pub fn render(summary: &Summary) -> String {
 /// How far apart a metric's values are: what its printed levels must resolve.
 fn spread(m: &crate::montecarlo::summary::MetricSummary) -> f64 {
     (m.p95 - m.p05).max(m.sd.unwrap_or(0.0))
-}
-
-/// A level (mean or quantile) with digits enough to tell values a thousandth of the spread
-/// apart: four significant digits would print 1e7 + U(0, 1) as 1.000e7 for p05, p50 and p95.
-pub(crate) fn level(v: f64, spread: f64) -> String {
-    if !(spread > 0.0 && v != 0.0 && v.is_finite()) {
-        return num(v);
-    }
-    let magnitude = v.abs().log10().floor();
-    // The step of the last digit `num` prints: enough unless it is coarser than a tenth of the
-    // spread.
-    let plain_step = if v.abs() >= 1e5 || v.abs() < 1e-3 {
-        10f64.powf(magnitude - 3.0)
-    } else {
-        1e-3
-    };
-    if plain_step <= spread / 10.0 {
-        return num(v);
-    }
-    let resolution = (spread / 1000.0).log10().floor();
-    if v.abs() < 1e15 && resolution >= -15.0 {
-        let decimals = (-resolution).max(0.0) as usize;
-        format!("{v:.decimals$}")
-    } else {
-        let digits = ((magnitude - resolution) as usize).min(16);
-        format!("{v:.digits$e}")
-    }
-}
-
-fn num(v: f64) -> String {
-    if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
-        format!("{v:.3e}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
-fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod level_tests {
-    use super::{level, percent};
-
-    #[test]
-    fn shares_that_are_not_zero_never_print_as_zero() {
-        assert_eq!(percent(0.0), "0.0%");
-        assert_eq!(percent(0.00038), "<0.1%");
-        assert_eq!(percent(0.9999), ">99.9%");
-        assert_eq!(percent(1.0), "100.0%");
-        assert_eq!(percent(0.2345), "23.4%");
-    }
-
-    #[test]
-    fn levels_far_from_zero_keep_the_digits_that_tell_them_apart() {
-        // p05 and p95 of 1e7 + U(0, 1): four significant digits would print both as 1.000e7.
-        let (p05, p95) = (level(1e7 + 0.0546, 0.9), level(1e7 + 0.952, 0.9));
-        assert_ne!(p05, p95);
-        assert_eq!(p05, "10000000.0546");
-        // Ordinary metrics keep the short form.
-        assert_eq!(level(0.453, 0.06), "0.453");
-        assert_eq!(level(1.7e12, 0.0), "1.700e12");
-    }
 }

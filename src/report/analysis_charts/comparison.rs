@@ -6,15 +6,15 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::super::charts::style::{AXIS, MUTED, TEXT};
 use super::super::charts::{
-    draw_axes_with, draw_frame, draw_text, ellipsize, fmt_pct, fmt_tick, text_width, Axis,
-    DrawResult, TextSpec, AXIS, MUTED, TEXT,
+    draw_axes_with, draw_frame, draw_text, ellipsize, text_width, Axis, DrawResult, TextSpec,
 };
 use super::{
-    footer, minus, nice_range, row_height, series, signed, AnalysisChart, FRAME_HEIGHT,
-    MIN_LIST_HEIGHT, WIDTH,
+    footer, nice_range, row_height, series, AnalysisChart, FRAME_HEIGHT, MIN_LIST_HEIGHT, WIDTH,
 };
 use crate::analysis::compare::Comparison;
+use crate::report::format::{percent, signed, tick_label, with_minus_sign};
 
 pub(crate) struct ComparisonChart<'a> {
     c: &'a Comparison,
@@ -68,7 +68,7 @@ impl<'a> ComparisonChart<'a> {
         };
         let o = &self.c.outcomes[outcome];
         let probs = match (o.probabilities.first(), o.probabilities.get(variant + 1)) {
-            (Some(b), Some(v)) => format!("{} → {}", fmt_pct(*b), fmt_pct(*v)),
+            (Some(b), Some(v)) => format!("{} → {}", percent(*b), percent(*v)),
             _ => String::new(),
         };
         (
@@ -168,13 +168,13 @@ impl AnalysisChart for ComparisonChart<'_> {
             .build_cartesian_2d(x0..x1, 0.0..n as f64)?;
         let span = x1 - x0;
         let x_fmt = |v: &f64| {
-            let s = fmt_tick(*v, span);
+            let s = tick_label(*v, span);
             if s == "0" {
                 s
             } else if *v > 0.0 {
                 format!("+{s}")
             } else {
-                minus(s)
+                with_minus_sign(s)
             }
         };
         draw_axes_with(

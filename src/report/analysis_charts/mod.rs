@@ -19,15 +19,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::atomic::{write_atomic, write_atomic_via_path};
-use super::charts::{
-    draw_text, ensure_font, fmt_int, fmt_tick, palette, text_width, DrawError, DrawResult,
-    TextSpec, MUTED, TEXT,
-};
+use super::charts::render::{write_png_and_svg, Drawing};
+use super::charts::style::{palette, FOOTER, HEADER, MUTED, TEXT};
+use super::charts::{draw_text, text_width, DrawError, DrawResult, TextSpec};
 use super::ReportError;
 use crate::analysis::compare::Comparison;
 use crate::analysis::sensitivity::{Sobol, Tornado};
 use crate::analysis::sweep::Sweep;
+use crate::report::format::group_thousands;
 
 /// File stems of the charts an analysis writes.
 pub const COMPARISON_CHART: &str = "comparison";
@@ -116,63 +115,21 @@ pub(crate) trait AnalysisChart: Sync {
     fn draw<DB: DrawingBackend>(&self, raster: bool, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
-fn render_svg<C: AnalysisChart>(chart: &C) -> Result<String, DrawError> {
-    ensure_font()?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, chart.size()).into_drawing_area();
-        root.fill(&WHITE)?;
-        chart.draw(false, &root)?;
-        root.present()?;
-    }
-    Ok(svg)
-}
-
-fn render_png<C: AnalysisChart>(chart: &C, path: &Path) -> DrawResult {
-    ensure_font()?;
-    let root = BitMapBackend::new(path, chart.size()).into_drawing_area();
-    root.fill(&WHITE)?;
-    chart.draw(true, &root)?;
-    root.present()?;
-    Ok(())
-}
-
-enum PngError {
-    Io(std::io::Error),
-    Report(ReportError),
-}
-
-impl From<std::io::Error> for PngError {
-    fn from(e: std::io::Error) -> Self {
-        PngError::Io(e)
+impl<C: AnalysisChart> Drawing for C {
+    fn draw<DB: DrawingBackend>(&self, raster: bool, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        AnalysisChart::draw(self, raster, root)
     }
 }
 
-/// Writes `dir/<name>.png` and `dir/<name>.svg`, each atomically; returns their paths.
+/// Writes `dir/<name>.png` and `dir/<name>.svg` (`dir` created if missing), each atomically;
+/// returns their paths.
 pub(crate) fn write_chart<C: AnalysisChart>(
     chart: &C,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    let name = chart.name();
     std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
-    let draw_err = |e: DrawError| ReportError::Draw {
-        chart: name.to_string(),
-        message: e.0,
-    };
-
-    let svg_path = dir.join(format!("{name}.svg"));
-    let svg = render_svg(chart).map_err(draw_err)?;
-    write_atomic(&svg_path, svg.as_bytes()).map_err(|e| ReportError::io(&svg_path, e))?;
-
-    let png_path = dir.join(format!("{name}.png"));
-    write_atomic_via_path(&png_path, ".png", |tmp| {
-        render_png(chart, tmp).map_err(|e| PngError::Report(draw_err(e)))
-    })
-    .map_err(|e| match e {
-        PngError::Io(e) => ReportError::io(&png_path, e),
-        PngError::Report(e) => e,
-    })?;
-    Ok(vec![png_path, svg_path])
+    let (png, svg) = write_png_and_svg(chart, chart.name(), chart.size(), dir)?;
+    Ok(vec![png, svg])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,8 +150,9 @@ pub(crate) fn row_height(n: usize, row: u32, available: i32) -> i32 {
     (available / n).clamp(row, row * 8 / 5)
 }
 
-/// Height taken by the frame (header and footer) around the chart area.
-pub(crate) const FRAME_HEIGHT: u32 = 74 + 36;
+/// Height taken by the frame (header and footer) around the chart area: the margins that
+/// [`draw_frame`](super::charts::draw_frame) leaves above and below it.
+pub(crate) const FRAME_HEIGHT: u32 = (HEADER + FOOTER + 6) as u32;
 
 /// `N runs per point · seed S · alliance-sim VERSION` (`what` is e.g. `runs per point`).
 pub(crate) fn footer(runs: u64, what: &str, seed: u64, version: &str) -> String {
@@ -205,7 +163,7 @@ pub(crate) fn footer(runs: u64, what: &str, seed: u64, version: &str) -> String 
     };
     format!(
         "{} {what} · seed {seed} · alliance-sim{version}",
-        fmt_int(runs)
+        group_thousands(runs)
     )
 }
 
@@ -247,29 +205,6 @@ pub(crate) fn outcome_label(target_label: &str) -> Option<&str> {
     target_label.strip_prefix("P(")?.strip_suffix(')')
 }
 
-/// Tick label for a probability axis spanning `span` (in 0..1): `12%`, `0.5%`.
-pub(crate) fn pct_tick(v: f64, span: f64) -> String {
-    format!("{}%", fmt_tick(v * 100.0, span * 100.0))
-}
-
-/// A signed number with one decimal and a real minus sign: `+2.3`, `−0.7`, `0.0`.
-pub(crate) fn signed(x: f64) -> String {
-    let s = format!("{x:+.1}");
-    match s.as_str() {
-        "+0.0" | "-0.0" => "0.0".to_string(),
-        _ => s.replacen('-', "−", 1),
-    }
-}
-
-/// A number with a real minus sign (for chart text).
-pub(crate) fn minus(text: String) -> String {
-    if let Some(rest) = text.strip_prefix('-') {
-        format!("−{rest}")
-    } else {
-        text
-    }
-}
-
 /// A round step (1, 2 or 5 times a power of ten) for about `target` intervals over `span`.
 pub(crate) fn nice_step(span: f64, target: usize) -> f64 {
     let raw = span.abs().max(f64::MIN_POSITIVE) / target.max(1) as f64;
@@ -301,7 +236,7 @@ pub(crate) fn nice_range(lo: f64, hi: f64, target: usize) -> NiceAxis {
 /// The first of `options` that fits a subtitle line of a chart `width` pixels wide (the last
 /// one, to be shortened by the frame, if none does).
 pub(crate) fn subtitle_fitting(options: &[String], width: u32) -> String {
-    let usable = width as i32 - 2 * super::charts::PAGE_MARGIN;
+    let usable = width as i32 - 2 * super::charts::style::PAGE_MARGIN;
     options
         .iter()
         .find(|o| text_width(o, 15.0) <= usable)

@@ -5,15 +5,16 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::super::charts::style::{AXIS, MUTED, TEXT};
 use super::super::charts::{
-    draw_axes_with, draw_frame, draw_text, ellipsize, fmt_int, fmt_tick, text_width, Axis,
-    DrawResult, TextSpec, AXIS, MUTED, TEXT,
+    draw_axes_with, draw_frame, draw_text, ellipsize, text_width, Axis, DrawResult, TextSpec,
 };
 use super::{
-    footer, legend_swatch, minus, nice_range, note, outcome_label, row_height, series,
-    AnalysisChart, FRAME_HEIGHT, MIN_LIST_HEIGHT, WIDTH,
+    footer, legend_swatch, nice_range, note, outcome_label, row_height, series, AnalysisChart,
+    FRAME_HEIGHT, MIN_LIST_HEIGHT, WIDTH,
 };
 use crate::analysis::sensitivity::{Sobol, SobolIndex};
+use crate::report::format::{group_thousands, tick_label, with_minus_sign};
 
 pub(crate) struct SobolChart<'a> {
     s: &'a Sobol,
@@ -49,7 +50,7 @@ fn label_of(i: &SobolIndex) -> &str {
 fn with_interval(v: f64, ci: [f64; 2]) -> String {
     let f = |x: f64| {
         if x.is_finite() {
-            minus(format!("{x:.3}")).replace("−0.000", "0.000")
+            with_minus_sign(format!("{x:.3}")).replace("−0.000", "0.000")
         } else {
             "–".to_string()
         }
@@ -123,12 +124,12 @@ impl AnalysisChart for SobolChart<'_> {
             &subtitle,
             &format!(
                 "{} base rows · {}",
-                fmt_int(s.base_rows),
+                group_thousands(s.base_rows),
                 footer(s.model_runs, "model runs", s.seed, &s.version)
             ),
             &format!(
                 "Saltelli design · {} bootstrap resamples",
-                fmt_int(s.bootstrap_resamples as u64)
+                group_thousands(s.bootstrap_resamples as u64)
             ),
         )?;
 
@@ -183,7 +184,7 @@ impl AnalysisChart for SobolChart<'_> {
             .y_label_area_size((8 + label_w + 18) as u32)
             .build_cartesian_2d(x0..x1, 0.0..n as f64)?;
         let span = x1 - x0;
-        let x_fmt = |v: &f64| minus(fmt_tick(*v, span));
+        let x_fmt = |v: &f64| with_minus_sign(tick_label(*v, span));
         draw_axes_with(
             root,
             raster,

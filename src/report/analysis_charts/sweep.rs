@@ -5,14 +5,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::super::charts::style::{MUTED, TEXT};
 use super::super::charts::{
-    draw_axes_with, draw_frame, draw_text, fmt_pct, fmt_tick, padded_range, text_width, wrap, Axis,
-    DrawResult, TextSpec, MUTED, TEXT,
+    draw_axes_with, draw_frame, draw_text, padded_range, text_width, wrap, Axis, DrawResult,
+    TextSpec,
 };
-use super::{
-    footer, pct_tick, probability_axis, series, AnalysisChart, FRAME_HEIGHT, MIN_HEIGHT, WIDTH,
-};
+use super::{footer, probability_axis, series, AnalysisChart, FRAME_HEIGHT, MIN_HEIGHT, WIDTH};
 use crate::analysis::sweep::Sweep;
+use crate::report::format::{percent, percent_tick_label, tick_label, with_minus_sign};
 
 pub(crate) struct SweepChart<'a> {
     s: &'a Sweep,
@@ -153,8 +153,8 @@ impl AnalysisChart for SweepChart<'_> {
             .x_label_area_size(58)
             .y_label_area_size(64)
             .build_cartesian_2d(x0..x1, 0.0..top)?;
-        let x_fmt = |v: &f64| super::minus(fmt_tick(*v, span));
-        let y_fmt = |v: &f64| pct_tick(*v, top);
+        let x_fmt = |v: &f64| with_minus_sign(tick_label(*v, span));
+        let y_fmt = |v: &f64| percent_tick_label(*v, top);
         let x_title = if axis.unit.trim().is_empty() {
             axis.label.clone()
         } else {
@@ -215,8 +215,8 @@ impl AnalysisChart for SweepChart<'_> {
             raster,
             &format!(
                 "Outcome · probability at {} → at {}",
-                super::minus(fmt_tick(lo, span)),
-                super::minus(fmt_tick(hi, span))
+                with_minus_sign(tick_label(lo, span)),
+                with_minus_sign(tick_label(hi, span))
             ),
             (lx, y),
             TextSpec::new(12.5, MUTED),
@@ -245,7 +245,7 @@ impl AnalysisChart for SweepChart<'_> {
             }
             let curve = &curves[o];
             if let (Some(first), Some(last)) = (curve.first(), curve.last()) {
-                let text = format!("{} → {}", fmt_pct(first.1), fmt_pct(last.1));
+                let text = format!("{} → {}", percent(first.1), percent(last.1));
                 let ty = y + lines.len() as i32 * LEGEND_LINE + LEGEND_LINE / 2 + 1;
                 if text_width(&text, 12.5) < LEGEND_W {
                     draw_text(
@@ -307,7 +307,7 @@ impl SweepChart<'_> {
             &super::super::charts::ellipsize(
                 &format!(
                     "Zoom: “{label}” on its own scale (0–{})",
-                    pct_tick(top, top)
+                    percent_tick_label(top, top)
                 ),
                 pw as i32 - LEGEND_W - 40,
                 14.0,
@@ -321,7 +321,7 @@ impl SweepChart<'_> {
             .x_label_area_size(58)
             .y_label_area_size(64)
             .build_cartesian_2d(x0..x1, 0.0..top)?;
-        let y_fmt = |v: &f64| pct_tick(*v, top);
+        let y_fmt = |v: &f64| percent_tick_label(*v, top);
         draw_axes_with(
             root,
             raster,

@@ -5,12 +5,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::super::charts::{
-    draw_frame, draw_text, ellipsize, fmt_pct, fmt_tick, ink_on, text_width, DrawResult, TextSpec,
-    AXIS, MUTED, TEXT,
-};
-use super::{footer, minus, pct_tick, probability_axis, AnalysisChart, FRAME_HEIGHT, WIDTH};
+use super::super::charts::style::{ink_on, AXIS, MUTED, TEXT};
+use super::super::charts::{draw_frame, draw_text, ellipsize, text_width, DrawResult, TextSpec};
+use super::{footer, probability_axis, AnalysisChart, FRAME_HEIGHT, WIDTH};
 use crate::analysis::sweep::{Axis, Sweep};
+use crate::report::format::{percent, percent_tick_label, tick_label, with_minus_sign};
 
 pub(crate) struct HeatmapChart<'a> {
     s: &'a Sweep,
@@ -66,7 +65,7 @@ fn tick_labels(a: &Axis) -> Vec<String> {
     let step = span / (a.values.len().max(2) - 1) as f64;
     a.values
         .iter()
-        .map(|v| minus(fmt_tick(*v, step * 10.0)))
+        .map(|v| with_minus_sign(tick_label(*v, step * 10.0)))
         .collect()
 }
 
@@ -156,7 +155,7 @@ impl AnalysisChart for HeatmapChart<'_> {
                     colour.filled(),
                 ))?;
                 if print {
-                    let text = fmt_pct(p);
+                    let text = percent(p);
                     if f64::from(text_width(&text, size)) <= cell_w - 6.0 && size + 4.0 <= cell_h {
                         let (cx, cy) = chart.backend_coord(&(i + 0.5, j + 0.5));
                         draw_text(
@@ -273,7 +272,7 @@ impl AnalysisChart for HeatmapChart<'_> {
                 vec![(bx + bw, y), (bx + bw + 4, y)],
                 AXIS,
             ))?;
-            let text = pct_tick(v, top);
+            let text = percent_tick_label(v, top);
             widest = widest.max(text_width(&text, 12.5));
             draw_text(
                 root,

@@ -6,15 +6,18 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::super::charts::style::{MUTED, TEXT};
 use super::super::charts::{
-    draw_axes_with, draw_frame, draw_text, ellipsize, fmt_num, fmt_pct, fmt_tick, text_width, Axis,
-    DrawResult, TextSpec, MUTED, TEXT,
+    draw_axes_with, draw_frame, draw_text, ellipsize, text_width, Axis, DrawResult, TextSpec,
 };
 use super::{
-    footer, legend_swatch, minus, nice_range, note, outcome_label, pct_tick, probability_axis,
-    row_height, series, subtitle_fitting, AnalysisChart, FRAME_HEIGHT, MIN_LIST_HEIGHT, WIDTH,
+    footer, legend_swatch, nice_range, note, outcome_label, probability_axis, row_height, series,
+    subtitle_fitting, AnalysisChart, FRAME_HEIGHT, MIN_LIST_HEIGHT, WIDTH,
 };
 use crate::analysis::sensitivity::{Tornado, TornadoBar};
+use crate::report::format::{
+    by_magnitude, percent, percent_tick_label, tick_label, with_minus_sign,
+};
 
 pub(crate) struct TornadoChart<'a> {
     t: &'a Tornado,
@@ -71,7 +74,7 @@ impl<'a> TornadoChart<'a> {
         self.shown()
             .iter()
             .flat_map(|b| [b.low_value, b.high_value])
-            .map(|v| text_width(&minus(fmt_num(v)), VALUE_SIZE))
+            .map(|v| text_width(&with_minus_sign(by_magnitude(v)), VALUE_SIZE))
             .max()
             .unwrap_or(0)
     }
@@ -127,9 +130,9 @@ impl AnalysisChart for TornadoChart<'_> {
                 // Rare outcomes: one more digit.
                 format!("{:.2}%", v * 100.0)
             } else if probability {
-                fmt_pct(v)
+                percent(v)
             } else {
-                minus(fmt_num(v))
+                with_minus_sign(by_magnitude(v))
             }
         };
 
@@ -193,9 +196,9 @@ impl AnalysisChart for TornadoChart<'_> {
         let span = x1 - x0;
         let x_fmt = |v: &f64| {
             if probability {
-                pct_tick(*v, span)
+                percent_tick_label(*v, span)
             } else {
-                minus(fmt_tick(*v, span))
+                with_minus_sign(tick_label(*v, span))
             }
         };
         let x_title = if probability {
@@ -262,7 +265,10 @@ impl AnalysisChart for TornadoChart<'_> {
             }
 
             // The parameter's values, left and right of the bar.
-            let (low_text, high_text) = (minus(fmt_num(b.low_value)), minus(fmt_num(b.high_value)));
+            let (low_text, high_text) = (
+                with_minus_sign(by_magnitude(b.low_value)),
+                with_minus_sign(by_magnitude(b.high_value)),
+            );
             let low_on_left =
                 b.at_low < b.at_high || (b.at_low == b.at_high && b.low_value <= b.high_value);
             let ((left_v, left_t, left_c), (right_v, right_t, right_c)) = if low_on_left {

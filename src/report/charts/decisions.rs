@@ -5,12 +5,13 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::style::{ink_on, palette, MUTED, NOT_TAKEN, TEXT};
 use super::{
-    draw_axes, draw_lines, draw_text, ellipsize, fmt_pct, frame, humanize, ink_on, palette,
-    pct_label, step_date, text_width, wrap, Axis, Chart, DrawResult, Study, TextSpec, MUTED,
-    NOT_TAKEN, TEXT,
+    draw_axes, draw_lines, draw_text, ellipsize, frame, humanize, step_date, text_width, wrap,
+    Axis, Chart, DrawResult, Study, TextSpec,
 };
 use crate::montecarlo::summary::DecisionSummary;
+use crate::report::format::{percent, percent_axis_label};
 
 pub(crate) struct Decisions;
 
@@ -51,7 +52,7 @@ fn legend_lines(segments: &[Segment], width: i32) -> Vec<Vec<(usize, String, i32
     let mut lines: Vec<Vec<(usize, String, i32)>> = vec![Vec::new()];
     let mut x = 0;
     for (i, s) in segments.iter().enumerate() {
-        let text = format!("{} {}", s.label, fmt_pct(s.share));
+        let text = format!("{} {}", s.label, percent(s.share));
         let item = 16 + text_width(&text, LEGEND_SIZE);
         if x > 0 && x + item > width {
             lines.push(Vec::new());
@@ -108,7 +109,7 @@ impl Chart for Decisions {
             &mut chart,
             Axis {
                 labels: 11,
-                format: &pct_label,
+                format: &percent_axis_label,
                 title: Some("share of runs (%)".into()),
                 grid: true,
             },
@@ -152,7 +153,7 @@ impl Chart for Decisions {
                             WHITE.stroke_width(2),
                         ))?;
                     }
-                    let text = fmt_pct(seg.share);
+                    let text = percent(seg.share);
                     if text_width(&text, 13.0) + 10 < x1 - x0 {
                         draw_text(
                             root,

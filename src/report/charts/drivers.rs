@@ -5,11 +5,13 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
+use super::style::{palette, MUTED, TEXT};
 use super::{
-    draw_axes, draw_text, ellipsize, fmt_pct, fmt_tick, frame, grid, padded_range, palette,
-    pct_label, text_width, Axis, Chart, DrawError, DrawResult, Study, TextSpec, MUTED, TEXT,
+    draw_axes, draw_text, ellipsize, frame, grid, padded_range, text_width, Axis, Chart, DrawError,
+    DrawResult, Study, TextSpec,
 };
 use crate::montecarlo::summary::ParameterSummary;
+use crate::report::format::{percent, percent_axis_label, tick_label};
 use plotters::style::text_anchor::{HPos, VPos};
 
 pub(crate) struct Drivers;
@@ -163,8 +165,8 @@ fn draw_panel<DB: DrawingBackend>(
             &format!(
                 "swing {:.1} pts ({} to {}) · {}",
                 d.swing * 100.0,
-                fmt_pct(low),
-                fmt_pct(high),
+                percent(low),
+                percent(high),
                 p.distribution
             ),
             usable,
@@ -195,7 +197,7 @@ fn draw_panel<DB: DrawingBackend>(
         .x_label_area_size(44)
         .y_label_area_size(56)
         .build_cartesian_2d(x0..x1, 0.0..top)?;
-    let x_fmt = |v: &f64| fmt_tick(*v, span);
+    let x_fmt = |v: &f64| tick_label(*v, span);
     draw_axes(
         root,
         study,
@@ -208,7 +210,7 @@ fn draw_panel<DB: DrawingBackend>(
         },
         Axis {
             labels: 6,
-            format: &pct_label,
+            format: &percent_axis_label,
             title: Some("probability".into()),
             grid: true,
         },
@@ -258,7 +260,7 @@ fn draw_legend<DB: DrawingBackend>(
         4,
         ShapeStyle::from(&MUTED).stroke_width(1),
     ))?;
-    let text = format!("over all runs: {}", fmt_pct(overall));
+    let text = format!("over all runs: {}", percent(overall));
     draw_text(root, study.raster, &text, (x + 28, mid), label)?;
     let x = x + 28 + text_width(&text, 12.5) + 24;
     let text = format!("panels sorted by swing (highest minus lowest){more}");

@@ -6,12 +6,13 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::style::{palette, DECISION, TEXT};
 use super::{
-    draw_axes, draw_text, ellipsize, fmt_num, fmt_tick, frame, grid, padded_range, palette,
-    text_width, Axis, Chart, DrawResult, Study, TextSpec, DECISION, TEXT,
+    draw_axes, draw_text, ellipsize, frame, grid, padded_range, text_width, Axis, Chart,
+    DrawResult, Study, TextSpec,
 };
 use crate::montecarlo::summary::MetricSummary;
-use crate::report::table::level;
+use crate::report::format::{by_magnitude, level, tick_label};
 
 pub(crate) struct Metrics;
 
@@ -154,8 +155,8 @@ fn draw_panel<DB: DrawingBackend>(
         .x_label_area_size(46)
         .y_label_area_size(62)
         .build_cartesian_2d(x0..x1, 0.0..y_max)?;
-    let x_fmt = |v: &f64| fmt_tick(*v, span);
-    let y_fmt = |v: &f64| fmt_tick(*v * 100.0, y_max * 100.0) + "%";
+    let x_fmt = |v: &f64| tick_label(*v, span);
+    let y_fmt = |v: &f64| tick_label(*v * 100.0, y_max * 100.0) + "%";
     draw_axes(
         root,
         study,
@@ -200,7 +201,11 @@ fn draw_panel<DB: DrawingBackend>(
         draw_text(
             root,
             study.raster,
-            &format!("every run ends at {} {}", fmt_num(m.min), m.unit.trim()),
+            &format!(
+                "every run ends at {} {}",
+                by_magnitude(m.min),
+                m.unit.trim()
+            ),
             (px + 12, py + 10),
             TextSpec::new(12.5, TEXT),
         )?;

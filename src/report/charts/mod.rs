@@ -2,20 +2,22 @@
 //!
 //! Adding a chart is one new file (a unit struct implementing [`Chart`]) plus one line in
 //! [`CHARTS`]. A chart draws once, generically over the plotters backend; [`Render`] (implemented
-//! for every `Chart`) calls it with the bitmap backend and with the SVG backend.
+//! for every `Chart`) has it written as SVG and PNG by [`render::write_png_and_svg`], the path
+//! the analysis charts take too.
 //!
-//! Shared style lives here too: the embedded font, the palette, the header and footer
-//! ([`frame`]), text measuring and wrapping, number formatting.
+//! The shared style (font, colours, margins) is in [`style`]; the shared drawing is here: the
+//! header and footer ([`frame`]), the axes, text measuring and wrapping.
 
 mod decisions;
 mod drivers;
 mod metrics;
 mod outcomes;
+pub(crate) mod render;
+pub(crate) mod style;
 mod text;
 mod timeline;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use plotters::coord::ranged1d::{BoldPoints, Ranged, ValueFormatter};
 use plotters::coord::Shift;
@@ -24,9 +26,11 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 pub(crate) use text::{draw_text, text_width, TextSpec};
 
-use super::atomic::{write_atomic, write_atomic_via_path};
+use style::{AXIS, FOOTER, GRID, HEADER, MUTED, PAGE_MARGIN, TEXT};
+
 use super::ReportError;
 use crate::montecarlo::Summary;
+use crate::report::format::group_thousands;
 
 /// Every chart, in the order they appear in the report.
 pub(crate) static CHARTS: &[&dyn Render] = &[
@@ -114,52 +118,15 @@ pub fn write_charts(
 }
 
 fn write_one(chart: &dyn Render, study: &Study, dir: &Path) -> Result<WrittenChart, ReportError> {
-    let name = chart.name();
     let size = chart.size(study);
-    let draw_err = |e: DrawError| ReportError::Draw {
-        chart: name.to_string(),
-        message: e.0,
-    };
-
-    let svg_path = dir.join(format!("{name}.svg"));
-    let svg = chart.render_svg(study, size).map_err(draw_err)?;
-    write_atomic(&svg_path, svg.as_bytes()).map_err(|e| ReportError::io(&svg_path, e))?;
-
-    let png_path = dir.join(format!("{name}.png"));
-    write_atomic_via_path(&png_path, ".png", |tmp| {
-        chart
-            .render_png(study, size, tmp)
-            .map_err(|e| PngError::Report(draw_err(e)))
-    })
-    .map_err(|e| match e {
-        PngError::Io(e) => ReportError::io(&png_path, e),
-        PngError::Report(e) => e,
-    })?;
-
+    let (png, svg) = chart.write_png_and_svg(study, size, dir)?;
     Ok(WrittenChart {
-        name,
+        name: chart.name(),
         title: chart.title(),
-        png: png_path,
-        svg: svg_path,
+        png,
+        svg,
         size,
     })
-}
-
-enum PngError {
-    Io(std::io::Error),
-    Report(ReportError),
-}
-
-impl From<std::io::Error> for PngError {
-    fn from(e: std::io::Error) -> Self {
-        PngError::Io(e)
-    }
-}
-
-impl From<ReportError> for PngError {
-    fn from(e: ReportError) -> Self {
-        PngError::Report(e)
-    }
 }
 
 /// What a chart gets to draw: the summary and the options resolved.
@@ -229,14 +196,19 @@ pub(crate) trait Chart: Sync {
     fn draw<DB: DrawingBackend>(&self, study: &Study, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
-/// The object-safe face of a [`Chart`]: renders it with concrete backends.
+/// The object-safe face of a [`Chart`]: writes it through [`render::write_png_and_svg`].
 pub(crate) trait Render: Sync {
     fn name(&self) -> &'static str;
     fn title(&self) -> &'static str;
     fn applies(&self, study: &Study) -> bool;
     fn size(&self, study: &Study) -> (u32, u32);
-    fn render_svg(&self, study: &Study, size: (u32, u32)) -> Result<String, DrawError>;
-    fn render_png(&self, study: &Study, size: (u32, u32), path: &Path) -> DrawResult;
+    /// Writes `dir/<name>.svg` and `dir/<name>.png`; returns the paths of the PNG and the SVG.
+    fn write_png_and_svg(
+        &self,
+        study: &Study,
+        size: (u32, u32),
+        dir: &Path,
+    ) -> Result<(PathBuf, PathBuf), ReportError>;
 }
 
 impl<C: Chart> Render for C {
@@ -252,94 +224,40 @@ impl<C: Chart> Render for C {
     fn size(&self, study: &Study) -> (u32, u32) {
         Chart::size(self, study)
     }
-    fn render_svg(&self, study: &Study, size: (u32, u32)) -> Result<String, DrawError> {
-        ensure_font()?;
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-            root.fill(&WHITE)?;
-            let study = Study {
-                raster: false,
-                ..*study
-            };
-            self.draw(&study, &root)?;
-            root.present()?;
-        }
-        Ok(svg)
-    }
-    fn render_png(&self, study: &Study, size: (u32, u32), path: &Path) -> DrawResult {
-        ensure_font()?;
-        let root = BitMapBackend::new(path, size).into_drawing_area();
-        root.fill(&WHITE)?;
-        let study = Study {
-            raster: true,
-            ..*study
+    fn write_png_and_svg(
+        &self,
+        study: &Study,
+        size: (u32, u32),
+        dir: &Path,
+    ) -> Result<(PathBuf, PathBuf), ReportError> {
+        let drawing = ChartOfStudy {
+            chart: self,
+            study: *study,
         };
-        self.draw(&study, &root)?;
-        root.present()?;
-        Ok(())
+        render::write_png_and_svg(&drawing, Chart::name(self), size, dir)
+    }
+}
+
+/// A summary chart with the study it shows: a [`render::Drawing`], the study told whether it is
+/// being drawn as a bitmap.
+struct ChartOfStudy<'a, C> {
+    chart: &'a C,
+    study: Study<'a>,
+}
+
+impl<C: Chart> render::Drawing for ChartOfStudy<'_, C> {
+    fn draw<DB: DrawingBackend>(&self, raster: bool, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let study = Study {
+            raster,
+            ..self.study
+        };
+        self.chart.draw(&study, root)
     }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shared style
+// Text layout, the frame and the axes
 // ---------------------------------------------------------------------------------------------
-
-/// The font family every chart uses (registered from the embedded DejaVu Sans).
-pub(crate) const FONT: &str = "sans-serif";
-
-pub(crate) static FONT_BYTES: &[u8] = include_bytes!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/assets/fonts/DejaVuSans.ttf"
-));
-
-/// Register the embedded font under [`FONT`], once per process.
-pub(crate) fn ensure_font() -> DrawResult {
-    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
-    REGISTERED
-        .get_or_init(|| {
-            plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
-                .map_err(|_| "the embedded DejaVu Sans font is invalid".to_string())
-        })
-        .clone()
-        .map_err(DrawError)
-}
-
-pub(crate) const TEXT: RGBColor = RGBColor(33, 37, 41);
-pub(crate) const MUTED: RGBColor = RGBColor(108, 117, 125);
-pub(crate) const GRID: RGBColor = RGBColor(226, 229, 233);
-pub(crate) const AXIS: RGBColor = RGBColor(150, 155, 160);
-pub(crate) const NOT_TAKEN: RGBColor = RGBColor(200, 204, 208);
-pub(crate) const EVENT: RGBColor = RGBColor(110, 110, 110);
-pub(crate) const DECISION: RGBColor = RGBColor(181, 41, 90);
-
-/// Tableau 10: distinct, readable, colour-blind-considerate.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(78, 121, 167),
-    RGBColor(242, 142, 43),
-    RGBColor(225, 87, 89),
-    RGBColor(118, 183, 178),
-    RGBColor(89, 161, 79),
-    RGBColor(237, 201, 72),
-    RGBColor(176, 122, 161),
-    RGBColor(255, 157, 167),
-    RGBColor(156, 117, 95),
-    RGBColor(186, 176, 172),
-];
-
-pub(crate) fn palette(i: usize) -> RGBColor {
-    PALETTE[i % PALETTE.len()]
-}
-
-/// Black or white, whichever reads better on `bg`.
-pub(crate) fn ink_on(bg: RGBColor) -> RGBColor {
-    let l = 0.299 * f64::from(bg.0) + 0.587 * f64::from(bg.1) + 0.114 * f64::from(bg.2);
-    if l > 150.0 {
-        TEXT
-    } else {
-        WHITE
-    }
-}
 
 /// Shorten `text` with an ellipsis so that it fits `max_width` pixels at `size`.
 pub(crate) fn ellipsize(text: &str, max_width: i32, size: f64) -> String {
@@ -437,13 +355,6 @@ pub(crate) fn draw_lines<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Height of the header drawn by [`frame`].
-const HEADER: i32 = 74;
-/// Height of the footer drawn by [`frame`].
-const FOOTER: i32 = 30;
-/// Left and right page margin.
-pub(crate) const PAGE_MARGIN: i32 = 24;
-
 /// Draw the common frame: title, scenario name and subtitle, footer with runs, seed and
 /// version. Returns the area left for the chart itself.
 pub(crate) fn frame<DB: DrawingBackend>(
@@ -530,7 +441,7 @@ pub(crate) fn draw_frame<DB: DrawingBackend>(
 pub(crate) fn footer_text(s: &Summary) -> String {
     format!(
         "{} runs · seed {} · alliance-sim {}",
-        fmt_int(s.runs),
+        group_thousands(s.runs),
         s.seed,
         s.version
     )
@@ -663,108 +574,9 @@ where
     Ok(())
 }
 
-/// A percentage axis for probabilities in 0..1.
-pub(crate) fn pct_label(v: &f64) -> String {
-    format!("{:.0}%", v * 100.0)
-}
-
 // ---------------------------------------------------------------------------------------------
-// Numbers and dates
+// Dates, names and ranges
 // ---------------------------------------------------------------------------------------------
-
-/// `12345` -> `12,345`.
-pub(crate) fn fmt_int(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A probability as a percentage: `0.6234` -> `62.3%`.
-pub(crate) fn fmt_pct(p: f64) -> String {
-    if p > 0.0 && p < 0.0005 {
-        "<0.1%".to_string()
-    } else if p < 1.0 && p > 0.9995 {
-        ">99.9%".to_string()
-    } else {
-        format!("{:.1}%", p * 100.0)
-    }
-}
-
-/// A value with a sensible number of digits for its magnitude.
-pub(crate) fn fmt_num(x: f64) -> String {
-    if !x.is_finite() {
-        return x.to_string();
-    }
-    let a = x.abs();
-    let s = if a == 0.0 {
-        "0".to_string()
-    } else if !(1e-3..1e6).contains(&a) {
-        format!("{x:.2e}")
-    } else if a >= 100.0 {
-        format!("{x:.0}")
-    } else if a >= 10.0 {
-        format!("{x:.1}")
-    } else if a >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.3}")
-    };
-    if s == "-0" {
-        "0".to_string()
-    } else {
-        s
-    }
-}
-
-/// Tick label for an axis spanning `span`: enough digits to tell neighbouring ticks apart.
-pub(crate) fn fmt_tick(x: f64, span: f64) -> String {
-    let span = span.abs();
-    // A tick at zero computed as 6e-30 is zero.
-    if x == 0.0 || x.abs() < span * 1e-9 {
-        return "0".to_string();
-    }
-    let big = x.abs().max(span);
-    if span > 0.0 && ((big >= 1e7 && span >= big * 1e-3) || big < 1e-4) {
-        // Scientific, with digits enough to tell ticks a tenth of the span apart: fixed
-        // notation would print 300 digits for values near 1e300, or zeros near 1e-300.
-        let digits = (big.log10().floor() - (span / 10.0).log10().floor()).clamp(0.0, 12.0);
-        return format!("{x:.*e}", digits as usize);
-    }
-    if span > 0.0 && span < 0.005 {
-        // A narrow span far from zero (1000 + a thousandth): as many decimals as it needs.
-        let decimals = (1.0 - span.log10().floor()).clamp(0.0, 15.0) as usize;
-        let s = format!("{x:.decimals$}");
-        return s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    let decimals = if span >= 50.0 {
-        0
-    } else if span >= 5.0 {
-        1
-    } else if span >= 0.5 {
-        2
-    } else if span >= 0.05 {
-        3
-    } else {
-        4
-    };
-    let s = format!("{x:.decimals$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    };
-    if s == "-0" {
-        "0".to_string()
-    } else {
-        s
-    }
-}
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

@@ -4,10 +4,12 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::style::{ink_on, palette, MUTED, TEXT};
 use super::{
-    draw_axes, draw_lines, draw_text, fmt_int, fmt_pct, frame, ink_on, palette, pct_label,
-    text_width, wrap, Axis, Chart, DrawResult, Study, TextSpec, MUTED, TEXT,
+    draw_axes, draw_lines, draw_text, frame, text_width, wrap, Axis, Chart, DrawResult, Study,
+    TextSpec,
 };
+use crate::report::format::{group_thousands, percent, percent_axis_label};
 
 pub(crate) struct Outcomes;
 
@@ -68,7 +70,7 @@ impl Chart for Outcomes {
             },
             Axis {
                 labels: 6,
-                format: &pct_label,
+                format: &percent_axis_label,
                 title: Some("probability (% of runs)".into()),
                 grid: true,
             },
@@ -97,11 +99,11 @@ impl Chart for Outcomes {
             let (top_x, top_y) = chart.backend_coord(&(x + 0.5, hi));
             let (_, bar_top) = chart.backend_coord(&(x + 0.5, p));
             let (_, plot_top) = chart.backend_coord(&(x + 0.5, 1.0));
-            let text = fmt_pct(o.probability);
+            let text = percent(o.probability);
             // The interval, as long as it fits the slot.
             let interval = [
-                format!("95% CI {}–{}", fmt_pct(lo), fmt_pct(hi)),
-                format!("{}–{}", fmt_pct(lo), fmt_pct(hi)),
+                format!("95% CI {}–{}", percent(lo), percent(hi)),
+                format!("{}–{}", percent(lo), percent(hi)),
             ]
             .into_iter()
             .find(|t| text_width(t, 12.0) <= slot - 12)
@@ -148,7 +150,7 @@ impl Chart for Outcomes {
             draw_text(
                 root,
                 study.raster,
-                &format!("{} runs", fmt_int(o.count)),
+                &format!("{} runs", group_thousands(o.count)),
                 (cx, base + 14 + labels[i].len() as i32 * LABEL_LINE + 2),
                 TextSpec::new(12.5, MUTED).anchor(HPos::Center, VPos::Top),
             )?;

@@ -14,7 +14,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontTransform;
 
-use super::{DrawResult, FONT, FONT_BYTES};
+use super::style::{FONT, FONT_BYTES};
+use super::DrawResult;
 
 /// How to draw a piece of text.
 #[derive(Clone, Copy)]
@@ -581,7 +582,7 @@ mod tests {
 
     #[test]
     fn a_long_text_is_cut_as_trying_every_cut_would_cut_it() {
-        super::super::ensure_font().unwrap();
+        super::super::style::ensure_font().unwrap();
         for text in [
             "GSOMIA terminated: Seoul lets the pact lapse on 23 Nov 2019",
             "Seoul   waits     ",
@@ -606,7 +607,7 @@ mod tests {
 
     #[test]
     fn widths_agree_with_plotters() {
-        super::super::ensure_font().unwrap();
+        super::super::style::ensure_font().unwrap();
         for text in [
             "MMMMMMMMMMMMMMMMMMMM",
             "GSOMIA terminated: Seoul lets the pact lapse",

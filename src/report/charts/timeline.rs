@@ -6,11 +6,13 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
+use super::style::{palette, DECISION, EVENT, PAGE_MARGIN, TEXT};
 use super::{
-    draw_axes, draw_text, ellipsize, fmt_tick, frame, padded_range, palette, step_date, text_width,
-    Axis, Chart, DrawResult, Study, TextSpec, DECISION, EVENT, PAGE_MARGIN, TEXT,
+    draw_axes, draw_text, ellipsize, frame, padded_range, step_date, text_width, Axis, Chart,
+    DrawResult, Study, TextSpec,
 };
 use crate::montecarlo::summary::{MetricSummary, StepQuantiles};
+use crate::report::format::tick_label;
 
 pub(crate) struct Timeline;
 
@@ -232,7 +234,7 @@ impl Chart for Timeline {
                     String::new()
                 }
             };
-            let y_fmt = |v: &f64| fmt_tick(*v, span);
+            let y_fmt = |v: &f64| tick_label(*v, span);
             let x_desc = format!("date (end of each {})", s.time_axis.unit);
             draw_axes(
                 root,
