@@ -22,51 +22,22 @@ pub struct Axis {
 }
 
 impl Axis {
-    /// Parses `ID=LO:HI:STEPS` against a model.
-    pub fn parse(model: &Model, text: &str) -> Result<Axis, String> {
-        let usage = "expected ID=LO:HI:STEPS, e.g. us_cost_share_demand_busd=0.9:6:12";
-        let (id, range) = text
-            .split_once('=')
-            .ok_or_else(|| format!("`{text}`: {usage}"))?;
-        let id = id.trim();
-        let index = model.parameter_index(id).ok_or_else(|| {
-            let hint =
-                crate::diagnostic::suggest(id, model.parameters.iter().map(|p| p.id.as_str()))
-                    .unwrap_or_else(|| "see the scenario's [parameters]".into());
-            format!("unknown parameter `{id}` ({hint})")
-        })?;
-        let parts: Vec<&str> = range.split(':').collect();
-        let [lo, hi, steps] = parts.as_slice() else {
-            return Err(format!("`{text}`: {usage}"));
-        };
-        let lo: f64 = lo
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{lo}` is not a number ({usage})"))?;
-        let hi: f64 = hi
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{hi}` is not a number ({usage})"))?;
-        let steps: usize = steps
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{steps}` is not a whole number of steps ({usage})"))?;
-        if !lo.is_finite() || !hi.is_finite() || !(2..=1000).contains(&steps) {
-            return Err(format!(
-                "`{text}`: LO and HI must be finite and STEPS between 2 and 1000"
-            ));
-        }
+    /// `steps` evenly spaced values of parameter `index` (of `model.parameters`) from `low` to
+    /// `high`, both included. The command line reads them from `--param ID=LO:HI:STEPS`, with
+    /// finite bounds and at least 2 steps; a single step is `low` alone.
+    pub fn evenly_spaced(model: &Model, index: usize, low: f64, high: f64, steps: usize) -> Axis {
+        let intervals = steps.saturating_sub(1).max(1);
         let values = (0..steps)
-            .map(|i| lo + (hi - lo) * i as f64 / (steps - 1) as f64)
+            .map(|i| low + (high - low) * i as f64 / intervals as f64)
             .collect();
-        let doc = &model.parameters[index].doc;
-        Ok(Axis {
-            parameter: id.to_string(),
-            label: doc.label.clone(),
-            unit: doc.unit.clone(),
+        let parameter = &model.parameters[index];
+        Axis {
+            parameter: parameter.id.clone(),
+            label: parameter.doc.label.clone(),
+            unit: parameter.doc.unit.clone(),
             values,
             index,
-        })
+        }
     }
 }
 

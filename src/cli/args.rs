@@ -1,9 +1,14 @@
-//! Argument definitions (clap). Parsing only: values are validated and turned into library
-//! options by the command modules.
+//! Every command's arguments, as clap defines them, and nothing else: this is the one file that
+//! says what users can type. Flag syntaxes are parsed by [`super::syntax`] as clap reads them;
+//! everything else is checked and turned into validated options by [`super::options`], before
+//! a command does anything.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::syntax::{self, GridFlag, SetFlag};
+use crate::montecarlo::shard::Shard;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,19 +39,19 @@ pub enum Command {
     /// Combine partial results of `run --shard K/N` into one summary
     Merge(MergeArgs),
     /// Score the model against history: run each case in a folder and compare with what happened
-    Backtest(super::backtest::BacktestArgs),
+    Backtest(BacktestArgs),
     /// Run a base scenario and variants on common random numbers and compare outcomes
-    Compare(super::analyze::CompareArgs),
+    Compare(CompareArgs),
     /// Run the scenario over a grid of one or two parameters' values
-    Sweep(super::analyze::SweepArgs),
+    Sweep(SweepArgs),
     /// Rank parameters by how much they move an outcome or metric (tornado or Sobol)
-    Sensitivity(super::analyze::SensitivityArgs),
+    Sensitivity(SensitivityArgs),
     /// Replay one run and tell its story: parameters, events, rules, decisions, outcome
-    Explain(super::explain::ExplainArgs),
+    Explain(ExplainArgs),
     /// Write a small commented starter scenario
-    Init(super::init::InitArgs),
+    Init(InitArgs),
     /// Print shell completions
-    Completions(super::init::CompletionsArgs),
+    Completions(CompletionsArgs),
 }
 
 impl Default for Command {
@@ -59,7 +64,17 @@ impl Default for Command {
     }
 }
 
-/// Options shared by every command that runs simulations.
+/// `--threads`: every command that runs simulations has it, `backtest` included.
+#[derive(Debug, Clone, Copy, Args, Default)]
+pub struct ThreadsArgs {
+    /// Worker threads [default: all cores]; results do not depend on it
+    #[arg(long, short = 'j', value_name = "T")]
+    pub threads: Option<usize>,
+}
+
+/// Options shared by every command that runs one study of a scenario (`run`, `compare`,
+/// `sweep`, `sensitivity`); `backtest` runs many scenarios, so it has its own `--runs` and
+/// `--seed` but the same `--threads` and the same checks.
 #[derive(Debug, Clone, Args, Default)]
 pub struct CommonRunArgs {
     /// Number of runs [default: the scenario's `runs`]
@@ -68,12 +83,11 @@ pub struct CommonRunArgs {
     /// Random seed [default: the scenario's `seed`]
     #[arg(long, short = 's', value_name = "S")]
     pub seed: Option<u64>,
-    /// Worker threads [default: all cores]; results do not depend on it
-    #[arg(long, short = 'j', value_name = "T")]
-    pub threads: Option<usize>,
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
     /// Hold a parameter at a value instead of sampling it (repeatable)
-    #[arg(long = "set", value_name = "ID=VALUE")]
-    pub set: Vec<String>,
+    #[arg(long = "set", value_name = "ID=VALUE", value_parser = syntax::parse_set)]
+    pub set: Vec<SetFlag>,
     /// No progress bar
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -82,7 +96,7 @@ pub struct CommonRunArgs {
     pub sampling: SamplingArg,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum SamplingArg {
     /// Plain Monte Carlo: independent draws
     #[default]
@@ -129,8 +143,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "OUTCOME")]
     pub main_outcome: Option<String>,
     /// Run only the K-th of N equal shares of the runs and write a partial result for `merge`
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<String>,
+    #[arg(long, value_name = "K/N", value_parser = syntax::parse_shard, conflicts_with = "precision")]
+    pub shard: Option<Shard>,
     /// Stop once every outcome's 95% interval lies within H of its probability on both sides
     /// (--runs is the ceiling; the output says plainly when it came first)
     #[arg(long, value_name = "H")]
@@ -177,4 +191,178 @@ pub struct ValidateArgs {
     /// Scenario files to check
     #[arg(required = true)]
     pub scenarios: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Every *.toml file in DIR with a [backtest] table is a case; files without \
+    one (a shared base) are skipped. Scores are findings, not pass/fail: the command exits 0 \
+    when it ran, 2 when a case file is invalid.\n\n\
+    Examples:\n  alliance-sim backtest\n  \
+    alliance-sim backtest scenarios/history --runs 100000 --seed 7\n  \
+    alliance-sim backtest --json -q > backtest.json"
+)]
+pub struct BacktestArgs {
+    /// Folder of backtest cases
+    #[arg(value_name = "DIR", default_value = "scenarios/history")]
+    pub dir: PathBuf,
+    /// Runs per case
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 20_000)]
+    pub runs: u64,
+    /// One random seed for every case [default: each case's own `seed`]
+    #[arg(long, short = 's', value_name = "S")]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
+    /// Folder for results; the report goes to DIR/backtest/backtest.json
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the report as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar, no notes on stderr
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    alliance-sim compare scenarios/gsomia_2019.toml scenarios/gsomia_2019_strong_lobbying.toml\n  \
+    alliance-sim compare scenarios/gsomia_2019.toml scenarios/gsomia_2019_no_*.toml --runs 100000 --json")]
+pub struct CompareArgs {
+    /// The base scenario, then one or more variants
+    #[arg(required = true, num_args = 2..)]
+    pub scenarios: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Folder for results; they go to DIR/compare/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the comparison as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Do not draw the charts
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    alliance-sim sweep scenarios/gsomia_2019.toml --param us_cost_share_demand_busd=0.9:6:18\n  \
+    alliance-sim sweep --param japan_export_controls=0:1:11 --param us_lobbying_intensity=0:1:11 --runs 5000")]
+pub struct SweepArgs {
+    /// Scenario file [default: the built-in GSOMIA 2019 scenario]
+    pub scenario: Option<PathBuf>,
+    /// A parameter and its grid, ID=LO:HI:STEPS (once or twice)
+    #[arg(
+        long = "param",
+        value_name = "ID=LO:HI:STEPS",
+        required = true,
+        num_args = 1,
+        value_parser = syntax::parse_grid
+    )]
+    pub params: Vec<GridFlag>,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Folder for results; they go to DIR/<scenario file stem>/sweep/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the sweep as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Do not draw the charts
+    #[arg(long)]
+    pub no_charts: bool,
+    /// Outcome the two-parameter heatmap shows [default: the first outcome]; with one
+    /// parameter, a rare main outcome gets a panel of its own
+    #[arg(long, value_name = "OUTCOME")]
+    pub main_outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Method {
+    /// One parameter at a time between its 5th and 95th percentiles
+    Tornado,
+    /// First-order and total Sobol indices (Saltelli design, bootstrap intervals)
+    Sobol,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    alliance-sim sensitivity --method tornado --runs 4000\n  \
+    alliance-sim sensitivity scenarios/gsomia_2019.toml --method sobol --target terminated --runs 8192")]
+pub struct SensitivityArgs {
+    /// Scenario file [default: the built-in GSOMIA 2019 scenario]
+    pub scenario: Option<PathBuf>,
+    /// An outcome id (its probability) or a metric id (its end value) [default: the first outcome]
+    #[arg(long, short = 't', value_name = "OUTCOME_OR_METRIC")]
+    pub target: Option<String>,
+    #[arg(long, short = 'm', value_enum, default_value_t = Method::Tornado)]
+    pub method: Method,
+    /// Bootstrap resamples for Sobol intervals
+    #[arg(long, default_value_t = 500, value_name = "B")]
+    pub resamples: usize,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Folder for results; they go to DIR/<scenario file stem>/sensitivity/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the result as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Do not draw the charts
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  alliance-sim explain --run 17\n  \
+    alliance-sim explain --study output/gsomia_2019 --run 42\n  \
+    alliance-sim explain scenarios/gsomia_2019.toml --run 42 --seed 7 --set nk_threat=0.2\n  \
+    alliance-sim explain --run 42 --sampling lhs --runs 5000")]
+pub struct ExplainArgs {
+    /// Scenario file [default: the study's scenario with --study, else the built-in GSOMIA 2019
+    /// scenario]
+    pub scenario: Option<PathBuf>,
+    /// Index of the run to replay (0-based, as in runs.csv)
+    #[arg(long, short = 'r', value_name = "K", default_value_t = 0)]
+    pub run: u64,
+    /// A study's output folder (or its summary.json): replay its run K, with its seed, run
+    /// count, sampling and --set values
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["seed", "set", "runs", "sampling"])]
+    pub study: Option<PathBuf>,
+    /// Seed of the study the run belongs to [default: the scenario's seed]
+    #[arg(long, short = 's', value_name = "S")]
+    pub seed: Option<u64>,
+    /// Runs of the study the run belongs to [default: the scenario's `runs`]; a Latin
+    /// hypercube's runs depend on it
+    #[arg(long, short = 'n', value_name = "N")]
+    pub runs: Option<u64>,
+    /// How the study sampled its parameters
+    #[arg(long, value_enum)]
+    pub sampling: Option<SamplingArg>,
+    /// Parameters held at a value, as in `run --set` (repeatable)
+    #[arg(long = "set", value_name = "ID=VALUE", value_parser = syntax::parse_set)]
+    pub set: Vec<SetFlag>,
+    /// Show every rule that changed state, even by tiny amounts
+    #[arg(long)]
+    pub all_rules: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Example:\n  alliance-sim init my_alliance && alliance-sim run my_alliance.toml"
+)]
+pub struct InitArgs {
+    /// Name of the new scenario file (`.toml` is added if missing)
+    pub name: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Example:\n  alliance-sim completions bash > ~/.local/share/bash-completion/completions/alliance-sim"
+)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for
+    pub shell: clap_complete::Shell,
 }

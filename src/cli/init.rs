@@ -1,30 +1,11 @@
 //! `init` and `completions`: getting started.
 
-use std::path::PathBuf;
+use clap::CommandFactory;
 
-use clap::{Args, CommandFactory};
-
-use super::{Cli, Failure};
+use super::args::{Cli, CompletionsArgs, InitArgs};
+use super::Failure;
 
 const STARTER: &str = include_str!("starter.toml");
-
-#[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example:\n  alliance-sim init my_alliance && alliance-sim run my_alliance.toml"
-)]
-pub struct InitArgs {
-    /// Name of the new scenario file (`.toml` is added if missing)
-    pub name: PathBuf,
-}
-
-#[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Example:\n  alliance-sim completions bash > ~/.local/share/bash-completion/completions/alliance-sim"
-)]
-pub struct CompletionsArgs {
-    /// The shell to generate completions for
-    pub shell: clap_complete::Shell,
-}
 
 pub fn init(args: InitArgs) -> Result<(), Failure> {
     let mut path = args.name;

@@ -1,4 +1,11 @@
-//! The command line: parse arguments, call the library, print. No simulation logic lives here.
+//! The command line: parse arguments, check them, call the library, print. No simulation logic
+//! lives here.
+//!
+//! Layers, one way: `args` (every clap definition) and `syntax` (parsers of flag syntaxes,
+//! which clap calls) -> `options` (arguments checked against each other and the scenario, and
+//! turned into validated options, before anything is written) -> the command modules (`run`,
+//! `analyze`, `backtest`, `explain`, `init`), which act on their options with the helpers of
+//! `execute` and never import from one another.
 //!
 //! Everything printed goes through [`print_stdout`] (the `out!`/`outln!` macros) or
 //! [`print_stderr`]: they escape control characters that came from a user's file, and a
@@ -23,9 +30,12 @@ macro_rules! outln {
 mod analyze;
 mod args;
 mod backtest;
+mod execute;
 mod explain;
 mod init;
+mod options;
 mod run;
+mod syntax;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -117,6 +127,25 @@ pub fn cancel_flag() -> Arc<AtomicBool> {
     flag
 }
 
+/// Runs one command: its options first, checked in full, then the command itself.
+fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Run(a) => run::run(options::RunOptions::new(a)?),
+        Command::Validate(a) => run::validate(a),
+        Command::Report(a) => run::report_command(a),
+        Command::Merge(a) => run::merge_command(a),
+        Command::Backtest(a) => backtest::run(options::BacktestOptions::new(a)?),
+        Command::Compare(a) => analyze::compare_command(options::CompareOptions::new(a)?),
+        Command::Sweep(a) => analyze::sweep_command(options::SweepOptions::new(a)?),
+        Command::Sensitivity(a) => {
+            analyze::sensitivity_command(options::SensitivityOptions::new(a)?)
+        }
+        Command::Explain(a) => explain::run(options::ExplainOptions::new(a)?),
+        Command::Init(a) => init::init(a),
+        Command::Completions(a) => init::completions(a),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -130,20 +159,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    let result = match cli.command.unwrap_or_default() {
-        Command::Run(a) => run::run(a),
-        Command::Validate(a) => run::validate(a),
-        Command::Report(a) => run::report_command(a),
-        Command::Merge(a) => run::merge_command(a),
-        Command::Backtest(a) => backtest::run(a),
-        Command::Compare(a) => analyze::compare_command(a),
-        Command::Sweep(a) => analyze::sweep_command(a),
-        Command::Sensitivity(a) => analyze::sensitivity_command(a),
-        Command::Explain(a) => explain::run(a),
-        Command::Init(a) => init::init(a),
-        Command::Completions(a) => init::completions(a),
-    };
-    match result {
+    match dispatch(cli.command.unwrap_or_default()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Other(e)) if e.is::<StdoutClosed>() => ExitCode::SUCCESS,
         Err(Failure::Invalid(text)) => {

@@ -1,166 +1,19 @@
-//! `run` and `validate`.
+//! `run`, `validate`, `report` and `merge`: one study and the files it writes.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
-use super::args::{CommonRunArgs, RunArgs, ValidateArgs};
-use super::{cancel_flag, use_color, Failure};
-use crate::diagnostic::suggest;
-use crate::model::{self, Model};
-use crate::montecarlo::{self, StudyConfig, StudyError};
+use super::args::{MergeArgs, ReportArgs, ValidateArgs};
+use super::execute::{begin_result, progress_bar, study_error, with_threads};
+use super::options::{load_model, RunOptions, RunScope};
+use super::{cancel_flag, Failure};
+use crate::montecarlo::shard::Shard;
+use crate::montecarlo::{self, StudyError};
 use crate::report;
 use crate::scenario;
-
-/// Loads and compiles a scenario file, or the built-in default when `path` is `None`.
-pub fn load_model(path: Option<&Path>) -> Result<Model, Failure> {
-    let scenario = match path {
-        Some(p) => scenario::load(p),
-        None => scenario::load_default(),
-    }
-    .map_err(|d| Failure::Invalid(d.render(use_color())))?;
-    model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))
-}
-
-/// Turns `--set ID=VALUE` arguments into parameter indexes and values. A value outside the
-/// parameter's declared range is allowed (a what-if beyond the model) but warned about on
-/// stderr, so a typo such as `nk_threat=5` for 0.5 does not pass unseen.
-pub fn parse_sets(model: &Model, sets: &[String]) -> Result<Vec<(usize, f64)>, Failure> {
-    let mut out = Vec::new();
-    for set in sets {
-        let Some((id, value)) = set.split_once('=') else {
-            return Err(Failure::Invalid(format!(
-                "error: --set expects ID=VALUE, got `{set}`"
-            )));
-        };
-        let id = id.trim();
-        let Some(index) = model.parameter_index(id) else {
-            let hint = suggest(id, model.parameters.iter().map(|p| p.id.as_str()))
-                .map(|h| format!("\n  = hint: {h}"))
-                .unwrap_or_else(|| {
-                    let ids: Vec<&str> = model.parameters.iter().map(|p| p.id.as_str()).collect();
-                    format!("\n  = hint: parameters are: {}", ids.join(", "))
-                });
-            return Err(Failure::Invalid(format!(
-                "error: --set: unknown parameter `{id}`{hint}"
-            )));
-        };
-        let value: f64 = value
-            .trim()
-            .parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite())
-            .ok_or_else(|| {
-                Failure::Invalid(format!(
-                    "error: --set {id}: `{value}` is not a finite number"
-                ))
-            })?;
-        let distribution = &model.parameters[index].distribution;
-        if let Some(support) = montecarlo::summary::Support::outside(value, distribution) {
-            super::print_stderr(&format!(
-                "warning: --set {id}={value} is outside what `{id}` can take in the scenario, \
-                 {support} ({}); the study runs with it as given and summary.json records it",
-                distribution.describe()
-            ));
-        }
-        out.retain(|(i, _)| *i != index);
-        out.push((index, value));
-    }
-    Ok(out)
-}
-
-pub fn study_config(model: &Model, common: &CommonRunArgs) -> Result<StudyConfig, Failure> {
-    check_threads(common.threads)?;
-    let runs = common.runs.unwrap_or(model.default_runs);
-    if runs == 0 || runs > scenario::LIMITS.runs {
-        return Err(Failure::Invalid(format!(
-            "error: --runs must be between 1 and {}, got {runs}",
-            scenario::LIMITS.runs
-        )));
-    }
-    Ok(StudyConfig {
-        runs,
-        seed: common.seed.unwrap_or(model.default_seed),
-        fixed: parse_sets(model, &common.set)?,
-        timeline: true,
-        sampling: common.sampling.into(),
-    })
-}
-
-/// The most worker threads `--threads` may ask for. Results do not depend on the count, so
-/// more threads than cores only cost: each has its own stack and buffers, and at 1,000 threads
-/// starting and joining them took longer than the study. 256 is well above any machine's cores
-/// a study would run on.
-pub const MAX_THREADS: usize = 256;
-
-/// Refuses a `--threads` of 0 or above [`MAX_THREADS`]. Commands call it (through
-/// [`study_config`]) before they create any file, and [`with_threads`] again for safety.
-pub fn check_threads(threads: Option<usize>) -> Result<(), Failure> {
-    match threads {
-        Some(t) if t == 0 || t > MAX_THREADS => Err(Failure::Invalid(format!(
-            "error: --threads must be between 1 and {MAX_THREADS}, got {t}\n  \
-             = hint: results do not depend on it; leave it out to use every core"
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// Runs `f` on a pool of `threads` workers (all cores when `None`).
-pub fn with_threads<T: Send>(
-    threads: Option<usize>,
-    f: impl FnOnce() -> T + Send,
-) -> Result<T, Failure> {
-    check_threads(threads)?;
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(t) = threads {
-        builder = builder.num_threads(t);
-    }
-    let pool = builder.build().context("starting worker threads")?;
-    Ok(pool.install(f))
-}
-
-pub fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    let style = ProgressStyle::with_template(&format!(
-        "{what} {{bar:40}} {{human_pos}}/{{human_len}} runs, {{per_sec}}, eta {{eta}}"
-    ))
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
-}
-
-pub fn study_error(e: StudyError) -> Failure {
-    match e {
-        StudyError::Run(e) => Failure::Invalid(format!(
-            "error: a run produced an invalid number and was stopped\n  {e}\n  = hint: check the expression for division by a value that can reach 0, ln/sqrt of a negative value, or overflow"
-        )),
-        StudyError::Cancelled => Failure::Other(anyhow::anyhow!(
-            "interrupted; no result files were written or changed"
-        )),
-        StudyError::Sink(e) => Failure::Other(anyhow::Error::new(e).context("writing runs.csv")),
-        StudyError::Statistic(e) => Failure::Invalid(format!(
-            "error: a statistic cannot be given as a finite number\n  {e}\n  = hint: rescale the metric (for example to thousands or billions of its unit)"
-        )),
-    }
-}
-
-pub fn output_dir(base: &Path, model: &Model) -> Result<PathBuf, Failure> {
-    let dir = base.join(&model.stem);
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("creating output folder {}", dir.display()))?;
-    Ok(dir)
-}
-
-/// Starts writing a result for the output folder `target` (see [`report::ResultDir`]).
-pub fn begin_result(target: &Path) -> Result<report::ResultDir, Failure> {
-    Ok(report::ResultDir::begin(target)
-        .with_context(|| format!("preparing output folder {}", target.display()))?)
-}
 
 /// What a study's files were computed from, for the manifest.
 fn study_source(summary: &montecarlo::Summary) -> String {
@@ -205,64 +58,46 @@ fn commit_result(
 /// overshoot much.
 const PRECISION_BATCH: u64 = 8 * montecarlo::BLOCK;
 
-pub fn run(args: RunArgs) -> Result<(), Failure> {
-    let model = load_model(args.scenario.as_deref())?;
-    let config = StudyConfig {
-        timeline: !args.no_timeline,
-        ..study_config(&model, &args.common)?
-    };
-    if let Some(id) = &args.main_outcome {
-        if model.outcome_index(id).is_none() {
-            let ids: Vec<&str> = model.outcomes.iter().map(|o| o.id.as_str()).collect();
-            return Err(Failure::Invalid(format!(
-                "error: --main-outcome: unknown outcome `{id}` (outcomes: {})",
-                ids.join(", ")
-            )));
-        }
-    }
-    if let Some(h) = args.precision {
-        if !(h > 0.0 && h < 0.5) {
-            return Err(Failure::Invalid(format!(
-                "error: --precision must be between 0 and 0.5, got {h}"
-            )));
-        }
-        if config.sampling != montecarlo::Sampling::MonteCarlo {
-            return Err(Failure::Invalid(
-                "error: --precision grows the run count batch by batch, which a Latin hypercube (fixed size) cannot; use --sampling mc".into(),
-            ));
-        }
-    }
+/// `run`: the whole study into its output folder, or one shard of it beside the others.
+pub fn run(options: RunOptions) -> Result<(), Failure> {
     let cancel = cancel_flag();
-    let bar = progress_bar(config.runs, args.common.quiet, "running");
-    if let Some(shard) = &args.shard {
-        let dir = output_dir(&args.out, &model)?;
-        return run_shard(&model, &config, shard, &dir, &args, &bar, &cancel);
-    }
-    // Everything goes into a staging folder, swapped in when complete (see `ResultDir`).
-    let result = begin_result(&args.out.join(&model.stem))?;
-    let dir = result.path().to_path_buf();
-    let mut csv = if args.no_runs_csv {
-        None
-    } else {
-        Some(
-            report::runs_csv::RunsCsv::create(&dir.join("runs.csv"), &model).with_context(
-                || format!("creating runs.csv beside {}", result.target().display()),
-            )?,
-        )
+    let bar = progress_bar(options.study.config.runs, options.study.quiet, "running");
+    let precision = match options.scope {
+        RunScope::Shard(shard) => return run_shard(&options, shard, &bar, &cancel),
+        RunScope::Whole { precision } => precision,
     };
-    let summary = with_threads(args.common.threads, || {
+    let RunOptions {
+        model,
+        study,
+        folder,
+        ..
+    } = &options;
+    let config = &study.config;
+    // Everything goes into a staging folder, swapped in when complete (see `ResultDir`).
+    let result = begin_result(folder)?;
+    let dir = result.path().to_path_buf();
+    let mut csv = if options.runs_csv {
+        Some(
+            report::runs_csv::RunsCsv::create(&dir.join("runs.csv"), model).with_context(|| {
+                format!("creating runs.csv beside {}", result.target().display())
+            })?,
+        )
+    } else {
+        None
+    };
+    let summary = with_threads(study.threads, || {
         let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
-        match args.precision {
+        match precision {
             Some(h) => montecarlo::run_until_precise(
-                &model,
-                &config,
+                model,
+                config,
                 h,
                 PRECISION_BATCH,
                 sink,
                 &|n| bar.inc(n),
                 &cancel,
             ),
-            None => montecarlo::run_study(&model, &config, sink, &|n| bar.inc(n), &cancel),
+            None => montecarlo::run_study(model, config, sink, &|n| bar.inc(n), &cancel),
         }
     })?
     .map_err(study_error)?;
@@ -278,13 +113,13 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let summary_path = dir.join("summary.json");
     report::write_summary_json(&summary, &summary_path).context("writing summary.json")?;
     written.push(summary_path);
-    if !args.no_charts {
-        let options = report::ChartOptions {
-            main_outcome: args.main_outcome.clone(),
+    if options.charts {
+        let chart_options = report::ChartOptions {
+            main_outcome: options.main_outcome.clone(),
             ..Default::default()
         };
-        let files =
-            report::write_charts_and_report(&summary, &dir, &options).context("drawing charts")?;
+        let files = report::write_charts_and_report(&summary, &dir, &chart_options)
+            .context("drawing charts")?;
         // One line per chart (PNG; the SVG sits beside it) and the report.
         written.extend(
             files
@@ -298,7 +133,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         // Also on stderr, so that `--json` and scripts see it too.
         super::print_stderr(&format!("warning: {}", precision_line(p, summary.runs)));
     }
-    if args.json {
+    if options.json {
         let text = serde_json::to_string_pretty(&summary).context("serializing the summary")?;
         outln!("{text}");
     } else {
@@ -337,39 +172,48 @@ fn precision_line(p: &montecarlo::summary::PrecisionReport, runs: u64) -> String
     }
 }
 
-/// `run --shard K/N`: run one share of the blocks and write a mergeable partial result.
-#[allow(clippy::too_many_arguments)]
-fn run_shard(
-    model: &Model,
-    config: &StudyConfig,
-    shard: &str,
-    dir: &Path,
-    args: &RunArgs,
-    bar: &ProgressBar,
-    cancel: &std::sync::atomic::AtomicBool,
-) -> Result<(), Failure> {
-    use montecarlo::shard::{run_shard, Shard};
-    let shard = Shard::parse(shard).map_err(|e| Failure::Invalid(format!("error: --shard {e}")))?;
-    if args.precision.is_some() {
-        return Err(Failure::Invalid(
-            "error: --precision and --shard cannot be combined".into(),
-        ));
-    }
+/// The names of shard K of N's files (K counted from 1): its own, so that shards of one study
+/// run side by side into one folder, and beside a whole run's `summary.json` and `runs.csv`,
+/// without touching any other file.
+fn shard_file_names(shard: Shard) -> (String, String) {
     let (k, n) = (shard.index + 1, shard.count);
-    // Shards of one study run side by side into one folder: each writes only its own two
-    // files (each to a temporary name, renamed when complete), never another's.
-    let runs_path = dir.join(format!("runs-{k}-of-{n}.csv"));
-    let mut csv = if args.no_runs_csv {
-        None
-    } else {
+    (
+        format!("partial-{k}-of-{n}.json"),
+        format!("runs-{k}-of-{n}.csv"),
+    )
+}
+
+/// `run --shard K/N`: run one share of the blocks and write a mergeable partial result.
+fn run_shard(
+    options: &RunOptions,
+    shard: Shard,
+    bar: &ProgressBar,
+    cancel: &AtomicBool,
+) -> Result<(), Failure> {
+    let RunOptions {
+        model,
+        study,
+        folder,
+        ..
+    } = options;
+    let config = &study.config;
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("creating output folder {}", folder.display()))?;
+    let (partial_name, runs_name) = shard_file_names(shard);
+    // Each file is written to a temporary name beside it and renamed when complete, so a
+    // killed shard leaves no truncated file under a final name.
+    let runs_path = folder.join(runs_name);
+    let mut csv = if options.runs_csv {
         Some(
             report::runs_csv::RunsCsv::create(&runs_path, model)
                 .with_context(|| format!("creating {}", runs_path.display()))?,
         )
+    } else {
+        None
     };
-    let partial = with_threads(args.common.threads, || {
+    let partial = with_threads(study.threads, || {
         let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
-        run_shard(model, config, shard, sink, &|n| bar.inc(n), cancel)
+        montecarlo::shard::run_shard(model, config, shard, sink, &|n| bar.inc(n), cancel)
     })?
     .map_err(study_error)?;
     bar.finish_and_clear();
@@ -378,14 +222,16 @@ fn run_shard(
         csv.finish().context("writing the shard's runs")?;
         written.push(runs_path);
     }
-    let path = dir.join(format!("partial-{k}-of-{n}.json"));
+    let path = folder.join(partial_name);
     let text = serde_json::to_string(&partial).context("serializing the partial result")?;
     report::write_atomic(&path, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     written.push(path);
     let range = shard.runs(config.runs);
     outln!(
-        "shard {k}/{n}: runs {}..{} of {}",
+        "shard {}/{}: runs {}..{} of {}",
+        shard.index + 1,
+        shard.count,
         range.start,
         range.end,
         config.runs
@@ -398,7 +244,7 @@ fn run_shard(
 }
 
 /// `merge PARTIAL...`: combine shards into the summary a single study would have written.
-pub fn merge_command(args: super::args::MergeArgs) -> Result<(), Failure> {
+pub fn merge_command(args: MergeArgs) -> Result<(), Failure> {
     let mut partials = Vec::new();
     for path in &args.partials {
         let name = path.display().to_string();
@@ -453,7 +299,7 @@ pub fn merge_command(args: super::args::MergeArgs) -> Result<(), Failure> {
 }
 
 /// `report DIR`: redraw the charts and report.html from a study's summary.json.
-pub fn report_command(args: super::args::ReportArgs) -> Result<(), Failure> {
+pub fn report_command(args: ReportArgs) -> Result<(), Failure> {
     let summary_path = if args.dir.is_file() {
         args.dir.clone()
     } else {

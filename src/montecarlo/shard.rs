@@ -11,7 +11,7 @@ use super::{
 };
 use crate::model::Model;
 
-/// Shard `index` (0-based) of `count`.
+/// Shard `index` (0-based) of `count`; the command line reads it from `--shard K/N`, K from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     pub index: u64,
@@ -19,28 +19,6 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Parses `K/N` with K counted from 1, as job arrays number tasks.
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let (k, n) = text
-            .split_once('/')
-            .ok_or_else(|| format!("`{text}`: expected K/N, e.g. 3/8"))?;
-        let k: u64 = k
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{text}`: K must be a whole number"))?;
-        let n: u64 = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{text}`: N must be a whole number"))?;
-        if n == 0 || k == 0 || k > n {
-            return Err(format!("`{text}`: need 1 <= K <= N"));
-        }
-        Ok(Shard {
-            index: k - 1,
-            count: n,
-        })
-    }
-
     /// The blocks this shard runs: a contiguous share of `0..ceil(runs / BLOCK)`.
     pub fn blocks(&self, runs: u64) -> std::ops::Range<u64> {
         let total = runs.div_ceil(BLOCK) as u128;
@@ -440,14 +418,6 @@ mod tests {
                 summary.check().expect("a summary a study writes passes");
             }
         }
-    }
-
-    #[test]
-    fn parse_counts_from_one() {
-        assert_eq!(Shard::parse("1/4"), Ok(Shard { index: 0, count: 4 }));
-        assert!(Shard::parse("0/4").is_err());
-        assert!(Shard::parse("5/4").is_err());
-        assert!(Shard::parse("x").is_err());
     }
 
     #[test]

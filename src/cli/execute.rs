@@ -1,0 +1,62 @@
+//! What the commands share around a library call: the worker pool, the progress bar, the
+//! result folder, and the sorting of a study's errors into the user's (exit 2) and the rest
+//! (exit 1). Command modules take these from here, never from one another.
+
+use std::path::Path;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::options::Threads;
+use super::Failure;
+use crate::montecarlo::StudyError;
+use crate::report;
+
+/// Runs `f` on a pool of the checked number of workers (all cores when none was given).
+pub fn with_threads<T: Send>(threads: Threads, f: impl FnOnce() -> T + Send) -> Result<T, Failure> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads.count() {
+        builder = builder.num_threads(t);
+    }
+    let pool = builder.build().context("starting worker threads")?;
+    Ok(pool.install(f))
+}
+
+/// A bar of `total` runs on stderr, hidden with `--quiet` or when stderr is not a terminal (a
+/// log file should not fill with redraws).
+pub fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    let style = ProgressStyle::with_template(&format!(
+        "{what} {{bar:40}} {{human_pos}}/{{human_len}} runs, {{per_sec}}, eta {{eta}}"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// A study's error as the user sees it: a run or a statistic the scenario made invalid is the
+/// user's to fix (exit 2); an interruption or a failed write is not (exit 1).
+pub fn study_error(e: StudyError) -> Failure {
+    match e {
+        StudyError::Run(e) => Failure::Invalid(format!(
+            "error: a run produced an invalid number and was stopped\n  {e}\n  = hint: check the expression for division by a value that can reach 0, ln/sqrt of a negative value, or overflow"
+        )),
+        StudyError::Cancelled => Failure::Other(anyhow::anyhow!(
+            "interrupted; no result files were written or changed"
+        )),
+        StudyError::Sink(e) => Failure::Other(anyhow::Error::new(e).context("writing runs.csv")),
+        StudyError::Statistic(e) => Failure::Invalid(format!(
+            "error: a statistic cannot be given as a finite number\n  {e}\n  = hint: rescale the metric (for example to thousands or billions of its unit)"
+        )),
+    }
+}
+
+/// Starts writing a result for the output folder `target` (see [`report::ResultDir`]): the
+/// first thing a command creates, so it comes after every check.
+pub fn begin_result(target: &Path) -> Result<report::ResultDir, Failure> {
+    Ok(report::ResultDir::begin(target)
+        .with_context(|| format!("preparing output folder {}", target.display()))?)
+}

@@ -1,0 +1,593 @@
+//! Validated options: a command's arguments checked against each other and against the
+//! scenario, and turned into the values the library takes, before the command creates a folder
+//! or a file.
+//!
+//! Each command that runs simulations is split in two: `XOptions::new(args)` here, which only
+//! reads (the scenario, a study's summary.json, a folder of cases) and refuses a bad flag with
+//! exit 2, then the command module, which acts on the options and never sees a flag again. So a
+//! refused flag leaves nothing behind, whatever the order in which a command creates its files.
+
+use std::path::{Path, PathBuf};
+
+use super::args::{
+    BacktestArgs, CommonRunArgs, CompareArgs, ExplainArgs, Method, RunArgs, SensitivityArgs,
+    SweepArgs, ThreadsArgs,
+};
+use super::syntax::{GridFlag, SetFlag};
+use super::{print_stderr, use_color, Failure};
+use crate::analysis::backtest::BacktestConfig;
+use crate::analysis::sensitivity::{varied_parameters, Target};
+use crate::analysis::sweep::Axis;
+use crate::diagnostic::suggest;
+use crate::model::{self, Model};
+use crate::montecarlo::shard::Shard;
+use crate::montecarlo::{self, Sampling, StudyConfig};
+use crate::scenario::{self, Scenario};
+
+/// Loads and compiles a scenario file, or the built-in default when `path` is `None`.
+pub fn load_model(path: Option<&Path>) -> Result<Model, Failure> {
+    let scenario = match path {
+        Some(p) => scenario::load(p),
+        None => scenario::load_default(),
+    }
+    .map_err(|d| Failure::Invalid(d.render(use_color())))?;
+    model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))
+}
+
+/// Turns `--set ID=VALUE` flags into parameter indexes and values; a later flag for the same
+/// parameter wins. A value outside the parameter's declared range is allowed (a what-if beyond
+/// the model) but warned about on stderr, so a typo such as `nk_threat=5` for 0.5 does not pass
+/// unseen.
+pub fn resolve_sets(model: &Model, sets: &[SetFlag]) -> Result<Vec<(usize, f64)>, Failure> {
+    let mut fixed = Vec::new();
+    for SetFlag { parameter, value } in sets {
+        let Some(index) = model.parameter_index(parameter) else {
+            let hint = suggest(parameter, model.parameters.iter().map(|p| p.id.as_str()))
+                .map(|h| format!("\n  = hint: {h}"))
+                .unwrap_or_else(|| {
+                    let ids: Vec<&str> = model.parameters.iter().map(|p| p.id.as_str()).collect();
+                    format!("\n  = hint: parameters are: {}", ids.join(", "))
+                });
+            return Err(Failure::Invalid(format!(
+                "error: --set: unknown parameter `{parameter}`{hint}"
+            )));
+        };
+        let distribution = &model.parameters[index].distribution;
+        if let Some(support) = montecarlo::summary::Support::outside(*value, distribution) {
+            print_stderr(&format!(
+                "warning: --set {parameter}={value} is outside what `{parameter}` can take in the scenario, \
+                 {support} ({}); the study runs with it as given and summary.json records it",
+                distribution.describe()
+            ));
+        }
+        fixed.retain(|(i, _)| *i != index);
+        fixed.push((index, *value));
+    }
+    Ok(fixed)
+}
+
+/// The most worker threads `--threads` may ask for. Results do not depend on the count, so
+/// more threads than cores only cost: each has its own stack and buffers, and at 1,000 threads
+/// starting and joining them took longer than the study. 256 is well above any machine's cores
+/// a study would run on.
+pub const MAX_THREADS: usize = 256;
+
+/// A `--threads` that passed [`Threads::check`]; the worker pool takes only this, so no command
+/// can start threads from an unchecked count.
+#[derive(Debug, Clone, Copy)]
+pub struct Threads(Option<usize>);
+
+impl Threads {
+    /// Refuses a `--threads` of 0 or above [`MAX_THREADS`].
+    pub fn check(args: ThreadsArgs) -> Result<Threads, Failure> {
+        match args.threads {
+            Some(t) if t == 0 || t > MAX_THREADS => Err(Failure::Invalid(format!(
+                "error: --threads must be between 1 and {MAX_THREADS}, got {t}\n  \
+                 = hint: results do not depend on it; leave it out to use every core"
+            ))),
+            threads => Ok(Threads(threads)),
+        }
+    }
+
+    /// The worker count, or `None` for one per core.
+    pub fn count(self) -> Option<usize> {
+        self.0
+    }
+}
+
+/// Refuses a run count of 0 or above the scenario limit, whether it came from `--runs` or
+/// from the scenario's `runs`.
+pub fn check_runs(runs: u64) -> Result<u64, Failure> {
+    if runs == 0 || runs > scenario::LIMITS.runs {
+        return Err(Failure::Invalid(format!(
+            "error: --runs must be between 1 and {}, got {runs}",
+            scenario::LIMITS.runs
+        )));
+    }
+    Ok(runs)
+}
+
+/// Refuses a `--main-outcome` the scenario does not have.
+fn check_main_outcome(
+    model: &Model,
+    main_outcome: Option<String>,
+) -> Result<Option<String>, Failure> {
+    if let Some(id) = &main_outcome {
+        if model.outcome_index(id).is_none() {
+            let ids: Vec<&str> = model.outcomes.iter().map(|o| o.id.as_str()).collect();
+            return Err(Failure::Invalid(format!(
+                "error: --main-outcome: unknown outcome `{id}` (outcomes: {})",
+                ids.join(", ")
+            )));
+        }
+    }
+    Ok(main_outcome)
+}
+
+/// One study of one scenario, as the common run flags ask for it.
+#[derive(Debug, Clone)]
+pub struct StudyOptions {
+    pub config: StudyConfig,
+    pub threads: Threads,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+impl StudyOptions {
+    pub fn new(model: &Model, common: &CommonRunArgs) -> Result<StudyOptions, Failure> {
+        let threads = Threads::check(common.threads)?;
+        let runs = check_runs(common.runs.unwrap_or(model.default_runs))?;
+        Ok(StudyOptions {
+            config: StudyConfig {
+                runs,
+                seed: common.seed.unwrap_or(model.default_seed),
+                fixed: resolve_sets(model, &common.set)?,
+                timeline: true,
+                sampling: common.sampling.into(),
+            },
+            threads,
+            quiet: common.quiet,
+        })
+    }
+}
+
+/// What `run` runs: the whole study, or one shard of it for `merge`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunScope {
+    /// Every run; with a precision target, runs in batches until every outcome's 95% interval
+    /// lies within it (`--runs` is the ceiling).
+    Whole { precision: Option<f64> },
+    /// One share of the runs (clap refuses `--precision` with `--shard`).
+    Shard(Shard),
+}
+
+/// `run`, checked.
+#[derive(Debug)]
+pub struct RunOptions {
+    pub model: Model,
+    pub study: StudyOptions,
+    /// The output folder, DIR/<scenario file stem>.
+    pub folder: PathBuf,
+    pub runs_csv: bool,
+    pub charts: bool,
+    pub json: bool,
+    pub main_outcome: Option<String>,
+    pub scope: RunScope,
+}
+
+impl RunOptions {
+    pub fn new(args: RunArgs) -> Result<RunOptions, Failure> {
+        let model = load_model(args.scenario.as_deref())?;
+        let mut study = StudyOptions::new(&model, &args.common)?;
+        study.config.timeline = !args.no_timeline;
+        let main_outcome = check_main_outcome(&model, args.main_outcome)?;
+        let scope = match (args.shard, args.precision) {
+            (Some(shard), _) => RunScope::Shard(shard),
+            (None, precision) => RunScope::Whole {
+                precision: precision
+                    .map(|h| check_precision(h, study.config.sampling))
+                    .transpose()?,
+            },
+        };
+        Ok(RunOptions {
+            folder: args.out.join(&model.stem),
+            model,
+            study,
+            runs_csv: !args.no_runs_csv,
+            charts: !args.no_charts,
+            json: args.json,
+            main_outcome,
+            scope,
+        })
+    }
+}
+
+/// Refuses a `--precision` outside (0, 0.5) (a half-width of 0.5 or more holds for any
+/// probability) and one with a Latin hypercube, whose size is fixed in advance.
+fn check_precision(h: f64, sampling: Sampling) -> Result<f64, Failure> {
+    if !(h > 0.0 && h < 0.5) {
+        return Err(Failure::Invalid(format!(
+            "error: --precision must be between 0 and 0.5, got {h}"
+        )));
+    }
+    if sampling != Sampling::MonteCarlo {
+        return Err(Failure::Invalid(
+            "error: --precision grows the run count batch by batch, which a Latin hypercube (fixed size) cannot; use --sampling mc".into(),
+        ));
+    }
+    Ok(h)
+}
+
+/// `compare`, checked.
+#[derive(Debug)]
+pub struct CompareOptions {
+    /// The base scenario first, then the variants; each as read and as compiled.
+    pub scenarios: Vec<(Scenario, Model)>,
+    pub study: StudyOptions,
+    /// The output folder, DIR/compare.
+    pub folder: PathBuf,
+    pub charts: bool,
+    pub json: bool,
+}
+
+impl CompareOptions {
+    pub fn new(args: CompareArgs) -> Result<CompareOptions, Failure> {
+        let mut scenarios = Vec::new();
+        for path in &args.scenarios {
+            let s = scenario::load(path).map_err(|d| Failure::Invalid(d.render(use_color())))?;
+            let m =
+                model::compile(s.clone()).map_err(|d| Failure::Invalid(d.render(use_color())))?;
+            scenarios.push((s, m));
+        }
+        let Some((_, base)) = scenarios.first() else {
+            return Err(Failure::Invalid(
+                "error: give a base scenario and at least one variant".into(),
+            ));
+        };
+        let study = StudyOptions::new(base, &args.common)?;
+        Ok(CompareOptions {
+            scenarios,
+            study,
+            folder: args.out.join("compare"),
+            charts: !args.no_charts,
+            json: args.json,
+        })
+    }
+}
+
+/// The most `--param` axes: a sweep draws a curve (one) or a heatmap (two).
+pub const MAX_SWEEP_AXES: usize = 2;
+
+/// `sweep`, checked.
+#[derive(Debug)]
+pub struct SweepOptions {
+    pub model: Model,
+    pub study: StudyOptions,
+    pub axes: Vec<Axis>,
+    /// The `--param` values as given, for the manifest.
+    pub grids_as_given: Vec<String>,
+    /// The output folder, DIR/<scenario file stem>/sweep.
+    pub folder: PathBuf,
+    pub charts: bool,
+    pub json: bool,
+    pub main_outcome: Option<String>,
+}
+
+impl SweepOptions {
+    pub fn new(args: SweepArgs) -> Result<SweepOptions, Failure> {
+        let model = load_model(args.scenario.as_deref())?;
+        let study = StudyOptions::new(&model, &args.common)?;
+        if args.params.len() > MAX_SWEEP_AXES {
+            return Err(Failure::Invalid(
+                "error: --param takes one or two parameters".into(),
+            ));
+        }
+        let axes = args
+            .params
+            .iter()
+            .map(|grid| axis_of(&model, grid))
+            .collect::<Result<Vec<_>, _>>()?;
+        if axes.len() == 2 && axes[0].parameter == axes[1].parameter {
+            return Err(Failure::Invalid(
+                "error: the two --param axes must be different parameters".into(),
+            ));
+        }
+        let main_outcome = check_main_outcome(&model, args.main_outcome)?;
+        Ok(SweepOptions {
+            folder: args.out.join(&model.stem).join("sweep"),
+            grids_as_given: args.params.into_iter().map(|g| g.as_given).collect(),
+            model,
+            study,
+            axes,
+            charts: !args.no_charts,
+            json: args.json,
+            main_outcome,
+        })
+    }
+}
+
+/// The sweep axis of a `--param` whose parameter the scenario has.
+fn axis_of(model: &Model, grid: &GridFlag) -> Result<Axis, Failure> {
+    let id = grid.parameter.as_str();
+    let index = model.parameter_index(id).ok_or_else(|| {
+        let hint = suggest(id, model.parameters.iter().map(|p| p.id.as_str()))
+            .unwrap_or_else(|| "see the scenario's [parameters]".into());
+        Failure::Invalid(format!("error: --param unknown parameter `{id}` ({hint})"))
+    })?;
+    Ok(Axis::evenly_spaced(
+        model, index, grid.low, grid.high, grid.steps,
+    ))
+}
+
+/// The fewest base rows (`--runs`) a Sobol study takes: with fewer, the variance of the target
+/// and the bootstrap intervals over rows are not estimates of anything (one row gives NaN).
+pub const SOBOL_MIN_RUNS: u64 = 64;
+/// The most model runs a Sobol study takes, `runs * (varied parameters + 2)`: every value is
+/// kept in memory (8 bytes each) for the bootstrap, so this bounds it at 400 MB.
+pub const SOBOL_MAX_MODEL_RUNS: u64 = 50_000_000;
+/// The most bootstrap resamples: each costs a pass over every row, and keeps two numbers per
+/// parameter; 10,000 is far beyond what a 95% percentile interval needs (500 is the default).
+pub const MAX_RESAMPLES: usize = 10_000;
+
+/// How `sensitivity` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SensitivityMethod {
+    Tornado,
+    Sobol { resamples: usize },
+}
+
+/// `sensitivity`, checked.
+#[derive(Debug)]
+pub struct SensitivityOptions {
+    pub model: Model,
+    pub study: StudyOptions,
+    pub target: Target,
+    /// `--target` as given, for the manifest.
+    pub target_as_given: Option<String>,
+    pub method: SensitivityMethod,
+    /// The parameters the study varies (not fixed by the scenario or `--set`).
+    pub varied: u64,
+    /// The output folder, DIR/<scenario file stem>/sensitivity.
+    pub folder: PathBuf,
+    pub charts: bool,
+    pub json: bool,
+}
+
+impl SensitivityOptions {
+    pub fn new(args: SensitivityArgs) -> Result<SensitivityOptions, Failure> {
+        let model = load_model(args.scenario.as_deref())?;
+        let study = StudyOptions::new(&model, &args.common)?;
+        let target = Target::resolve(&model, args.target.as_deref())
+            .map_err(|e| Failure::Invalid(format!("error: --target: {e}")))?;
+        let varied = varied_parameters(&model, &study.config).len() as u64;
+        // Checked with either method: a flag given is a flag the user means, and a bad one
+        // should not pass unseen because this method happens not to read it.
+        if args.resamples == 0 || args.resamples > MAX_RESAMPLES {
+            return Err(Failure::Invalid(format!(
+                "error: --resamples must be between 1 and {MAX_RESAMPLES}, got {}",
+                args.resamples
+            )));
+        }
+        let method = match args.method {
+            Method::Tornado => SensitivityMethod::Tornado,
+            Method::Sobol => {
+                check_sobol_size(study.config.runs, varied)?;
+                SensitivityMethod::Sobol {
+                    resamples: args.resamples,
+                }
+            }
+        };
+        Ok(SensitivityOptions {
+            folder: args.out.join(&model.stem).join("sensitivity"),
+            model,
+            study,
+            target,
+            target_as_given: args.target,
+            method,
+            varied,
+            charts: !args.no_charts,
+            json: args.json,
+        })
+    }
+}
+
+/// Refuses a Sobol design too small to estimate or too large to hold.
+fn check_sobol_size(runs: u64, varied: u64) -> Result<(), Failure> {
+    if runs < SOBOL_MIN_RUNS {
+        return Err(Failure::Invalid(format!(
+            "error: --method sobol needs --runs of at least {SOBOL_MIN_RUNS} (base rows), got {runs}\n  \
+             = hint: Sobol indices are estimated from the spread over rows; a few thousand rows give useful intervals"
+        )));
+    }
+    let model_runs = runs.saturating_mul(varied + 2);
+    if model_runs > SOBOL_MAX_MODEL_RUNS {
+        return Err(Failure::Invalid(format!(
+            "error: --method sobol with --runs {runs} and {varied} varied parameters is {model_runs} model runs; the limit is {SOBOL_MAX_MODEL_RUNS}\n  \
+             = hint: every run's value is kept for the bootstrap; use fewer --runs or hold parameters with --set"
+        )));
+    }
+    Ok(())
+}
+
+/// `backtest`, checked.
+#[derive(Debug)]
+pub struct BacktestOptions {
+    /// The folder of cases, as given (the table names it).
+    pub cases_folder: PathBuf,
+    /// Every case, sorted by file name.
+    pub cases: Vec<Model>,
+    /// Scenario files in the folder without a `[backtest]` table (a shared base).
+    pub skipped: Vec<PathBuf>,
+    pub config: BacktestConfig,
+    pub threads: Threads,
+    /// No progress bar, no notes on stderr.
+    pub quiet: bool,
+    /// The output folder, DIR/backtest.
+    pub folder: PathBuf,
+    pub json: bool,
+}
+
+impl BacktestOptions {
+    pub fn new(args: BacktestArgs) -> Result<BacktestOptions, Failure> {
+        let threads = Threads::check(args.threads)?;
+        let runs = check_runs(args.runs)?;
+        let (cases, skipped) = load_cases(&args.dir)?;
+        Ok(BacktestOptions {
+            cases,
+            skipped,
+            config: BacktestConfig {
+                runs,
+                seed: args.seed,
+            },
+            threads,
+            quiet: args.quiet,
+            folder: args.out.join("backtest"),
+            json: args.json,
+            cases_folder: args.dir,
+        })
+    }
+}
+
+/// Loads every `*.toml` in `dir` (sorted by name): the cases (files with a `[backtest]` table)
+/// and the files skipped. All invalid files are reported together.
+fn load_cases(dir: &Path) -> Result<(Vec<Model>, Vec<PathBuf>), Failure> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Failure::Invalid(format!(
+            "error: cannot read the backtest folder `{}`: {e}\n  = hint: give a folder of case files, e.g. `alliance-sim backtest scenarios/history`",
+            dir.display()
+        ))
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    let mut cases = Vec::new();
+    let mut skipped = Vec::new();
+    let mut failures = Vec::new();
+    for file in files {
+        match load_model(Some(&file)) {
+            Ok(model) if model.backtest.is_some() => cases.push(model),
+            Ok(_) => skipped.push(file),
+            Err(Failure::Invalid(text)) => failures.push(text),
+            Err(other) => return Err(other),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(Failure::Invalid(failures.join("\n\n")));
+    }
+    if cases.is_empty() {
+        return Err(Failure::Invalid(format!(
+            "error: no backtest cases in `{}`\n  = hint: a case is a scenario file with a [backtest] table naming `decision`, `observed` and `date`",
+            dir.display()
+        )));
+    }
+    Ok((cases, skipped))
+}
+
+/// `explain`, checked.
+#[derive(Debug)]
+pub struct ExplainOptions {
+    pub model: Model,
+    /// The study the replayed run belongs to.
+    pub config: StudyConfig,
+    /// The run to replay, within the study's runs.
+    pub run: u64,
+    pub all_rules: bool,
+}
+
+impl ExplainOptions {
+    pub fn new(args: ExplainArgs) -> Result<ExplainOptions, Failure> {
+        let (model, config) = study_of(&args)?;
+        if config.runs == 0 {
+            return Err(Failure::Invalid("error: --runs must be at least 1".into()));
+        }
+        if args.run >= config.runs {
+            let hint = if args.study.is_some() {
+                String::new()
+            } else {
+                "\n  = hint: give the study's run count with --runs N, or point --study at its folder"
+                    .into()
+            };
+            return Err(Failure::Invalid(format!(
+                "error: --run {}: the study has {} runs (0 to {}){hint}",
+                args.run,
+                config.runs,
+                config.runs - 1
+            )));
+        }
+        Ok(ExplainOptions {
+            model,
+            config,
+            run: args.run,
+            all_rules: args.all_rules,
+        })
+    }
+}
+
+/// The study a replayed run belongs to: from its summary.json with `--study`, else from the
+/// flags and the scenario's defaults. A run's parameters depend on the seed, the sampling
+/// design and (for a Latin hypercube) the run count, so all three must be the study's.
+fn study_of(args: &ExplainArgs) -> Result<(Model, StudyConfig), Failure> {
+    let Some(dir) = &args.study else {
+        let model = load_model(args.scenario.as_deref())?;
+        let config = StudyConfig {
+            runs: args.runs.unwrap_or(model.default_runs),
+            seed: args.seed.unwrap_or(model.default_seed),
+            fixed: resolve_sets(&model, &args.set)?,
+            timeline: false,
+            sampling: args.sampling.unwrap_or_default().into(),
+        };
+        return Ok((model, config));
+    };
+    let path = if dir.is_file() {
+        dir.clone()
+    } else {
+        dir.join("summary.json")
+    };
+    let summary = crate::report::read_summary_json(&path)
+        .map_err(|e| Failure::Invalid(format!("error: --study: {e}")))?;
+    let model = match &args.scenario {
+        Some(p) => load_model(Some(p))?,
+        None if summary.scenario.file == scenario::DEFAULT_SCENARIO_NAME => load_model(None)?,
+        None => load_model(Some(Path::new(&summary.scenario.file)))?,
+    };
+    if model.sha256 != summary.scenario.sha256 {
+        return Err(Failure::Invalid(format!(
+            "error: --study: {} was run on another version of the scenario (sha256 {}), not {} (sha256 {})\n  = hint: name the scenario file the study was run on",
+            path.display(),
+            summary.scenario.sha256,
+            model.file,
+            model.sha256
+        )));
+    }
+    let sampling = match summary.sampling.as_str() {
+        s if s == Sampling::MonteCarlo.name() => Sampling::MonteCarlo,
+        s if s == Sampling::LatinHypercube.name() => Sampling::LatinHypercube,
+        other => {
+            return Err(Failure::Invalid(format!(
+                "error: --study: {}: unknown sampling `{other}`",
+                path.display()
+            )))
+        }
+    };
+    let mut fixed = Vec::new();
+    for f in &summary.fixed {
+        let index = model.parameter_index(&f.id).ok_or_else(|| {
+            Failure::Invalid(format!(
+                "error: --study: {} holds `{}` fixed, which the scenario does not have",
+                path.display(),
+                f.id
+            ))
+        })?;
+        fixed.push((index, f.value));
+    }
+    let config = StudyConfig {
+        runs: summary.runs,
+        seed: summary.seed,
+        fixed,
+        timeline: false,
+        sampling,
+    };
+    Ok((model, config))
+}
