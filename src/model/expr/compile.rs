@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use super::parse::{BinaryOp, Expr, ExprKind, UnaryOp};
 use super::{ExprError, Type};
+use crate::names;
 
 /// What a name means to the compiler.
 pub enum Binding<'a> {
@@ -108,10 +109,6 @@ const FUNCTIONS: &[(&str, usize)] = &[
     ("cos", 1),
     ("logistic", 1),
 ];
-
-pub fn is_function_name(name: &str) -> bool {
-    FUNCTIONS.iter().any(|(f, _)| *f == name)
-}
 
 /// A type-checked tree with constants folded; emitted to bytecode in a second pass.
 enum Typed {
@@ -397,7 +394,7 @@ impl Checker<'_> {
             }),
             None => {
                 let mut err = ExprError::new(format!("unknown name `{name}`"), range);
-                if is_function_name(name) {
+                if names::is_function(name) {
                     err = err.with_hint(format!("`{name}` is a function: write `{name}(...)`"));
                 } else {
                     let candidates = self.scope.candidates();

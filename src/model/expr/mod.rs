@@ -7,7 +7,7 @@ mod parse;
 
 use std::ops::Range;
 
-pub use compile::{compile, compile_hoisting, is_function_name, Binding, Hoister, Program, Scope};
+pub use compile::{compile, compile_hoisting, Binding, Hoister, Program, Scope};
 pub use lanes::{LaneProgram, Lanes, LANES};
 pub use parse::{parse, Expr};
 

@@ -6,6 +6,7 @@
 use std::ops::Range;
 
 use super::ExprError;
+use crate::names::{AND, FALSE, NOT, OR, TRUE};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
@@ -245,8 +246,8 @@ fn describe(token: &Token) -> String {
 /// Binding power of infix operators: (left, right). Higher binds tighter.
 fn infix(token: &Token) -> Option<(BinaryOp, u8, u8)> {
     let op = match token {
-        Token::Ident(s) if s == "or" => BinaryOp::Or,
-        Token::Ident(s) if s == "and" => BinaryOp::And,
+        Token::Ident(s) if s == OR => BinaryOp::Or,
+        Token::Ident(s) if s == AND => BinaryOp::And,
         Token::Op(op) => match *op {
             "<" => BinaryOp::Lt,
             "<=" => BinaryOp::Le,
@@ -370,11 +371,11 @@ impl Parser<'_> {
             Token::Ident(name) => {
                 self.advance()?;
                 match name.as_str() {
-                    "true" | "false" => Ok(Expr {
-                        kind: ExprKind::Bool(name == "true"),
+                    TRUE | FALSE => Ok(Expr {
+                        kind: ExprKind::Bool(name == TRUE),
                         range,
                     }),
-                    "not" => {
+                    NOT => {
                         let operand = self.expression(NOT_POWER)?;
                         let range = range.start..operand.range.end;
                         Ok(Expr {
@@ -382,7 +383,7 @@ impl Parser<'_> {
                             range,
                         })
                     }
-                    "and" | "or" => Err(ExprError::new(
+                    AND | OR => Err(ExprError::new(
                         format!("`{name}` needs an operand on its left"),
                         range,
                     )),
