@@ -263,11 +263,13 @@ fn condition() -> BoxedStrategy<String> {
 }
 
 fn number_leaf() -> BoxedStrategy<String> {
+    // Names outweigh constants: a part made of constants only is folded away at load time, and
+    // one that is always undefined (`ln(-1.5)`) makes the whole case be refused.
     prop_oneof![
-        prop::sample::select(NUMBER_NAMES).prop_map(String::from),
-        (-3.0..3.0f64).prop_map(|c| format!("{c:.3}")),
+        3 => prop::sample::select(NUMBER_NAMES).prop_map(String::from),
+        1 => (-3.0..3.0f64).prop_map(|c| format!("{c:.3}")),
         // Small integers, so that `==` between numbers is sometimes true and `^` sometimes exact.
-        (-2..=3i32).prop_map(|c| c.to_string()),
+        1 => (-2..=3i32).prop_map(|c| c.to_string()),
     ]
     .boxed()
 }
