@@ -14,6 +14,10 @@
 //!   run, and a batch of lanes) on the frozen copy of the default scenario (`benches/frozen/`) and the same model written by hand in plain Rust
 //!   (`benches/frozen/hand_model.rs`, checked bit for bit by tests/hand_model_matches_engine.rs);
 //! - `heavy/one_run`, `heavy/lanes`, `heavy/study_1e5/threads=T`: the same on `benches/heavy.toml`.
+//! - `quantile/KIND`: one draw of a parameter, its distribution's quantile function at one uniform
+//!   number, for one representative of each kind and of the slower code paths (a truncation far in
+//!   a tail, a beta/PERT table, a long discrete list); `quantile/build_pert_table`: making a PERT
+//!   distribution, which tabulates its inverse CDF.
 //!
 //! After criterion's own report the bench prints a summary: runs per second and the ratios to the
 //! floors, read back from criterion's estimates (`target/criterion/*/new/estimates.json`).
@@ -26,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use alliance_sim::distribution::{Distribution, DEFAULT_PERT_LAMBDA};
 use alliance_sim::engine::{Engine, LANES};
 use alliance_sim::model::{self, ChoiceModel, Model, TriggerModel};
 use alliance_sim::montecarlo::{self, sample_parameters, StudyConfig};
@@ -257,6 +262,61 @@ fn bench_floor_b(c: &mut Criterion, seed: u64) {
     g.finish();
 }
 
+/// A spread of uniform numbers over (0, 1), so that every branch of a quantile function is
+/// visited in proportion to how often runs visit it.
+const QUANTILE_POINTS: usize = 1024;
+
+fn bench_quantiles(c: &mut Criterion) {
+    let valid = |d: Result<Distribution, _>| d.expect("valid distribution");
+    let cases = [
+        ("uniform", valid(Distribution::uniform(-2.0, 5.0))),
+        ("normal", valid(Distribution::normal(10.0, 2.0, None, None))),
+        (
+            "normal_truncated",
+            valid(Distribution::normal(0.0, 1.0, Some(-1.0), Some(2.0))),
+        ),
+        (
+            "normal_far_tail",
+            valid(Distribution::normal(0.0, 1.0, Some(30.0), None)),
+        ),
+        ("lognormal", valid(Distribution::lognormal(0.0, 0.5))),
+        ("triangular", valid(Distribution::triangular(0.0, 0.3, 1.0))),
+        (
+            "pert",
+            valid(Distribution::pert(0.0, 0.9, 1.0, DEFAULT_PERT_LAMBDA)),
+        ),
+        ("beta", valid(Distribution::beta(2.0, 5.0, 0.0, 1.0))),
+        ("bernoulli", valid(Distribution::bernoulli(0.3))),
+        (
+            "discrete_40",
+            valid(Distribution::discrete(
+                (0..40).map(f64::from).collect(),
+                (1..=40).map(f64::from).collect(),
+            )),
+        ),
+    ];
+    let us: Vec<f64> = (0..QUANTILE_POINTS)
+        .map(|i| (i as f64 + 0.5) / QUANTILE_POINTS as f64)
+        .collect();
+    let mut g = c.benchmark_group("quantile");
+    g.throughput(Throughput::Elements(QUANTILE_POINTS as u64));
+    for (kind, dist) in &cases {
+        g.bench_function(*kind, |b| {
+            b.iter(|| {
+                black_box(&us)
+                    .iter()
+                    .map(|&u| dist.quantile(u))
+                    .sum::<f64>()
+            })
+        });
+    }
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("build_pert_table", |b| {
+        b.iter(|| Distribution::pert(black_box(0.0), 0.9, 1.0, DEFAULT_PERT_LAMBDA))
+    });
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let default = default_model();
     bench_one_run(c, "default", &default);
@@ -272,6 +332,7 @@ fn benches(c: &mut Criterion) {
     bench_one_run(c, "heavy", &heavy);
     bench_lanes(c, "heavy", &heavy);
     bench_study(c, "heavy", &heavy);
+    bench_quantiles(c);
 }
 
 /// Criterion's output folder, found the way criterion finds it.

@@ -11,6 +11,7 @@ pub mod distribution;
 pub mod engine;
 pub mod model;
 pub mod montecarlo;
+pub mod names;
 pub mod report;
 pub mod rng;
 pub mod scenario;

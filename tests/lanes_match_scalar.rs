@@ -247,42 +247,105 @@ expr = "{metric}"
     )
 }
 
-fn number() -> impl Strategy<Value = String> {
-    let leaf = prop_oneof![
-        Just("a.x".to_string()),
-        Just("a.y".to_string()),
-        Just("p".to_string()),
-        Just("q".to_string()),
-        Just("step".to_string()),
-        (-3.0..3.0f64).prop_map(|c| format!("{c:.3}")),
-    ];
-    leaf.prop_recursive(4, 24, 3, |inner| {
-        prop_oneof![
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} + {b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} - {b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} * {b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} / {b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("min({a}, {b})")),
-            (inner.clone(), inner.clone(), inner.clone())
-                .prop_map(|(a, b, c)| format!("clamp({a}, {b}, {c})")),
-            (inner.clone(), inner.clone(), inner.clone())
-                .prop_map(|(a, b, c)| format!("if({a} > {b}, {c}, {a})")),
-            inner.clone().prop_map(|a| format!("ln({a})")),
-            inner.clone().prop_map(|a| format!("sqrt({a})")),
-            inner.clone().prop_map(|a| format!("exp({a})")),
-            inner.clone().prop_map(|a| format!("logistic({a})")),
-            inner.clone().prop_map(|a| format!("abs({a})")),
-        ]
-    })
+/// Numbers the generated scenario defines: state, parameters, the built-in step counters and an
+/// event's count.
+const NUMBER_NAMES: &[&str] = &["a.x", "a.y", "p", "q", "step", "steps", "tick.count"];
+
+/// The one-argument functions of the expression language.
+const UNARY_FUNCTIONS: &[&str] = &["abs", "exp", "ln", "sqrt", "sin", "cos", "logistic"];
+
+const COMPARISONS: &[&str] = &["<", "<=", ">", ">=", "==", "!="];
+
+/// How deep generated expressions nest. Each level may use any function or operator, numbers and
+/// conditions inside each other, so three levels reach everything while staying readable when a
+/// failure is shrunk.
+const DEPTH: u32 = 3;
+
+fn number() -> BoxedStrategy<String> {
+    number_of_depth(DEPTH)
 }
 
-fn condition() -> impl Strategy<Value = String> {
-    (number(), number(), 0..4usize).prop_map(|(a, b, k)| match k {
-        0 => format!("{a} < {b}"),
-        1 => format!("not ({a} >= {b})"),
-        2 => format!("{a} > 0 or {b} < 0"),
-        _ => format!("{a} != {b} and {b} <= 1"),
-    })
+fn condition() -> BoxedStrategy<String> {
+    condition_of_depth(DEPTH)
+}
+
+fn number_leaf() -> BoxedStrategy<String> {
+    // Names outweigh constants: a part made of constants only is folded away at load time, and
+    // one that is always undefined (`ln(-1.5)`) makes the whole case be refused.
+    prop_oneof![
+        3 => prop::sample::select(NUMBER_NAMES).prop_map(String::from),
+        1 => (-3.0..3.0f64).prop_map(|c| format!("{c:.3}")),
+        // Small integers, so that `==` between numbers is sometimes true and `^` sometimes exact.
+        1 => (-2..=3i32).prop_map(|c| c.to_string()),
+    ]
+    .boxed()
+}
+
+fn condition_leaf() -> BoxedStrategy<String> {
+    prop_oneof![
+        Just("tick.fired".to_string()),
+        Just("true".to_string()),
+        Just("false".to_string()),
+    ]
+    .boxed()
+}
+
+/// A numeric expression that may use every function and operator of the language.
+fn number_of_depth(depth: u32) -> BoxedStrategy<String> {
+    if depth == 0 {
+        return number_leaf();
+    }
+    let n = number_of_depth(depth - 1);
+    let c = condition_of_depth(depth - 1);
+    // `min` and `max` take two or more arguments.
+    let many = prop::collection::vec(n.clone(), 2..=4).prop_map(|args| args.join(", "));
+    let binary =
+        |op: &'static str| (n.clone(), n.clone()).prop_map(move |(a, b)| format!("({a} {op} {b})"));
+    prop_oneof![
+        3 => number_leaf(),
+        1 => binary("+"),
+        1 => binary("-"),
+        1 => binary("*"),
+        1 => binary("/"),
+        1 => binary("^"),
+        // Unary minus on whatever comes, a name or a whole expression, not only a constant.
+        1 => n.clone().prop_map(|a| format!("-{a}")),
+        1 => many.clone().prop_map(|args| format!("min({args})")),
+        1 => many.prop_map(|args| format!("max({args})")),
+        1 => (n.clone(), n.clone(), n.clone())
+            .prop_map(|(a, lo, hi)| format!("clamp({a}, {lo}, {hi})")),
+        1 => (n.clone(), n.clone()).prop_map(|(a, b)| format!("pow({a}, {b})")),
+        1 => (prop::sample::select(UNARY_FUNCTIONS), n.clone())
+            .prop_map(|(f, a)| format!("{f}({a})")),
+        2 => (c, n.clone(), n).prop_map(|(c, a, b)| format!("if({c}, {a}, {b})")),
+    ]
+    .boxed()
+}
+
+/// A condition that may use every comparison, `not`, `and`, `or`, equality of conditions and
+/// `if` between conditions.
+fn condition_of_depth(depth: u32) -> BoxedStrategy<String> {
+    if depth == 0 {
+        return condition_leaf();
+    }
+    let n = number_of_depth(depth - 1);
+    let c = condition_of_depth(depth - 1);
+    // Operands in parentheses: comparisons do not chain, and `not` binds tighter than `and`.
+    let joined = |op: &'static str| {
+        (c.clone(), c.clone()).prop_map(move |(a, b)| format!("({a}) {op} ({b})"))
+    };
+    prop_oneof![
+        1 => condition_leaf(),
+        4 => (n.clone(), prop::sample::select(COMPARISONS), n)
+            .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+        1 => joined("=="),
+        1 => joined("!="),
+        1 => joined("and"),
+        1 => joined("or"),
+        1 => c.clone().prop_map(|a| format!("not ({a})")),
+        1 => (c.clone(), c.clone(), c).prop_map(|(k, a, b)| format!("if({k}, {a}, {b})")),
+    ]
+    .boxed()
 }
 
 proptest! {

@@ -163,3 +163,72 @@ fn default_scenario_exposes_the_documented_parameters() {
     assert!(m.decisions.iter().any(|d| d.id == "notice"));
     assert!(m.decisions.iter().any(|d| d.id == "final"));
 }
+
+/// Every name the expression language gives a meaning of its own, as users meet them in errors.
+/// Written out rather than read from `alliance_sim::names`, so a name dropped from (or added to)
+/// that list shows up here as a changed message.
+const RESERVED: &[&str] = &[
+    "and", "or", "not", "true", "false", "step", "steps", "if", "min", "max", "clamp", "abs",
+    "exp", "ln", "sqrt", "pow", "sin", "cos", "logistic",
+];
+
+/// The errors of `text`, each as (line, message).
+fn load_errors(text: &str) -> Vec<(usize, String)> {
+    let d = match scenario::load_str("t.toml", text, None) {
+        Ok(s) => model::compile(s).expect_err("the scenario should be rejected"),
+        Err(d) => d,
+    };
+    d.items
+        .iter()
+        .map(|i| {
+            let line = i.span.map_or(0, |s| d.sources.line_col(s.file, s.start).0);
+            (line, i.message.clone())
+        })
+        .collect()
+}
+
+#[test]
+fn a_reserved_name_is_refused_as_a_parameter_and_as_a_variable_with_the_same_words() {
+    assert_eq!(
+        RESERVED.len(),
+        alliance_sim::names::KEYWORDS.len()
+            + alliance_sim::names::BUILT_INS.len()
+            + alliance_sim::names::FUNCTIONS.len()
+    );
+    for name in RESERVED {
+        assert!(alliance_sim::names::is_reserved(name), "`{name}`");
+        let line = BASE.lines().count() + 1;
+        for item in [
+            format!("[parameters.{name}]\nvalue = 1\n"),
+            format!("[actors.a.vars.{name}]\ninit = \"0\"\n"),
+        ] {
+            let errors = load_errors(&format!("{BASE}{item}"));
+            assert_eq!(
+                errors,
+                [(line, format!("`{name}` is a reserved word"))],
+                "{item}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_option_called_decided_is_refused_because_decision_dot_decided_is_taken() {
+    let text = BASE.replace(
+        "[decisions.leave.options.go]",
+        "[decisions.leave.options.decided]",
+    );
+    let text = text.replace("when = \"leave.go\"", "when = \"leave.stay\"");
+    let line = text
+        .lines()
+        .position(|l| l.contains("options.decided"))
+        .expect("line")
+        + 1;
+    assert_eq!(
+        load_errors(&text),
+        [(
+            line,
+            "`decided` is reserved: `DECISION.decided` tells whether the decision was taken".into()
+        )]
+    );
+}

@@ -815,25 +815,3 @@ proptest! {
         }
     }
 }
-
-#[test]
-fn sampling_cost() {
-    // For information only (cargo test -- --nocapture); never asserted.
-    let n = 400_000;
-    for dist in cases() {
-        let start = std::time::Instant::now();
-        let mut acc = 0.0;
-        for i in 0..n {
-            acc += dist.quantile((i as f64 + 0.5) / n as f64);
-        }
-        let ns = start.elapsed().as_nanos() as f64 / n as f64;
-        println!(
-            "{:<40} {ns:7.1} ns/quantile  (checksum {acc:.3e})",
-            dist.describe()
-        );
-    }
-    let start = std::time::Instant::now();
-    let p = d(Distribution::pert(0.0, 0.9, 1.0, DEFAULT_PERT_LAMBDA));
-    let build = start.elapsed();
-    println!("building a beta/PERT table: {build:?} ({:?})", p.spec());
-}

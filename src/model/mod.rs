@@ -9,11 +9,10 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics, Span};
 use crate::distribution::Distribution;
+use crate::names::{DECIDED, STEP, STEPS};
 use crate::rng::stream_key;
 use crate::scenario::{self, Documentation, EffectOp, ExprSource, Scenario, TimeAxis};
 use expr::{Binding, Expr, Program, Scope, Type};
-
-pub use expr::is_function_name;
 
 /// A scenario ready to run.
 #[derive(Debug, Clone)]
@@ -518,9 +517,9 @@ impl<'a> Compiler<'a> {
         }
         for d in &s.decisions {
             for o in &d.options {
-                if o.id.name == "decided" {
+                if o.id.name == DECIDED {
                     self.errors.push(Diagnostic::new(
-                        "`decided` is reserved: `DECISION.decided` tells whether the decision was taken",
+                        format!("`{DECIDED}` is reserved: `DECISION.{DECIDED}` tells whether the decision was taken"),
                         o.id.span,
                     ));
                 }
@@ -530,10 +529,10 @@ impl<'a> Compiler<'a> {
                     Type::Bool,
                 );
             }
-            add(&mut slots, format!("{}.decided", d.id.name), Type::Bool);
+            add(&mut slots, format!("{}.{DECIDED}", d.id.name), Type::Bool);
         }
-        let step = add(&mut slots, "step".into(), Type::Number);
-        add(&mut slots, "steps".into(), Type::Number);
+        let step = add(&mut slots, STEP.into(), Type::Number);
+        add(&mut slots, STEPS.into(), Type::Number);
         let layout = SlotLayout {
             parameters: 0,
             vars: vars_start,

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use super::tree::{Entry, Kind, Table, Value};
 use super::*;
 use crate::diagnostic::suggest;
+use crate::names;
 use parameter::decode_parameter;
 use reader::{as_table, expression, Reader};
 
@@ -308,7 +309,7 @@ fn ident(key: &str, entry: &Entry, errors: &mut Errors) -> Option<Ident> {
         && key
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid || is_reserved(key) {
+    if !valid || names::is_reserved(key) {
         let why = if valid {
             format!("`{key}` is a reserved word")
         } else {
@@ -323,13 +324,6 @@ fn ident(key: &str, entry: &Entry, errors: &mut Errors) -> Option<Ident> {
         name: key.to_string(),
         span: entry.key_span,
     })
-}
-
-fn is_reserved(name: &str) -> bool {
-    matches!(
-        name,
-        "and" | "or" | "not" | "true" | "false" | "if" | "step" | "steps"
-    ) || crate::model::is_function_name(name)
 }
 
 fn documentation(r: &mut Reader<'_, '_>) -> Documentation {

@@ -8,6 +8,7 @@ use super::ops::{self, Arity, Binary, Call, Unary};
 use super::parse::{Expr, ExprKind};
 use super::program::{Op, Program};
 use super::{ExprError, Type};
+use crate::names;
 
 /// What a name means to the compiler.
 pub enum Binding<'a> {
@@ -28,10 +29,6 @@ pub trait Scope {
     fn lookup(&self, name: &str) -> Option<Binding<'_>>;
     /// Names a misspelling could have meant (for "did you mean" hints).
     fn candidates(&self) -> Vec<String>;
-}
-
-pub fn is_function_name(name: &str) -> bool {
-    ops::function(name).is_some()
 }
 
 /// A type-checked tree with constants folded; emitted to bytecode in a second pass.
@@ -305,7 +302,7 @@ impl Checker<'_> {
             }),
             None => {
                 let mut err = ExprError::new(format!("unknown name `{name}`"), range);
-                if is_function_name(name) {
+                if names::is_function(name) {
                     err = err.with_hint(format!("`{name}` is a function: write `{name}(...)`"));
                 } else {
                     let candidates = self.scope.candidates();
@@ -368,11 +365,11 @@ impl Checker<'_> {
         range: Range<usize>,
     ) -> Result<(Typed, Type), ExprError> {
         let Some(function) = ops::function(name) else {
-            let names: Vec<&str> = ops::FUNCTIONS.iter().map(|f| f.name).collect();
+            let known: Vec<&str> = ops::FUNCTIONS.iter().map(|f| f.name).collect();
             let mut err = ExprError::new(format!("unknown function `{name}`"), name_range);
-            err = match crate::diagnostic::suggest(name, names.iter().copied()) {
+            err = match crate::diagnostic::suggest(name, known.iter().copied()) {
                 Some(hint) => err.with_hint(hint),
-                None => err.with_hint(format!("functions: {}", names.join(", "))),
+                None => err.with_hint(format!("functions: {}", known.join(", "))),
             };
             return Err(err);
         };

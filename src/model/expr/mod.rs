@@ -8,7 +8,7 @@ mod program;
 
 use std::ops::Range;
 
-pub use compile::{compile, compile_hoisting, is_function_name, Binding, Hoister, Scope};
+pub use compile::{compile, compile_hoisting, Binding, Hoister, Scope};
 pub use parse::{parse, Expr};
 pub use program::Program;
 

@@ -13,6 +13,7 @@
 //! visible, without a branch, so the interpreter's loops over lanes stay vectorisable.
 
 use super::Type;
+use crate::names;
 
 /// Operations on one value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,8 +137,8 @@ impl Binary {
     /// `max`, which are only called.
     pub fn symbol(self) -> Option<&'static str> {
         Some(match self {
-            Binary::Or => "or",
-            Binary::And => "and",
+            Binary::Or => names::OR,
+            Binary::And => names::AND,
             Binary::Lt => "<",
             Binary::Le => "<=",
             Binary::Gt => ">",
@@ -500,6 +501,14 @@ mod tests {
             Some(Call::Unary(Unary::Logistic))
         );
         assert_eq!(function("nope"), None);
+    }
+
+    /// A scenario may not use a function's name as an id: the names it refuses are the
+    /// functions this table defines, no more, no fewer.
+    #[test]
+    fn the_reserved_function_names_are_the_table_s() {
+        let table: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
+        assert_eq!(table, names::FUNCTIONS);
     }
 
     #[test]

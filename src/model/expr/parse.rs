@@ -7,6 +7,7 @@ use std::ops::Range;
 
 use super::ops::{Binary, Unary};
 use super::ExprError;
+use crate::names::{AND, FALSE, NOT, OR, TRUE};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
@@ -336,11 +337,11 @@ impl Parser<'_> {
             Token::Ident(name) => {
                 self.advance()?;
                 match name.as_str() {
-                    "true" | "false" => Ok(Expr {
-                        kind: ExprKind::Bool(name == "true"),
+                    TRUE | FALSE => Ok(Expr {
+                        kind: ExprKind::Bool(name == TRUE),
                         range,
                     }),
-                    "not" => {
+                    NOT => {
                         let operand = self.expression(NOT_POWER)?;
                         let range = range.start..operand.range.end;
                         Ok(Expr {
@@ -348,7 +349,7 @@ impl Parser<'_> {
                             range,
                         })
                     }
-                    "and" | "or" => Err(ExprError::new(
+                    AND | OR => Err(ExprError::new(
                         format!("`{name}` needs an operand on its left"),
                         range,
                     )),

@@ -219,3 +219,16 @@ fn an_unknown_dotted_name_says_what_the_prefix_is() {
         "{e:?}"
     );
 }
+
+#[test]
+fn the_compiler_knows_exactly_the_functions_the_scenario_reserves() {
+    // `scenario` reserves the names in `crate::names::FUNCTIONS`; the compiler keeps its own
+    // table of arities. The hint for a name like no function lists that table.
+    let e = error("zzzzzzzz(x)");
+    let listed = format!("functions: {}", crate::names::FUNCTIONS.join(", "));
+    assert_eq!(e.hint.as_deref(), Some(listed.as_str()));
+    for name in crate::names::FUNCTIONS {
+        let e = error(&format!("{name}()"));
+        assert!(e.message.contains("takes"), "`{name}`: {}", e.message);
+    }
+}

@@ -1,7 +1,6 @@
 //! Hand-built analysis results, and the tests of their charts.
 //!
-//! Set `REPORT_LOOK_DIR=/some/dir` when running `cargo test` to keep the charts of the sample
-//! results in `/some/dir/analysis`, for looking at them.
+//! To look at charts drawn from real studies, run `scripts/chart_gallery.sh`.
 
 use std::path::{Path, PathBuf};
 
@@ -671,17 +670,4 @@ fn axes_are_round_and_start_at_zero_for_probabilities() {
         footer(2000, "runs per point", 7, ""),
         "2,000 runs per point · seed 7 · alliance-sim"
     );
-}
-
-#[test]
-fn write_to_look_dir() {
-    let Some(dir) = std::env::var_os("REPORT_LOOK_DIR") else {
-        return;
-    };
-    let dir = PathBuf::from(dir).join("analysis");
-    write_comparison_chart(&sample_comparison(), &dir).unwrap();
-    write_sweep_charts(&sample_sweep(), &dir, Some("terminated")).unwrap();
-    write_sweep_charts(&sample_heatmap(4, 4), &dir, None).unwrap();
-    write_tornado_chart(&sample_tornado(), "GSOMIA 2019", &dir).unwrap();
-    write_sobol_chart(&sample_sobol(), "Ishigami function", &dir).unwrap();
 }

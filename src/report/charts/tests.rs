@@ -1,9 +1,7 @@
 //! A realistic hand-built summary, and the tests of the charts.
 //!
-//! Set `REPORT_LOOK_DIR=/some/dir` when running `cargo test` to keep the charts and the HTML
-//! report of the sample summary there, for looking at them.
+//! To look at charts drawn from real studies, run `scripts/chart_gallery.sh`.
 
-use std::path::Path;
 use std::time::Instant;
 
 use super::style::ensure_font;
@@ -368,10 +366,6 @@ pub(crate) fn png_size(bytes: &[u8]) -> (u32, u32) {
     (w, h)
 }
 
-fn look_dir() -> Option<std::path::PathBuf> {
-    std::env::var_os("REPORT_LOOK_DIR").map(Into::into)
-}
-
 #[test]
 fn every_chart_is_written_as_png_and_svg() {
     let summary = sample_summary();
@@ -667,31 +661,4 @@ fn crowded_summary_draws() {
         let png = std::fs::read(&c.png).unwrap();
         assert_eq!(png_size(&png), c.size);
     }
-}
-
-#[test]
-fn write_to_look_dir() {
-    let Some(dir) = look_dir() else { return };
-    let summary = sample_summary();
-    std::fs::create_dir_all(&dir).unwrap();
-    let start = Instant::now();
-    write_charts(&summary, &dir, &ChartOptions::default()).unwrap();
-    eprintln!("write_charts (look): {:?}", start.elapsed());
-    crate::report::write_html(&summary, &dir, &dir.join("report.html")).unwrap();
-    assert!(Path::new(&dir).join("report.html").exists());
-    let crowded = dir.join("crowded");
-    std::fs::create_dir_all(&crowded).unwrap();
-    write_charts(&crowded_summary(), &crowded, &ChartOptions::default()).unwrap();
-    // Few runs, one dominant outcome: wide intervals, a bar near 100%.
-    let mut small = sample_summary();
-    small.runs = 250;
-    for (o, count) in small.outcomes.iter_mut().zip([241u64, 7, 2]) {
-        o.count = count;
-        o.probability = count as f64 / 250.0;
-        o.ci95 = wilson(count, 250);
-    }
-    small.time_axis.unit = "month".into();
-    let small_dir = dir.join("small");
-    std::fs::create_dir_all(&small_dir).unwrap();
-    write_charts(&small, &small_dir, &ChartOptions::default()).unwrap();
 }
