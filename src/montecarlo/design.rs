@@ -7,6 +7,11 @@
 use rand::{RngCore, SeedableRng};
 use rand_xoshiro::SplitMix64;
 
+use super::StudyConfig;
+use crate::engine::LANES;
+use crate::model::Model;
+use crate::rng::RunStream;
+
 /// How parameter values are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Sampling {
@@ -71,6 +76,59 @@ pub fn permute(index: u64, n: u64, key: u64) -> u64 {
         x = (left << half) | right;
         if x < n {
             return x;
+        }
+    }
+}
+
+/// Draws the parameter values of run `run` into `out`: each parameter's quantile function at a
+/// uniform number from its own named stream.
+pub fn sample_parameters(
+    model: &Model,
+    config: &StudyConfig,
+    run: u64,
+    stream: RunStream,
+    out: &mut [f64],
+    u_out: &mut [f64],
+) {
+    sample_lanes(model, config, run, &[stream], out, u_out);
+}
+
+/// [`sample_parameters`] for runs `first..first + streams.len()` at once (at most [`LANES`]),
+/// lane-major (`lane * p + i`): each parameter's quantiles are taken together.
+pub(super) fn sample_lanes(
+    model: &Model,
+    config: &StudyConfig,
+    first: u64,
+    streams: &[RunStream],
+    out: &mut [f64],
+    u_out: &mut [f64],
+) {
+    let p = model.parameters.len();
+    let mut us = [0.0; LANES];
+    let mut values = [0.0; LANES];
+    let live = streams.len();
+    for (i, parameter) in model.parameters.iter().enumerate() {
+        for (lane, stream) in streams.iter().enumerate() {
+            let jitter = stream.uniform(parameter.stream, 0);
+            us[lane] = design_uniform(
+                config.sampling,
+                jitter,
+                first + lane as u64,
+                config.runs,
+                parameter.stream ^ config.seed,
+            );
+        }
+        parameter
+            .distribution
+            .quantile_each(&us[..live], &mut values[..live]);
+        for lane in 0..live {
+            u_out[lane * p + i] = us[lane];
+            out[lane * p + i] = values[lane];
+        }
+    }
+    for &(i, value) in &config.fixed {
+        for lane in 0..live {
+            out[lane * p + i] = value;
         }
     }
 }

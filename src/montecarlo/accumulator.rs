@@ -1,0 +1,272 @@
+//! Everything a study aggregates, run by run: counts, exact sums and sketches, which merge
+//! exactly and in any order, so that blocks of runs can be summed by any number of threads and
+//! shards (see `summary.json`'s reproducibility promise).
+
+use serde::{Deserialize, Serialize};
+
+use super::aggregate::{Sketch, COARSE_BUCKETS, FINE_BUCKETS};
+use super::exact::ExactMoments;
+use super::{RunRows, StudyConfig, DRIVER_BINS};
+use crate::model::Model;
+
+/// Everything a study aggregates. Merging two is exact and commutative.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accumulator {
+    pub runs: u64,
+    pub(super) outcome_counts: Vec<u64>,
+    /// Per decision: counts per option, then one for "not taken".
+    pub(super) option_counts: Vec<Vec<u64>>,
+    pub(super) event_totals: Vec<u64>,
+    pub(super) event_any: Vec<u64>,
+    /// Exact sums of each metric's end-of-run values and of their squares.
+    pub(super) metric_moments: Vec<ExactMoments>,
+    pub(super) metric_end: Vec<Sketch>,
+    /// `steps x metrics` (step-major), empty when the timeline is off.
+    pub(super) metric_steps: Vec<Sketch>,
+    pub(super) parameter_sums: Vec<ExactMoments>,
+    /// `parameters x DRIVER_BINS x outcomes`.
+    pub(super) driver_counts: Vec<u64>,
+}
+
+impl Accumulator {
+    pub fn new(model: &Model, timeline: bool) -> Accumulator {
+        let m = model.metrics.len();
+        let steps = if timeline {
+            model.time.steps as usize
+        } else {
+            0
+        };
+        Accumulator {
+            runs: 0,
+            outcome_counts: vec![0; model.outcomes.len()],
+            option_counts: model
+                .decisions
+                .iter()
+                .map(|d| vec![0; d.options.len() + 1])
+                .collect(),
+            event_totals: vec![0; model.events.len()],
+            event_any: vec![0; model.events.len()],
+            metric_moments: vec![ExactMoments::with_squares(); m],
+            metric_end: vec![Sketch::new(FINE_BUCKETS); m],
+            metric_steps: vec![Sketch::new(COARSE_BUCKETS); m * steps],
+            parameter_sums: vec![ExactMoments::sums(); model.parameters.len()],
+            driver_counts: vec![0; model.parameters.len() * DRIVER_BINS * model.outcomes.len()],
+        }
+    }
+
+    pub fn merge(&mut self, other: &Accumulator) {
+        self.runs += other.runs;
+        add_counts(&mut self.outcome_counts, &other.outcome_counts);
+        for (a, b) in self.option_counts.iter_mut().zip(&other.option_counts) {
+            add_counts(a, b);
+        }
+        add_counts(&mut self.event_totals, &other.event_totals);
+        add_counts(&mut self.event_any, &other.event_any);
+        for (a, b) in self.metric_moments.iter_mut().zip(&other.metric_moments) {
+            a.merge(b);
+        }
+        for (a, b) in self.metric_end.iter_mut().zip(&other.metric_end) {
+            a.merge(b);
+        }
+        for (a, b) in self.metric_steps.iter_mut().zip(&other.metric_steps) {
+            a.merge(b);
+        }
+        for (a, b) in self.parameter_sums.iter_mut().zip(&other.parameter_sums) {
+            a.merge(b);
+        }
+        add_counts(&mut self.driver_counts, &other.driver_counts);
+    }
+
+    /// Outcome counts, in model order.
+    pub fn outcome_counts(&self) -> &[u64] {
+        &self.outcome_counts
+    }
+
+    /// Whether these aggregates could come from `self.runs` runs of `model` under `config`:
+    /// every table as long as the model makes it, and every count adding up to the runs.
+    /// [`merge`](Accumulator::merge) and [`summarize`] index by the model's sizes and add
+    /// counts, so aggregates read from a file go through this first.
+    pub fn check(&self, model: &Model, config: &StudyConfig) -> Result<(), String> {
+        let runs = self.runs;
+        let sum = |counts: &[u64]| checked_total(counts.iter().copied());
+        let length = |what: &str, len: usize, want: usize| {
+            if len == want {
+                Ok(())
+            } else {
+                Err(format!("{what} has {len} entries; the model needs {want}"))
+            }
+        };
+        let outcomes = model.outcomes.len();
+        length("outcome_counts", self.outcome_counts.len(), outcomes)?;
+        if sum(&self.outcome_counts)? != runs {
+            return Err(format!("outcome counts do not add up to the {runs} runs"));
+        }
+        length(
+            "option_counts",
+            self.option_counts.len(),
+            model.decisions.len(),
+        )?;
+        for (d, counts) in model.decisions.iter().zip(&self.option_counts) {
+            length(
+                &format!("option_counts of decision `{}`", d.id),
+                counts.len(),
+                d.options.len() + 1,
+            )?;
+            if sum(counts)? != runs {
+                return Err(format!(
+                    "the option counts of decision `{}` do not add up to the {runs} runs",
+                    d.id
+                ));
+            }
+        }
+        let events = model.events.len();
+        length("event_totals", self.event_totals.len(), events)?;
+        length("event_any", self.event_any.len(), events)?;
+        for ((e, &total), &any) in model
+            .events
+            .iter()
+            .zip(&self.event_totals)
+            .zip(&self.event_any)
+        {
+            // A run counts an event at most u32::MAX times, and at least once if it fired.
+            let most = u128::from(any) * u128::from(u32::MAX);
+            if any > runs || any > total || u128::from(total) > most {
+                return Err(format!(
+                    "event `{}` fired {total} times in {any} of {runs} runs",
+                    e.id
+                ));
+            }
+        }
+        let metrics = model.metrics.len();
+        let steps = if config.timeline {
+            model.time.steps as usize
+        } else {
+            0
+        };
+        length("metric_moments", self.metric_moments.len(), metrics)?;
+        length("metric_end", self.metric_end.len(), metrics)?;
+        length("metric_steps", self.metric_steps.len(), metrics * steps)?;
+        length(
+            "parameter_sums",
+            self.parameter_sums.len(),
+            model.parameters.len(),
+        )?;
+        if !self.metric_moments.iter().all(ExactMoments::has_squares)
+            || self.parameter_sums.iter().any(ExactMoments::has_squares)
+        {
+            return Err("the sums of squares are not those of the metrics".into());
+        }
+        let sketches = self.metric_end.iter().map(|s| (s, FINE_BUCKETS));
+        let step_sketches = self.metric_steps.iter().map(|s| (s, COARSE_BUCKETS));
+        for (sketch, capacity) in sketches.chain(step_sketches) {
+            sketch.check()?;
+            if sketch.capacity() != capacity {
+                return Err(format!(
+                    "a metric's histogram has {} buckets, not {capacity}",
+                    sketch.capacity()
+                ));
+            }
+            if sketch.count() != runs {
+                return Err(format!(
+                    "a metric's histogram holds {} values, not the {runs} runs",
+                    sketch.count()
+                ));
+            }
+        }
+        let bins = DRIVER_BINS * outcomes;
+        length(
+            "driver_counts",
+            self.driver_counts.len(),
+            model.parameters.len() * bins,
+        )?;
+        for (i, (p, counts)) in model
+            .parameters
+            .iter()
+            .zip(self.driver_counts.chunks(bins.max(1)))
+            .enumerate()
+        {
+            let fixed = config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed();
+            for (o, &want) in self.outcome_counts.iter().enumerate() {
+                let got = checked_total(counts.iter().skip(o).step_by(outcomes).copied())?;
+                if got != if fixed { 0 } else { want } {
+                    return Err(format!(
+                        "the drivers table of parameter `{}` does not add up to the outcome counts",
+                        p.id
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The sum of `counts`, or an error if it overflows (counts read from a file can be anything).
+fn checked_total(counts: impl Iterator<Item = u64>) -> Result<u64, String> {
+    let mut total = 0u64;
+    for n in counts {
+        total = total
+            .checked_add(n)
+            .ok_or_else(|| "a count overflows".to_string())?;
+    }
+    Ok(total)
+}
+
+fn add_counts(a: &mut [u64], b: &[u64]) {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+}
+
+/// One finished run, as the aggregates and the per-run rows need it.
+pub(super) struct RunResult<'a> {
+    pub(super) parameters: &'a [f64],
+    /// The design's uniform number behind each parameter (for the drivers bins).
+    pub(super) uniforms: &'a [f64],
+    pub(super) outcome: usize,
+    pub(super) choices: &'a [Option<u16>],
+    pub(super) metrics: &'a [f64],
+    pub(super) event_counts: &'a [u32],
+}
+
+/// Adds one run to the aggregates and to the rows.
+pub(super) fn record(
+    model: &Model,
+    fixed: &[bool],
+    acc: &mut Accumulator,
+    rows: Option<&mut RunRows>,
+    run: &RunResult<'_>,
+) {
+    let outcomes = model.outcomes.len();
+    let outcome = run.outcome;
+    acc.runs += 1;
+    acc.outcome_counts[outcome] += 1;
+    for (d, choice) in run.choices.iter().enumerate() {
+        let counts = &mut acc.option_counts[d];
+        let last = counts.len() - 1;
+        counts[choice.map_or(last, usize::from)] += 1;
+    }
+    for (e, &n) in run.event_counts.iter().enumerate() {
+        acc.event_totals[e] += u64::from(n);
+        acc.event_any[e] += u64::from(n > 0);
+    }
+    // (The end-of-run sketches are filled by the caller, a batch of runs at a time.)
+    for (moments, &v) in acc.metric_moments.iter_mut().zip(run.metrics) {
+        moments.add(v);
+    }
+    for (i, (&value, &u)) in run.parameters.iter().zip(run.uniforms).enumerate() {
+        acc.parameter_sums[i].add(value);
+        if !fixed[i] {
+            let bin = ((u * DRIVER_BINS as f64) as usize).min(DRIVER_BINS - 1);
+            acc.driver_counts[(i * DRIVER_BINS + bin) * outcomes + outcome] += 1;
+        }
+    }
+    if let Some(rows) = rows {
+        rows.parameters.extend_from_slice(run.parameters);
+        rows.choices
+            .extend(run.choices.iter().map(|c| c.map_or(-1, |x| x as i16)));
+        rows.outcomes.push(outcome as u16);
+        rows.metrics.extend_from_slice(run.metrics);
+        rows.event_counts.extend_from_slice(run.event_counts);
+        rows.len += 1;
+    }
+}

@@ -1,0 +1,241 @@
+//! The summary of a study, from its aggregates.
+
+use super::aggregate::wilson;
+use super::{summary, Accumulator, StudyConfig, StudyError, Summary, DRIVER_BINS, HISTOGRAM_BINS};
+use crate::model::Model;
+
+/// Turns aggregates into the summary written to `summary.json`. Fails only when a statistic of
+/// finite values is beyond the range of doubles (a standard deviation of values near 1e308 of
+/// both signs), which JSON and every later step could not hold.
+pub fn summarize(
+    model: &Model,
+    config: &StudyConfig,
+    acc: &Accumulator,
+) -> Result<Summary, StudyError> {
+    use summary::*;
+    let n = acc.runs;
+    let share = |k: u64| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    let dates: Vec<String> = (0..=model.time.steps)
+        .map(|s| model.time.date_of(s).to_string())
+        .collect();
+    let outcomes = model
+        .outcomes
+        .iter()
+        .zip(&acc.outcome_counts)
+        .map(|(o, &count)| OutcomeSummary {
+            id: o.id.clone(),
+            label: o.label.clone(),
+            count,
+            probability: share(count),
+            ci95: wilson(count, n),
+        })
+        .collect();
+    let decisions = model
+        .decisions
+        .iter()
+        .zip(&acc.option_counts)
+        .map(|(d, counts)| DecisionSummary {
+            id: d.id.clone(),
+            label: d.doc.label.clone(),
+            actor: d.actor.clone(),
+            step: d.at,
+            not_taken: counts[d.options.len()],
+            options: d
+                .options
+                .iter()
+                .zip(counts)
+                .map(|(o, &count)| OptionSummary {
+                    id: o.id.clone(),
+                    count,
+                    probability: share(count),
+                    ci95: wilson(count, n),
+                })
+                .collect(),
+        })
+        .collect();
+    let events = model
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EventSummary {
+            id: e.id.clone(),
+            label: e.doc.label.clone(),
+            step: match e.trigger {
+                crate::model::TriggerModel::At(s) => Some(s),
+                crate::model::TriggerModel::Chance { .. } => None,
+            },
+            mean_count: share(acc.event_totals[i]),
+            share_fired: share(acc.event_any[i]),
+        })
+        .collect();
+    let steps = if config.timeline {
+        model.time.steps as usize
+    } else {
+        0
+    };
+    let metrics = model
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let moments = &acc.metric_moments[k];
+            let end = &acc.metric_end[k];
+            let reach = end.min().abs().max(end.max().abs());
+            if n > 0 && reach > summary::MAX_MAGNITUDE {
+                return Err(StudyError::Statistic(format!(
+                    "{} reaches {:e}; results are kept to magnitudes of at most {:e}, so that \
+                     every statistic, chart axis and merge stays finite",
+                    m.origin,
+                    if end.max().abs() >= end.min().abs() {
+                        end.max()
+                    } else {
+                        end.min()
+                    },
+                    summary::MAX_MAGNITUDE
+                )));
+            }
+            let sd = moments.sd(n);
+            if sd.is_some_and(f64::is_infinite) {
+                return Err(StudyError::Statistic(format!(
+                    "the standard deviation of {} is beyond the largest finite number \
+                     (about 1.8e308): its values reach {} and {}",
+                    m.origin,
+                    acc.metric_end[k].min(),
+                    acc.metric_end[k].max()
+                )));
+            }
+            let (edges, counts) = end.histogram(HISTOGRAM_BINS);
+            let [p05, p50, p95] = [0.05, 0.5, 0.95].map(|q| end.quantile(q));
+            let mut timeline_error: f64 = 0.0;
+            let timeline = (0..steps)
+                .map(|s| {
+                    let sk = &acc.metric_steps[s * model.metrics.len() + k];
+                    let [p05, p25, p50, p75, p95] =
+                        [0.05, 0.25, 0.5, 0.75, 0.95].map(|q| sk.quantile(q));
+                    for q in [p05, p25, p50, p75, p95] {
+                        timeline_error = timeline_error.max(q.error);
+                    }
+                    StepQuantiles {
+                        step: s as u32,
+                        date: dates[s].clone(),
+                        p05: p05.value,
+                        p25: p25.value,
+                        p50: p50.value,
+                        p75: p75.value,
+                        p95: p95.value,
+                    }
+                })
+                .collect();
+            Ok(MetricSummary {
+                id: m.id.clone(),
+                label: m.doc.label.clone(),
+                unit: m.doc.unit.clone(),
+                mean: moments.mean(n),
+                sd,
+                min: end.min(),
+                max: end.max(),
+                p05: p05.value,
+                p50: p50.value,
+                p95: p95.value,
+                quantile_error: p05.error.max(p50.error).max(p95.error),
+                integer: end.is_integral(),
+                histogram: Histogram { edges, counts },
+                timeline,
+                timeline_quantile_error: timeline_error,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome_count = model.outcomes.len();
+    let parameters = model
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let fixed = config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed();
+            let drivers = if fixed {
+                Vec::new()
+            } else {
+                (0..DRIVER_BINS)
+                    .map(|b| {
+                        let base = (i * DRIVER_BINS + b) * outcome_count;
+                        let outcome_counts = acc.driver_counts[base..base + outcome_count].to_vec();
+                        DriverBin {
+                            lo: bin_edge(&p.distribution, b as f64 / DRIVER_BINS as f64),
+                            hi: bin_edge(&p.distribution, (b + 1) as f64 / DRIVER_BINS as f64),
+                            runs: outcome_counts.iter().sum(),
+                            outcome_counts,
+                        }
+                    })
+                    .collect()
+            };
+            let mean = acc.parameter_sums[i].mean(n);
+            if mean.abs() > summary::MAX_MAGNITUDE {
+                return Err(StudyError::Statistic(format!(
+                    "parameter `{}` has a mean of {mean:e}; results are kept to magnitudes of \
+                     at most {:e}",
+                    p.id,
+                    summary::MAX_MAGNITUDE
+                )));
+            }
+            let distribution = match config.fixed.iter().find(|(f, _)| *f == i) {
+                Some((_, v)) => format!("fixed {v} (set)"),
+                None => p.distribution.describe(),
+            };
+            Ok(ParameterSummary {
+                id: p.id.clone(),
+                label: p.doc.label.clone(),
+                unit: p.doc.unit.clone(),
+                distribution,
+                rationale: p.doc.rationale.clone(),
+                source: p.doc.source.clone(),
+                mean,
+                drivers,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Summary {
+        scenario: ScenarioInfo {
+            name: model.name.clone(),
+            description: model.description.clone(),
+            file: model.file.clone(),
+            sha256: model.sha256.clone(),
+        },
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        seed: config.seed,
+        runs: n,
+        sampling: config.sampling.name().into(),
+        fixed: config
+            .fixed
+            .iter()
+            .map(|(i, v)| {
+                let p = &model.parameters[*i];
+                FixedParameter::new(p.id.clone(), *v, &p.distribution)
+            })
+            .collect(),
+        precision: None,
+        outcomes,
+        decisions,
+        events,
+        metrics,
+        parameters,
+        time_axis: TimeAxis {
+            start: model.time.start.to_string(),
+            unit: model.time.unit.name().to_string(),
+            steps: model.time.steps,
+            dates,
+        },
+    })
+}
+
+/// The parameter value at quantile `q`, using the support's edge at 0 and 1 when it is finite
+/// and the 0.1 % / 99.9 % quantile when it is not (JSON has no infinity).
+fn bin_edge(distribution: &crate::distribution::Distribution, q: f64) -> f64 {
+    let (lo, hi) = distribution.support();
+    if q <= 0.0 && lo.is_finite() {
+        lo
+    } else if q >= 1.0 && hi.is_finite() {
+        hi
+    } else {
+        distribution.quantile(q.clamp(0.001, 0.999))
+    }
+}
