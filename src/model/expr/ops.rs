@@ -63,6 +63,19 @@ enum Hides {
 }
 
 impl Unary {
+    /// Every operation on one value.
+    pub const ALL: [Unary; 9] = [
+        Unary::Neg,
+        Unary::Not,
+        Unary::Abs,
+        Unary::Exp,
+        Unary::Ln,
+        Unary::Sqrt,
+        Unary::Sin,
+        Unary::Cos,
+        Unary::Logistic,
+    ];
+
     /// The operation as an IEEE function.
     #[inline(always)]
     pub fn apply(self, x: f64) -> f64 {
@@ -116,8 +129,8 @@ impl Unary {
 }
 
 impl Binary {
-    /// Every infix operator, for the parser.
-    pub const OPERATORS: [Binary; 13] = [
+    /// Every operation on two values.
+    pub const ALL: [Binary; 15] = [
         Binary::Or,
         Binary::And,
         Binary::Lt,
@@ -131,6 +144,8 @@ impl Binary {
         Binary::Mul,
         Binary::Div,
         Binary::Pow,
+        Binary::Min,
+        Binary::Max,
     ];
 
     /// How the operator is written between its operands; `None` for the functions `min` and
@@ -156,7 +171,7 @@ impl Binary {
 
     /// The infix operator written `symbol`.
     pub fn from_symbol(symbol: &str) -> Option<Binary> {
-        Binary::OPERATORS
+        Binary::ALL
             .into_iter()
             .find(|op| op.symbol() == Some(symbol))
     }
@@ -399,34 +414,8 @@ fn keep2(value: f64, a: f64, b: f64) -> f64 {
 mod tests {
     use super::*;
 
-    const UNARY: [Unary; 9] = [
-        Unary::Neg,
-        Unary::Not,
-        Unary::Abs,
-        Unary::Exp,
-        Unary::Ln,
-        Unary::Sqrt,
-        Unary::Sin,
-        Unary::Cos,
-        Unary::Logistic,
-    ];
-    const BINARY: [Binary; 15] = [
-        Binary::Or,
-        Binary::And,
-        Binary::Lt,
-        Binary::Le,
-        Binary::Gt,
-        Binary::Ge,
-        Binary::Eq,
-        Binary::Ne,
-        Binary::Add,
-        Binary::Sub,
-        Binary::Mul,
-        Binary::Div,
-        Binary::Pow,
-        Binary::Min,
-        Binary::Max,
-    ];
+    const UNARY: [Unary; 9] = Unary::ALL;
+    const BINARY: [Binary; 15] = Binary::ALL;
     const ODD: [f64; 5] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0];
     const FINITE: [f64; 7] = [0.0, -0.0, 1.0, -2.5, 0.5, 1e300, -1e-300];
 
@@ -489,9 +478,11 @@ mod tests {
 
     #[test]
     fn every_operator_is_found_by_its_symbol_and_functions_by_name() {
-        for op in Binary::OPERATORS {
-            let symbol = op.symbol().expect("an operator has a symbol");
-            assert_eq!(Binary::from_symbol(symbol), Some(op));
+        for op in Binary::ALL {
+            match op.symbol() {
+                Some(symbol) => assert_eq!(Binary::from_symbol(symbol), Some(op)),
+                None => assert!(matches!(op, Binary::Min | Binary::Max), "{op:?}"),
+            }
         }
         for f in FUNCTIONS {
             assert_eq!(function(f.name), Some(&f));
