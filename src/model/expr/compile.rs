@@ -391,55 +391,88 @@ impl Checker<'_> {
         for arg in args {
             checked.push(self.check(arg)?);
         }
-        if function.call == Call::If {
-            let [(cond, cond_ty), (then, then_ty), (otherwise, else_ty)]: [(Typed, Type); 3] =
-                checked
-                    .try_into()
-                    .map_err(|_| ExprError::new("`if` takes 3 arguments", range.clone()))?;
-            if cond_ty != Type::Bool {
-                return Err(type_mismatch(Type::Bool, cond_ty, args[0].range.clone()));
-            }
-            if then_ty != else_ty {
-                return Err(ExprError::new(
-                    "the two branches of `if` must have the same type",
-                    range,
-                )
-                .with_hint("both numbers, or both conditions"));
-            }
-            return Ok((
-                fold(
-                    Typed::If(Box::new(cond), Box::new(then), Box::new(otherwise)),
-                    range,
-                )?,
-                then_ty,
-            ));
-        }
-        for ((_, ty), arg) in checked.iter().zip(args) {
-            if *ty != Type::Number {
-                return Err(type_mismatch(Type::Number, *ty, arg.range.clone()));
-            }
-        }
-        let mut typed = checked.into_iter().map(|(t, _)| Box::new(t));
-        let mut next = || {
-            typed.next().ok_or_else(|| {
-                ExprError::new(format!("`{name}`: an argument is missing"), range.clone())
-            })
-        };
         let node = match function.call {
+            // The one function whose arguments are not all numbers.
+            Call::If => return if_call(checked, args, range),
             Call::Fold(op) => {
-                let mut acc = next()?;
-                for _ in 1..args.len() {
-                    acc = Box::new(fold(Typed::Binary(op, acc, next()?), range.clone())?);
+                let mut operands = numbers(checked, args)?.into_iter();
+                let Some(mut acc) = operands.next() else {
+                    return Err(ExprError::new(format!("`{name}` has no argument"), range));
+                };
+                for operand in operands {
+                    acc = fold(
+                        Typed::Binary(op, Box::new(acc), Box::new(operand)),
+                        range.clone(),
+                    )?;
                 }
-                return Ok((*acc, Type::Number));
+                return Ok((acc, Type::Number));
             }
-            Call::Clamp => Typed::Clamp(next()?, next()?, next()?),
-            Call::Binary(op) => Typed::Binary(op, next()?, next()?),
-            Call::Unary(op) => Typed::Unary(op, next()?),
-            Call::If => unreachable!("`if` returned above"),
+            Call::Clamp => {
+                let [x, lo, hi] = arguments(numbers(checked, args)?, name, &range)?;
+                Typed::Clamp(x, lo, hi)
+            }
+            Call::Binary(op) => {
+                let [x, y] = arguments(numbers(checked, args)?, name, &range)?;
+                Typed::Binary(op, x, y)
+            }
+            Call::Unary(op) => {
+                let [x] = arguments(numbers(checked, args)?, name, &range)?;
+                Typed::Unary(op, x)
+            }
         };
         Ok((fold(node, range)?, Type::Number))
     }
+}
+
+/// `if(condition, then, otherwise)`, its arguments checked.
+fn if_call(
+    checked: Vec<(Typed, Type)>,
+    args: &[Expr],
+    range: Range<usize>,
+) -> Result<(Typed, Type), ExprError> {
+    let [(cond, cond_ty), (then, then_ty), (otherwise, else_ty)]: [(Typed, Type); 3] = checked
+        .try_into()
+        .map_err(|_| ExprError::new("`if` takes 3 arguments", range.clone()))?;
+    if cond_ty != Type::Bool {
+        return Err(type_mismatch(Type::Bool, cond_ty, args[0].range.clone()));
+    }
+    if then_ty != else_ty {
+        return Err(
+            ExprError::new("the two branches of `if` must have the same type", range)
+                .with_hint("both numbers, or both conditions"),
+        );
+    }
+    Ok((
+        fold(
+            Typed::If(Box::new(cond), Box::new(then), Box::new(otherwise)),
+            range,
+        )?,
+        then_ty,
+    ))
+}
+
+/// The arguments of a function of numbers, each checked to be one.
+fn numbers(checked: Vec<(Typed, Type)>, args: &[Expr]) -> Result<Vec<Typed>, ExprError> {
+    checked
+        .into_iter()
+        .zip(args)
+        .map(|((typed, ty), arg)| match ty {
+            Type::Number => Ok(typed),
+            Type::Bool => Err(type_mismatch(Type::Number, ty, arg.range.clone())),
+        })
+        .collect()
+}
+
+/// Exactly `K` arguments (their count was checked against the table already).
+fn arguments<const K: usize>(
+    operands: Vec<Typed>,
+    name: &str,
+    range: &Range<usize>,
+) -> Result<[Box<Typed>; K], ExprError> {
+    let operands: Vec<Box<Typed>> = operands.into_iter().map(Box::new).collect();
+    operands
+        .try_into()
+        .map_err(|_| ExprError::new(format!("`{name}` takes {K} arguments"), range.clone()))
 }
 
 /// Evaluates a node whose operands are all constants; a result that is not finite means the
