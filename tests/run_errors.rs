@@ -202,3 +202,30 @@ fn a_sweep_grid_outside_a_parameter_s_range_blames_the_flag() {
         "{stderr}"
     );
 }
+
+/// The value an error names is the one the expression produced: an overflow that a later `+ 1`
+/// keeps infinite is `inf`, not NaN (the one-run engine used to stop at the first operand that
+/// was not finite and say NaN, which reads like a domain error such as `ln(-1)`).
+#[test]
+fn an_overflow_is_reported_as_the_infinity_it_is() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cases = [
+        ("exp(1000 + seoul.anger) + 1", "produced inf"),
+        ("-exp(1000 + seoul.anger) * 2", "produced -inf"),
+        ("sqrt(seoul.anger - 2) + 1", "produced NaN"),
+    ];
+    for (k, (expr, said)) in cases.iter().enumerate() {
+        let name = format!("overflow_{k}.toml");
+        let path = minimal_with(
+            dir.path(),
+            &name,
+            "expr = \"seoul.anger\"",
+            &format!("expr = \"{expr}\""),
+        );
+        let stderr = fails(
+            dir.path(),
+            &["run", path.to_str().expect("utf-8"), "--quiet"],
+        );
+        assert!(stderr.contains(said), "{expr}: {stderr}");
+    }
+}
