@@ -515,3 +515,47 @@ fn the_checker_sees_every_way_of_writing_a_backward_arrow() {
     "####;
     assert_eq!(check("model/mod.rs", harmless), Vec::<String>::new());
 }
+
+/// Words that mean input or output: files, streams, the network, the environment, printing.
+const IO_WORDS: &[&str] = &[
+    "fs", "io", "net", "env", "process", "File", "print", "println", "eprint", "eprintln",
+    "stdout", "stderr", "stdin",
+];
+
+/// Where in `text` (code only, comments and literals blanked) a word of [`IO_WORDS`] is used.
+fn io_in(text: &str) -> Vec<(usize, String)> {
+    tokens(&blank_comments_and_literals(text))
+        .into_iter()
+        .filter_map(|(token, line)| match token {
+            Token::Word(w) if IO_WORDS.contains(&w.as_str()) => Some((line, w)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The engine is a pure function of the model, the parameters and the streams: it reads no
+/// file, prints nothing and asks the environment nothing (`simd.rs`, a leaf, reads the one
+/// switch the hot loops need), so that a run cannot depend on where or how it was started.
+#[test]
+fn the_engine_does_no_input_or_output() {
+    let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
+    let mut files = Vec::new();
+    rust_files(&engine, &mut files);
+    assert!(!files.is_empty(), "no files in src/engine");
+    let mut found = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("read a source file");
+        for (line, word) in io_in(&text) {
+            found.push(format!("{}:{line}: `{word}`", path.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "input or output in the engine:\n{}",
+        found.join("\n")
+    );
+    // The check sees what it looks for, and not in comments or strings.
+    let sample = "use std::fs;\n// println! in a comment\nlet s = \"io\";\nstd::io::stdout();\n";
+    let seen: Vec<usize> = io_in(sample).into_iter().map(|(line, _)| line).collect();
+    assert_eq!(seen, [1, 4, 4]);
+}
