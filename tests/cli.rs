@@ -396,6 +396,48 @@ fn init_writes_a_starter_that_runs_and_never_overwrites() {
     assert!(original.contains("[scenario]"));
 }
 
+/// The bash script completes what a user types, subcommand options included: sourced in bash,
+/// its completion function is called as bash calls it on `<Tab>`, for real words.
+#[test]
+fn bash_completion_completes_subcommands_and_their_options() {
+    let output = sim().args(["completions", "bash"]).output().expect("run");
+    assert!(output.status.success());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("alliance-sim.bash");
+    std::fs::write(&script, &output.stdout).expect("write the script");
+    // (words typed so far, the last one being completed) -> what bash offers
+    let cases: [(&[&str], &str); 5] = [
+        (&["alliance-sim", "sen"], "sensitivity"),
+        (&["alliance-sim", "run", "--samp"], "--sampling"),
+        (&["alliance-sim", "sensitivity", "--meth"], "--method"),
+        (&["alliance-sim", "backtest", "--thr"], "--threads"),
+        (&["alliance-sim", "help", "comp"], "compare completions"),
+    ];
+    for (words, expected) in cases {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let program = format!(
+            "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_alliance__sim alliance-sim '{}' '{}'\n\
+             echo \"${{COMPREPLY[*]}}\"",
+            script.display(),
+            quoted.join(" "),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let bash = std::process::Command::new("bash")
+            .args(["--norc", "-c", &program])
+            .output()
+            .expect("bash runs");
+        let offered = String::from_utf8_lossy(&bash.stdout);
+        assert_eq!(
+            offered.trim(),
+            expected,
+            "{words:?}: {}",
+            String::from_utf8_lossy(&bash.stderr)
+        );
+    }
+}
+
 #[test]
 fn completions_and_help_work() {
     sim()
