@@ -438,6 +438,46 @@ fn bash_completion_completes_subcommands_and_their_options() {
     }
 }
 
+/// `--color` decides whether errors are coloured, given before or after the subcommand:
+/// `always` wins over `NO_COLOR` and a pipe, `never` over a terminal, and the default follows
+/// the terminal (stderr is a pipe here, so no colour).
+#[test]
+fn the_color_flag_decides_the_colour_of_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[scenario]\nname = \"x\"\nstart = 2019-01-01\nstep = \"week\"\nsteps = 4\n\n\
+         [parameters.p]\nvalue = 1\n\n[actors.a.vars]\nv = \"p + q\"\n\n[outcomes.only]\n",
+    )
+    .expect("write");
+    let path = path.to_str().expect("utf-8");
+    let cases: [(&[&str], bool); 5] = [
+        (&["--color", "always", "validate", path], true),
+        (&["validate", path, "--color", "always"], true),
+        (&["validate", path, "--color=never"], false),
+        (&["validate", path, "--color", "auto"], false),
+        (&["validate", path], false),
+    ];
+    for (args, coloured) in cases {
+        let output = Command::cargo_bin("alliance-sim")
+            .expect("binary")
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("unknown name `q`"), "{args:?}: {stderr}");
+        assert_eq!(stderr.contains("\x1b["), coloured, "{args:?}: {stderr:?}");
+    }
+    sim()
+        .args(["validate", path, "--color", "sometimes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--color"));
+}
+
 #[test]
 fn completions_and_help_work() {
     sim()

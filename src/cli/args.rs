@@ -24,8 +24,23 @@ use crate::montecarlo::shard::Shard;
         alliance-sim validate scenarios/*.toml"
 )]
 pub struct Cli {
+    /// When to colour messages on stderr: auto (a terminal, and NO_COLOR unset), always, never
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// `--color`, as ripgrep and hyperfine spell it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stderr is a terminal and NO_COLOR is unset or empty
+    #[default]
+    Auto,
+    /// Always colour, whatever stderr is and whatever NO_COLOR says
+    Always,
+    /// Never colour
+    Never,
 }
 
 #[derive(Debug, Subcommand)]

@@ -39,7 +39,7 @@ mod syntax;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use clap::Parser;
@@ -112,9 +112,29 @@ pub fn print_stderr(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
-/// Whether to colour stderr: a terminal, and `NO_COLOR` unset.
+/// `--color` as given: 0 auto, 1 always, 2 never. Set once, before any command runs.
+static COLOR: AtomicU8 = AtomicU8::new(0);
+
+fn set_color(choice: args::ColorChoice) {
+    let code = match choice {
+        args::ColorChoice::Auto => 0,
+        args::ColorChoice::Always => 1,
+        args::ColorChoice::Never => 2,
+    };
+    COLOR.store(code, Ordering::Relaxed);
+}
+
+/// Whether to colour stderr: as `--color` says; by default when it is a terminal and `NO_COLOR`
+/// is unset or empty (an explicit `--color always` wins over `NO_COLOR`, as in ripgrep).
 pub fn use_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+    match COLOR.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
 }
 
 /// Set by Ctrl-C; workers check it between blocks and stop.
@@ -159,6 +179,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    set_color(cli.color);
     match dispatch(cli.command.unwrap_or_default()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Other(e)) if e.is::<StdoutClosed>() => ExitCode::SUCCESS,
