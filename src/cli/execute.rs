@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use super::options::Threads;
 use super::Failure;
@@ -30,11 +30,32 @@ pub fn progress_bar(total: u64, quiet: bool, what: &str) -> ProgressBar {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     let style = ProgressStyle::with_template(&format!(
-        "{what} {{bar:40}} {{human_pos}}/{{human_len}} runs, {{per_sec}}, eta {{eta}}"
+        "{what} {{bar:40}} {{human_pos}}/{{human_len}} runs, {{rate}}, eta {{eta}}"
     ))
+    .map(|style| {
+        style.with_key(
+            "rate",
+            |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = out.write_str(&runs_per_second(state.per_sec()));
+            },
+        )
+    })
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
+}
+
+/// A rate as people read it: whole runs per second, thousands grouped (indicatif's own
+/// `{per_sec}` prints four decimals, `523456.1234/s`).
+fn runs_per_second(rate: f64) -> String {
+    if rate.is_finite() && rate >= 0.0 {
+        format!(
+            "{}/s",
+            crate::report::format::group_thousands(rate.round() as u64)
+        )
+    } else {
+        "-/s".to_string()
+    }
 }
 
 /// A study's error as the user sees it: a run or a statistic the scenario made invalid is the
@@ -59,4 +80,17 @@ pub fn study_error(e: StudyError) -> Failure {
 pub fn begin_result(target: &Path) -> Result<report::ResultDir, Failure> {
     Ok(report::ResultDir::begin(target)
         .with_context(|| format!("preparing output folder {}", target.display()))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs_per_second;
+
+    #[test]
+    fn a_rate_reads_as_whole_runs_per_second() {
+        assert_eq!(runs_per_second(523_456.123_4), "523,456/s");
+        assert_eq!(runs_per_second(0.4), "0/s");
+        assert_eq!(runs_per_second(f64::INFINITY), "-/s");
+        assert_eq!(runs_per_second(f64::NAN), "-/s");
+    }
 }

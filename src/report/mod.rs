@@ -20,7 +20,7 @@ pub mod analysis;
 pub mod analysis_charts;
 pub mod atomic;
 mod charts;
-mod format;
+pub(crate) mod format;
 mod html;
 pub mod runs_csv;
 pub mod table;
