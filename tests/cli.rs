@@ -367,6 +367,67 @@ fn explain_tells_the_story_of_the_run_that_runs_csv_recorded() {
     }
 }
 
+/// `explain` opens with the run in short, and it agrees with what runs.csv recorded for that
+/// run: the outcome, and the option of every decision taken (none for one not taken).
+#[test]
+fn explain_opens_with_the_run_in_short_as_runs_csv_recorded_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .args([
+            "run",
+            "--runs",
+            "30",
+            "--seed",
+            "5",
+            "--no-charts",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let csv = std::fs::read_to_string(dir.path().join("gsomia_2019/runs.csv")).expect("runs.csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name).expect("a column");
+    let decisions = ["notice", "final", "tokyo_controls", "review"];
+    for k in [0usize, 3, 11, 29] {
+        let row: Vec<&str> = csv.lines().nth(k + 1).expect("row").split(',').collect();
+        let output = sim()
+            .args(["explain", "--seed", "5", "--run", &k.to_string()])
+            .output()
+            .expect("explain runs");
+        assert!(output.status.success());
+        let text = String::from_utf8_lossy(&output.stdout);
+        let short = text
+            .split("\nIn short\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\nParameters\n").next())
+            .unwrap_or_else(|| panic!("run {k}: no summary before the parameters:\n{text}"));
+        let outcome_line = short.lines().next().expect("an outcome line");
+        assert!(outcome_line.starts_with("  outcome "), "{short}");
+        assert!(
+            outcome_line.ends_with(&format!("({})", row[column("outcome")])),
+            "run {k}: {short}"
+        );
+        for decision in decisions {
+            let option = row[column(decision)];
+            let said = format!(" {decision} chose `{option}` at step ");
+            if option.is_empty() {
+                assert!(
+                    !short.contains(&format!(" {decision} chose ")),
+                    "run {k}: {short}"
+                );
+            } else {
+                assert!(short.contains(&said), "run {k}, {decision}: {short}");
+            }
+        }
+        assert!(
+            short.contains("  events     export_licences"),
+            "run {k}: {short}"
+        );
+    }
+}
+
 #[test]
 fn init_writes_a_starter_that_runs_and_never_overwrites() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -17,6 +17,10 @@ struct Story<'m> {
     all_rules: bool,
     /// Rules whose rationale was already shown: once is enough.
     explained: Vec<bool>,
+    /// (decision, step, option) of each decision taken, in order.
+    taken: Vec<(usize, u32, usize)>,
+    /// How often each event fired.
+    fired: Vec<u32>,
 }
 
 impl Story<'_> {
@@ -46,6 +50,64 @@ impl Story<'_> {
     }
 }
 
+/// The run in a few lines: its outcome, the decisions taken (when, and which option) and the
+/// events that fired.
+fn in_short(model: &Model, story: &Story<'_>, outcome: usize) -> String {
+    let mut text = String::from("\nIn short\n");
+    let outcome = &model.outcomes[outcome];
+    let _ = writeln!(text, "  outcome    {} ({})", outcome.label, outcome.id);
+    if story.taken.is_empty() {
+        let _ = writeln!(text, "  decisions  none taken");
+    }
+    for (k, &(decision, step, option)) in story.taken.iter().enumerate() {
+        let d = &model.decisions[decision];
+        let _ = writeln!(
+            text,
+            "  {:<10} {} chose `{}` at step {step} ({})",
+            if k == 0 { "decisions" } else { "" },
+            d.id,
+            d.options[option].id,
+            model.time.date_of(step)
+        );
+    }
+    let fired: Vec<String> = story
+        .fired
+        .iter()
+        .zip(&model.events)
+        .filter(|(n, _)| **n > 0)
+        .map(|(n, e)| match n {
+            1 => e.id.clone(),
+            n => format!("{} (x{n})", e.id),
+        })
+        .collect();
+    if fired.is_empty() {
+        let _ = writeln!(text, "  events     none fired");
+    }
+    // Wrapped to about 100 columns, continuation lines under the first name.
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for (k, name) in fired.iter().enumerate() {
+        let piece = if k + 1 < fired.len() {
+            format!("{name}, ")
+        } else {
+            name.clone()
+        };
+        if !line.is_empty() && 13 + line.len() + piece.len() > 100 {
+            lines.push(line.trim_end().to_string());
+            line.clear();
+        }
+        line.push_str(&piece);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    for (k, line) in lines.iter().enumerate() {
+        let label = if k == 0 { "events" } else { "" };
+        let _ = writeln!(text, "  {label:<10} {line}");
+    }
+    text
+}
+
 fn short(v: f64) -> String {
     let s = format!("{v:.4}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
@@ -69,6 +131,7 @@ impl Observer for Story<'_> {
         };
         let _ = writeln!(self.text, "  event `{}` fired{label}", e.id);
         self.changes(changes);
+        self.fired[event] += 1;
     }
 
     fn rule_applied(&mut self, step: u32, rule: usize, changes: &[(usize, f64, f64)]) {
@@ -89,6 +152,7 @@ impl Observer for Story<'_> {
     }
 
     fn decision_taken(&mut self, step: u32, decision: usize, detail: &DecisionDetail<'_>) {
+        self.taken.push((decision, step, detail.chosen));
         self.step_header(step);
         let d = &self.model.decisions[decision];
         let how = match detail.temperature {
@@ -132,14 +196,15 @@ pub fn run(options: ExplainOptions) -> Result<(), Failure> {
     let mut us = vec![0.0; model.parameters.len()];
     sample_parameters(&model, &config, run, stream, &mut params, &mut us);
 
-    let mut out = format!(
-        "Run {} of {} (seed {}, {} runs, {} sampling)\n\nParameters\n",
+    let header = format!(
+        "Run {} of {} (seed {}, {} runs, {} sampling)\n",
         run,
         model.name,
         config.seed,
         config.runs,
         config.sampling.name()
     );
+    let mut out = String::from("\nParameters\n");
     for (p, value) in model.parameters.iter().zip(&params) {
         let fixed = config
             .fixed
@@ -164,9 +229,17 @@ pub fn run(options: ExplainOptions) -> Result<(), Failure> {
         current_step: None,
         all_rules,
         explained: vec![false; model.rules.len()],
+        taken: Vec::new(),
+        fired: vec![0; model.events.len()],
     };
     let mut engine = Engine::<1>::new(&model, false);
     let result = engine.run_observed(run, &params, stream, &mut story);
+    // What happened, in a few lines, before how it happened.
+    let summary = match &result {
+        Ok(result) => in_short(&model, &story, result.outcome),
+        Err(_) => String::new(),
+    };
+    out = format!("{header}{summary}{out}");
     out.push_str(&story.text);
     let result = match result {
         Ok(r) => r,
