@@ -327,14 +327,14 @@ fn readme_example_scenario_validates_and_runs() {
         .stdout(predicate::str::contains("Base closed"));
 }
 
-#[test]
-fn explain_tells_the_story_of_the_run_that_runs_csv_recorded() {
+/// runs.csv of `runs` runs of the default scenario at seed 5, which `explain --seed 5` replays.
+fn default_runs_csv(runs: u64) -> String {
     let dir = tempfile::tempdir().expect("temp dir");
     sim()
         .args([
             "run",
             "--runs",
-            "20",
+            &runs.to_string(),
             "--seed",
             "5",
             "--no-charts",
@@ -344,7 +344,12 @@ fn explain_tells_the_story_of_the_run_that_runs_csv_recorded() {
         .arg(dir.path())
         .assert()
         .success();
-    let csv = std::fs::read_to_string(dir.path().join("gsomia_2019/runs.csv")).expect("runs.csv");
+    std::fs::read_to_string(dir.path().join("gsomia_2019/runs.csv")).expect("runs.csv")
+}
+
+#[test]
+fn explain_tells_the_story_of_the_run_that_runs_csv_recorded() {
+    let csv = default_runs_csv(20);
     let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
     let outcome_col = header
         .iter()
@@ -371,22 +376,7 @@ fn explain_tells_the_story_of_the_run_that_runs_csv_recorded() {
 /// run: the outcome, and the option of every decision taken (none for one not taken).
 #[test]
 fn explain_opens_with_the_run_in_short_as_runs_csv_recorded_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    sim()
-        .args([
-            "run",
-            "--runs",
-            "30",
-            "--seed",
-            "5",
-            "--no-charts",
-            "-q",
-            "--out",
-        ])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let csv = std::fs::read_to_string(dir.path().join("gsomia_2019/runs.csv")).expect("runs.csv");
+    let csv = default_runs_csv(30);
     let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
     let column = |name: &str| header.iter().position(|c| *c == name).expect("a column");
     let decisions = ["notice", "final", "tokyo_controls", "review"];
