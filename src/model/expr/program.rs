@@ -15,6 +15,9 @@ use super::Type;
 
 /// One bytecode instruction. `if` is a [`Op::Select`] of both branches (see
 /// [`super::ops::select`]), so a program has no jumps and runs straight through.
+///
+/// The variants are flat (`Op::Exp`, not `Op::Unary(Unary::Exp)`) so that the interpreter
+/// dispatches once per op; each arm then calls the table's one definition of the arithmetic.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Op {
     Const(f64),
