@@ -529,6 +529,61 @@ fn the_color_flag_decides_the_colour_of_errors() {
         .stderr(predicate::str::contains("--color"));
 }
 
+/// `validate --json` gives every file's verdict as JSON: counts for a valid file, and for an
+/// invalid one each error with the file, line and column the text form points at.
+#[test]
+fn validate_json_gives_each_file_s_verdict_and_located_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[scenario]\nname = \"x\"\nstart = 2019-01-01\nstep = \"week\"\nsteps = 4\n\n\
+         [parameters.p]\nvalue = 1\n\n[actors.a.vars]\nv = \"p + q\"\n\n[outcomes.only]\n",
+    )
+    .expect("write");
+    let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/gsomia_2019.toml");
+    let output = sim()
+        .args(["validate", "--json"])
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let verdicts: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let verdicts = verdicts.as_array().expect("an array");
+    assert_eq!(verdicts.len(), 2);
+    assert_eq!(verdicts[0]["valid"], true);
+    assert_eq!(verdicts[0]["outcomes"], 5);
+    assert_eq!(verdicts[1]["valid"], false);
+    let error = &verdicts[1]["errors"][0];
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unknown name `q`")),
+        "{error}"
+    );
+    assert!(
+        error["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("bad.toml")),
+        "{error}"
+    );
+    // Where the text form says bad.toml:11:10.
+    assert_eq!(
+        (error["line"].as_u64(), error["column"].as_u64()),
+        (Some(11), Some(10))
+    );
+    // All valid: exit 0, and stdout is only the JSON.
+    let output = sim()
+        .args(["validate", "--json"])
+        .arg(&good)
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let verdicts: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(verdicts[0]["valid"], true);
+}
+
 #[test]
 fn completions_and_help_work() {
     sim()

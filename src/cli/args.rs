@@ -206,6 +206,10 @@ pub struct ValidateArgs {
     /// Scenario files to check
     #[arg(required = true)]
     pub scenarios: Vec<PathBuf>,
+    /// Print the result as JSON on stdout: one object per file, `valid`, and each error's
+    /// message, file, line, column and hint
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

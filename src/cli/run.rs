@@ -352,6 +352,9 @@ pub fn report_command(args: ReportArgs) -> Result<(), Failure> {
 }
 
 pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
+    if args.json {
+        return validate_as_json(&args.scenarios);
+    }
     let mut failures = Vec::new();
     for path in &args.scenarios {
         match load_model(Some(path)) {
@@ -373,4 +376,65 @@ pub fn validate(args: ValidateArgs) -> Result<(), Failure> {
     } else {
         Err(Failure::Invalid(failures.join("\n\n")))
     }
+}
+
+/// `validate --json`: every file's verdict as one JSON array on stdout, for editors and
+/// scripts; exit 2 when any file is invalid, as without `--json`.
+fn validate_as_json(paths: &[PathBuf]) -> Result<(), Failure> {
+    let verdicts: Vec<serde_json::Value> = paths.iter().map(|p| validation(p)).collect();
+    let invalid = verdicts
+        .iter()
+        .filter(|v| v["valid"] == serde_json::Value::Bool(false))
+        .count();
+    let text = serde_json::to_string_pretty(&verdicts).map_err(anyhow::Error::from)?;
+    outln!("{text}");
+    if invalid == 0 {
+        Ok(())
+    } else {
+        Err(Failure::Invalid(format!(
+            "error: {invalid} of {} scenario files are invalid (see the JSON on stdout)",
+            paths.len()
+        )))
+    }
+}
+
+/// One file's verdict: its counts when valid, else its errors with their locations.
+fn validation(path: &Path) -> serde_json::Value {
+    let file = path.display().to_string();
+    let diagnostics = match scenario::load(path).map(crate::model::compile) {
+        Ok(Ok(model)) => {
+            return serde_json::json!({
+                "file": file,
+                "valid": true,
+                "parameters": model.parameters.len(),
+                "events": model.events.len(),
+                "rules": model.rules.len(),
+                "decisions": model.decisions.len(),
+                "outcomes": model.outcomes.len(),
+            })
+        }
+        Ok(Err(d)) | Err(d) => d,
+    };
+    let errors: Vec<serde_json::Value> = diagnostics
+        .items
+        .iter()
+        .map(|item| {
+            let (file, line, column) = match item.span {
+                Some(span) => {
+                    let (line, column) = diagnostics.sources.line_col(span.file, span.start);
+                    let name = diagnostics.sources.file(span.file).name.clone();
+                    (name, Some(line), Some(column))
+                }
+                None => (file.clone(), None, None),
+            };
+            serde_json::json!({
+                "message": item.message,
+                "file": file,
+                "line": line,
+                "column": column,
+                "hint": item.hint,
+            })
+        })
+        .collect();
+    serde_json::json!({ "file": file, "valid": false, "errors": errors })
 }
