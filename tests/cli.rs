@@ -415,6 +415,23 @@ fn explain_opens_with_the_run_in_short_as_runs_csv_recorded_it() {
             short.contains("  events     export_licences"),
             "run {k}: {short}"
         );
+        // Each event's count, as runs.csv has it: `name (xN)` above one, the name for one.
+        for event in ["nk_launch", "us_reaction_to_notice", "tokyo_talks_offer"] {
+            let count: u32 = row[column(&format!("{event}_count"))]
+                .parse()
+                .expect("a count");
+            let named = short.contains(&format!(" {event},"))
+                || short.contains(&format!(" {event}\n"))
+                || short.contains(&format!(", {event}"));
+            match count {
+                0 => assert!(!short.contains(event), "run {k}, {event}: {short}"),
+                1 => assert!(named && !short.contains(&format!("{event} (x")), "{short}"),
+                n => assert!(
+                    short.contains(&format!("{event} (x{n})")),
+                    "run {k}: {short}"
+                ),
+            }
+        }
     }
 }
 
