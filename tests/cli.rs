@@ -231,16 +231,22 @@ fn every_shipped_scenario_validates_and_runs() {
     }
 }
 
-#[test]
-fn bad_scenario_exits_2_with_a_located_message() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("bad.toml");
+/// `dir/bad.toml`, a scenario whose one error is the unknown name `q` at bad.toml:11:10.
+fn write_bad_scenario(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("bad.toml");
     std::fs::write(
         &path,
         "[scenario]\nname = \"x\"\nstart = 2019-01-01\nstep = \"week\"\nsteps = 4\n\n\
          [parameters.p]\nvalue = 1\n\n[actors.a.vars]\nv = \"p + q\"\n\n[outcomes.only]\n",
     )
     .expect("write");
+    path
+}
+
+#[test]
+fn bad_scenario_exits_2_with_a_located_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_bad_scenario(dir.path());
     sim()
         .arg("validate")
         .arg(&path)
@@ -512,13 +518,7 @@ fn bash_completion_completes_subcommands_and_their_options() {
 #[test]
 fn the_color_flag_decides_the_colour_of_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
-        "[scenario]\nname = \"x\"\nstart = 2019-01-01\nstep = \"week\"\nsteps = 4\n\n\
-         [parameters.p]\nvalue = 1\n\n[actors.a.vars]\nv = \"p + q\"\n\n[outcomes.only]\n",
-    )
-    .expect("write");
+    let path = write_bad_scenario(dir.path());
     let path = path.to_str().expect("utf-8");
     let cases: [(&[&str], bool); 5] = [
         (&["--color", "always", "validate", path], true),
@@ -551,13 +551,7 @@ fn the_color_flag_decides_the_colour_of_errors() {
 #[test]
 fn validate_json_gives_each_file_s_verdict_and_located_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(
-        &bad,
-        "[scenario]\nname = \"x\"\nstart = 2019-01-01\nstep = \"week\"\nsteps = 4\n\n\
-         [parameters.p]\nvalue = 1\n\n[actors.a.vars]\nv = \"p + q\"\n\n[outcomes.only]\n",
-    )
-    .expect("write");
+    let bad = write_bad_scenario(dir.path());
     let good = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/gsomia_2019.toml");
     let output = sim()
         .args(["validate", "--json"])
