@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use serde_json::{json, Value};
+
 use super::options::ExplainOptions;
 use super::Failure;
 use crate::engine::{DecisionDetail, Engine, Observer};
@@ -21,6 +23,9 @@ struct Story<'m> {
     taken: Vec<(usize, u32, usize)>,
     /// How often each event fired.
     fired: Vec<u32>,
+    /// What happened, in order, for `--json`: every event, rule and decision with the state
+    /// it changed (all of them, whatever `--all-rules` says of the story).
+    happened: Vec<Value>,
 }
 
 impl Story<'_> {
@@ -33,6 +38,31 @@ impl Story<'_> {
                 self.model.time.date_of(step)
             );
         }
+    }
+
+    fn record(
+        &mut self,
+        step: u32,
+        kind: &str,
+        id: &str,
+        changes: &[(usize, f64, f64)],
+    ) -> &mut Value {
+        let changes: Vec<Value> = changes
+            .iter()
+            .filter(|(_, before, after)| before != after)
+            .map(|&(var, before, after)| {
+                json!({"variable": self.model.vars[var].id, "before": before, "after": after})
+            })
+            .collect();
+        self.happened.push(json!({
+            "step": step,
+            "date": self.model.time.date_of(step).to_string(),
+            "kind": kind,
+            "id": id,
+            "changes": changes,
+        }));
+        let last = self.happened.len() - 1;
+        &mut self.happened[last]
     }
 
     fn changes(&mut self, changes: &[(usize, f64, f64)]) {
@@ -122,6 +152,8 @@ impl Observer for Story<'_> {
     const WANTS_DETAIL: bool = true;
 
     fn event_fired(&mut self, step: u32, event: usize, changes: &[(usize, f64, f64)]) {
+        let id = self.model.events[event].id.clone();
+        self.record(step, "event", &id, changes);
         self.step_header(step);
         let e = &self.model.events[event];
         let label = if e.doc.label.is_empty() {
@@ -135,6 +167,10 @@ impl Observer for Story<'_> {
     }
 
     fn rule_applied(&mut self, step: u32, rule: usize, changes: &[(usize, f64, f64)]) {
+        if changes.iter().any(|(_, b, a)| a != b) {
+            let id = self.model.rules[rule].id.clone();
+            self.record(step, "rule", &id, changes);
+        }
         let significant = changes
             .iter()
             .any(|(_, b, a)| (a - b).abs() > 1e-3 * b.abs().max(1.0));
@@ -153,6 +189,26 @@ impl Observer for Story<'_> {
 
     fn decision_taken(&mut self, step: u32, decision: usize, detail: &DecisionDetail<'_>) {
         self.taken.push((decision, step, detail.chosen));
+        let d = &self.model.decisions[decision];
+        let (id, actor) = (d.id.clone(), d.actor.clone());
+        let options: Vec<Value> = d
+            .options
+            .iter()
+            .enumerate()
+            .map(|(k, o)| {
+                json!({
+                    "id": o.id,
+                    "utility": detail.utilities[k],
+                    "probability": detail.probabilities[k],
+                })
+            })
+            .collect();
+        let chosen = d.options[detail.chosen].id.clone();
+        let entry = self.record(step, "decision", &id, detail.changes);
+        entry["actor"] = json!(actor);
+        entry["temperature"] = json!(detail.temperature);
+        entry["options"] = json!(options);
+        entry["chosen"] = json!(chosen);
         self.step_header(step);
         let d = &self.model.decisions[decision];
         let how = match detail.temperature {
@@ -190,6 +246,7 @@ pub fn run(options: ExplainOptions) -> Result<(), Failure> {
         config,
         run,
         all_rules,
+        json,
     } = options;
     let stream = RunStream::new(config.seed, run);
     let mut params = vec![0.0; model.parameters.len()];
@@ -231,9 +288,67 @@ pub fn run(options: ExplainOptions) -> Result<(), Failure> {
         explained: vec![false; model.rules.len()],
         taken: Vec::new(),
         fired: vec![0; model.events.len()],
+        happened: Vec::new(),
     };
     let mut engine = Engine::<1>::new(&model, false);
     let result = engine.run_observed(run, &params, stream, &mut story);
+    if json {
+        let parameters: Vec<Value> = model
+            .parameters
+            .iter()
+            .zip(&params)
+            .map(|(p, value)| {
+                let fixed = config
+                    .fixed
+                    .iter()
+                    .any(|(i, _)| model.parameters[*i].id == p.id);
+                json!({
+                    "id": p.id,
+                    "value": value,
+                    "unit": p.doc.unit,
+                    "set": fixed,
+                    "distribution": p.distribution.describe(),
+                })
+            })
+            .collect();
+        let (outcome, metrics, error) = match &result {
+            Ok(r) => {
+                let o = &model.outcomes[r.outcome];
+                let metrics: Vec<Value> = model
+                    .metrics
+                    .iter()
+                    .zip(engine.metrics())
+                    .map(|(m, v)| json!({"id": m.id, "value": v, "unit": m.doc.unit}))
+                    .collect();
+                (
+                    json!({"id": o.id, "label": o.label}),
+                    json!(metrics),
+                    Value::Null,
+                )
+            }
+            Err(e) => (Value::Null, Value::Null, json!(e.to_string())),
+        };
+        let record = json!({
+            "scenario": model.name,
+            "file": model.file,
+            "seed": config.seed,
+            "runs": config.runs,
+            "sampling": config.sampling.name(),
+            "run": run,
+            "parameters": parameters,
+            "happened": story.happened,
+            "outcome": outcome,
+            "metrics": metrics,
+            "error": error,
+        });
+        let text = serde_json::to_string_pretty(&record)
+            .map_err(|e| Failure::Other(anyhow::Error::new(e).context("serializing the run")))?;
+        outln!("{text}");
+        return match result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(Failure::Invalid(format!("error: {e}"))),
+        };
+    }
     // What happened, in a few lines, before how it happened.
     let summary = match &result {
         Ok(result) => in_short(&model, &story, result.outcome),

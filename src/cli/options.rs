@@ -494,6 +494,7 @@ pub struct ExplainOptions {
     /// The run to replay, within the study's runs.
     pub run: u64,
     pub all_rules: bool,
+    pub json: bool,
 }
 
 impl ExplainOptions {
@@ -521,6 +522,7 @@ impl ExplainOptions {
             config,
             run: args.run,
             all_rules: args.all_rules,
+            json: args.json,
         })
     }
 }
