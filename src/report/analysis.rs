@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::analysis::compare::Comparison;
 use crate::analysis::sensitivity::{Sobol, Tornado};
 use crate::analysis::sweep::Sweep;
-use crate::report::format::{fixed_or_scientific, percent_plain, signed_points};
+use crate::report::format::{fixed_or_scientific, percent, signed_points};
 use crate::terminal::escape_controls as shown;
 
 /// One line per grid point: the parameter values and each outcome's probability.
@@ -39,9 +39,9 @@ pub fn render_sweep(sweep: &Sweep) -> String {
         for o in &point.outcomes {
             let cell = format!(
                 "{} [{}, {}]",
-                percent_plain(o.probability),
-                percent_plain(o.ci95[0]),
-                percent_plain(o.ci95[1])
+                percent(o.probability),
+                percent(o.ci95[0]),
+                percent(o.ci95[1])
             );
             let _ = write!(out, "{cell:>22} ");
         }
@@ -150,7 +150,7 @@ pub fn render_comparison(c: &Comparison) -> String {
             out,
             "{:<width$} {:>8}",
             shown(&o.label),
-            percent_plain(o.probabilities[0])
+            percent(o.probabilities[0])
         );
         for k in 0..c.variants.len() {
             let d = o.differences[k];
@@ -161,12 +161,7 @@ pub fn render_comparison(c: &Comparison) -> String {
                 signed_points(lo),
                 signed_points(hi)
             );
-            let _ = write!(
-                out,
-                " {:>9} {:>24}",
-                percent_plain(o.probabilities[k + 1]),
-                cell
-            );
+            let _ = write!(out, " {:>9} {:>24}", percent(o.probabilities[k + 1]), cell);
         }
         out.push('\n');
     }

@@ -23,19 +23,59 @@ pub(crate) fn group_thousands(n: u64) -> String {
 /// never prints as 0.0% or 100.0% (an interval [0.0%, 0.0%] would read as certainty that the
 /// outcome never happens).
 pub(crate) fn percent(p: f64) -> String {
-    if p > 0.0 && p < 0.0005 {
-        "<0.1%".to_string()
-    } else if p < 1.0 && p > 0.9995 {
-        ">99.9%".to_string()
+    percent_to(p, 1)
+}
+
+/// [`percent`] with `decimals` decimals: `<0.01%` rather than `0.00%` for a share that is not 0.
+pub(crate) fn percent_to(p: f64, decimals: usize) -> String {
+    let step = 10f64.powi(-(decimals as i32));
+    let half = step / 200.0;
+    if p > 0.0 && p < half {
+        format!("<{step:.decimals$}%")
+    } else if p < 1.0 && p > 1.0 - half {
+        format!(">{:.decimals$}%", 100.0 - step)
     } else {
-        format!("{:.1}%", p * 100.0)
+        format!("{:.decimals$}%", p * 100.0)
     }
 }
 
-/// A share as a percentage to one decimal, rounded plainly: unlike [`percent`], a share below
-/// 0.05% prints as `0.0%`. The analyses' tables print shares this way.
-pub(crate) fn percent_plain(p: f64) -> String {
-    format!("{:.1}%", 100.0 * p)
+/// The most decimals a table of shares prints.
+const MOST_SHARE_DECIMALS: usize = 4;
+
+/// Decimals enough (at least one) that every share and its interval's two ends print as three
+/// different numbers wherever they differ: at 10^7 runs a 95% interval is a few hundredths of
+/// a point wide, and one decimal would print it as [50.0%, 50.0%].
+pub(crate) fn share_decimals<'a>(rows: impl IntoIterator<Item = &'a (f64, [f64; 2])>) -> usize {
+    let mut decimals = 1;
+    for (p, [lo, hi]) in rows {
+        while decimals < MOST_SHARE_DECIMALS
+            && ((lo < p && percent_to(*lo, decimals) == percent_to(*p, decimals))
+                || (p < hi && percent_to(*p, decimals) == percent_to(*hi, decimals)))
+        {
+            decimals += 1;
+        }
+    }
+    decimals
+}
+
+/// Words of `text` in lines of at most `width` characters (a longer word has a line of its own).
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        if !line.is_empty() && !fits {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// A difference of shares in percentage points, signed, to one decimal: `+2.3`, `-0.7`.

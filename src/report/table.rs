@@ -3,7 +3,10 @@
 use std::fmt::Write as _;
 
 use crate::montecarlo::Summary;
-use crate::report::format::{fixed_or_scientific, group_thousands, level, percent, LEVEL_DECIMALS};
+use crate::report::format::{
+    fixed_or_scientific, group_thousands, level, percent, percent_to, share_decimals, wrap,
+    LEVEL_DECIMALS,
+};
 use crate::terminal::escape_controls as shown;
 
 /// Renders outcomes with intervals, decisions, events and metrics as aligned plain text.
@@ -30,140 +33,307 @@ pub fn render(summary: &Summary) -> String {
                 _ => format!("{} = {}", shown(&f.id), f.value),
             })
             .collect();
-        let _ = writeln!(out, "fixed: {}", fixed.join(", "));
+        write_wrapped(&mut out, "fixed: ", &fixed.join(", "), "  ");
     }
     out.push('\n');
+    outcomes(&mut out, summary);
+    decisions(&mut out, summary);
+    events(&mut out, summary);
+    metrics(&mut out, summary);
+    out
+}
 
-    let width = summary
+/// The width the table keeps to: a terminal's default, so that no line wraps.
+pub const WIDTH: usize = 80;
+
+/// `first` then `text`, wrapped to [`WIDTH`], continuation lines starting with `indent`.
+fn write_wrapped(out: &mut String, first: &str, text: &str, indent: &str) {
+    let room = WIDTH
+        .saturating_sub(first.chars().count().max(indent.len()))
+        .max(20);
+    for (i, line) in wrap(text, room).iter().enumerate() {
+        let lead = if i == 0 { first } else { indent };
+        let _ = writeln!(out, "{lead}{line}");
+    }
+}
+
+fn outcomes(out: &mut String, summary: &Summary) {
+    let rows: Vec<(f64, [f64; 2])> = summary
+        .outcomes
+        .iter()
+        .map(|o| (o.probability, o.ci95))
+        .collect();
+    let decimals = share_decimals(&rows);
+    let cells: Vec<[String; 3]> = summary
+        .outcomes
+        .iter()
+        .map(|o| {
+            [
+                percent_to(o.probability, decimals),
+                format!(
+                    "[{}, {}]",
+                    percent_to(o.ci95[0], decimals),
+                    percent_to(o.ci95[1], decimals)
+                ),
+                group_thousands(o.count),
+            ]
+        })
+        .collect();
+    let column = |k: usize, header: &str| {
+        cells
+            .iter()
+            .map(|c| c[k].len())
+            .chain([header.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (p, ci, n) = (
+        column(0, "probability"),
+        column(1, "95% interval"),
+        column(2, "runs"),
+    );
+    // The label takes what the numbers leave, and wraps beyond it.
+    let room = WIDTH.saturating_sub(p + ci + n + 6).max(20);
+    let longest = summary
         .outcomes
         .iter()
         .map(|o| shown(&o.label).chars().count())
         .max()
-        .unwrap_or(7)
-        .max(7);
+        .unwrap_or(0);
+    let label = longest.clamp(7, room);
     let _ = writeln!(
         out,
-        "{:<width$}  {:>11}  {:>17}  {:>8}",
+        "{:<label$}  {:>p$}  {:>ci$}  {:>n$}",
         "Outcome", "probability", "95% interval", "runs"
     );
-    for o in &summary.outcomes {
-        let interval = format!("[{}, {}]", percent(o.ci95[0]), percent(o.ci95[1]));
+    for (o, [share, interval, count]) in summary.outcomes.iter().zip(&cells) {
+        let lines = wrap(&shown(&o.label), label);
         let _ = writeln!(
             out,
-            "{:<width$}  {:>11}  {:>17}  {:>8}",
-            shown(&o.label),
-            percent(o.probability),
-            interval,
-            o.count
+            "{:<label$}  {share:>p$}  {interval:>ci$}  {count:>n$}",
+            lines[0]
         );
-    }
-
-    if !summary.decisions.is_empty() {
-        let _ = writeln!(out, "\nDecisions (share of all runs)");
-        for d in &summary.decisions {
-            let mut parts: Vec<String> = d
-                .options
-                .iter()
-                .map(|o| format!("{} {}", shown(&o.id), percent(o.probability)))
-                .collect();
-            if d.not_taken > 0 {
-                let share = d.not_taken as f64 / summary.runs.max(1) as f64;
-                parts.push(format!("not taken {}", percent(share)));
-            }
-            let _ = writeln!(
-                out,
-                "  {} ({}): {}",
-                shown(&d.id),
-                shown(&d.actor),
-                parts.join(", ")
-            );
+        for line in &lines[1..] {
+            let _ = writeln!(out, "  {line}");
         }
     }
+}
 
-    if !summary.events.is_empty() {
-        let width = summary
-            .events
-            .iter()
-            .map(|e| shown(&e.id).len())
-            .max()
-            .unwrap_or(5)
-            .max(5);
-        let _ = writeln!(
-            out,
-            "\nEvents (mean count per run; share of runs with at least one)"
-        );
-        for e in &summary.events {
-            let _ = writeln!(
-                out,
-                "  {:<width$}  {:>6.2}  {:>6}",
-                shown(&e.id),
-                e.mean_count,
-                percent(e.share_fired)
-            );
-        }
+fn decisions(out: &mut String, summary: &Summary) {
+    if summary.decisions.is_empty() {
+        return;
     }
-
-    if !summary.metrics.is_empty() {
-        let width = summary
-            .metrics
+    let _ = writeln!(out, "\nDecisions (share of all runs)");
+    for d in &summary.decisions {
+        let mut parts: Vec<String> = d
+            .options
             .iter()
-            .map(|m| shown(&m.id).len())
-            .max()
-            .unwrap_or(6)
-            .max(6);
-        let rows: Vec<[String; 5]> = summary
-            .metrics
-            .iter()
-            .map(|m| {
-                [
-                    level(m.mean, spread(m)),
-                    m.sd.map_or_else(
-                        || "n/a".to_string(),
-                        |sd| fixed_or_scientific(sd, LEVEL_DECIMALS),
-                    ),
-                    level(m.p05, spread(m)),
-                    level(m.p50, spread(m)),
-                    level(m.p95, spread(m)),
-                ]
-            })
+            .map(|o| format!("{} {}", shown(&o.id), percent(o.probability)))
             .collect();
-        let cell = rows
-            .iter()
-            .flatten()
-            .map(String::len)
-            .max()
-            .unwrap_or(9)
-            .max(9);
+        if d.not_taken > 0 {
+            let share = d.not_taken as f64 / summary.runs.max(1) as f64;
+            parts.push(format!("not taken {}", percent(share)));
+        }
+        let first = format!("  {} ({}): ", shown(&d.id), shown(&d.actor));
+        write_wrapped(out, &first, &parts.join(", "), "      ");
+    }
+}
+
+fn events(out: &mut String, summary: &Summary) {
+    if summary.events.is_empty() {
+        return;
+    }
+    let width = summary
+        .events
+        .iter()
+        .map(|e| shown(&e.id).chars().count())
+        .filter(|&n| n <= WIDTH - 20)
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "\nEvents (mean count per run; share of runs with at least one)"
+    );
+    for e in &summary.events {
+        let mut id = shown(&e.id);
+        if id.chars().count() > width {
+            let _ = writeln!(out, "  {id}");
+            id = "".into();
+        }
         let _ = writeln!(
             out,
-            "\n{:<width$}  {:>cell$}  {:>cell$}  {:>cell$}  {:>cell$}  {:>cell$}  unit",
-            "Metric (end of run)",
-            "mean",
-            "sd",
-            "p05",
-            "p50",
-            "p95",
-            width = width.max(19)
+            "  {id:<width$}  {:>6.2}  {:>6}",
+            e.mean_count,
+            percent(e.share_fired)
         );
-        for (m, [mean, sd, p05, p50, p95]) in summary.metrics.iter().zip(&rows) {
-            let _ = writeln!(
-                out,
-                "{:<width$}  {mean:>cell$}  {sd:>cell$}  {p05:>cell$}  {p50:>cell$}  {p95:>cell$}  {}",
-                shown(&m.id),
-                shown(&m.unit),
-                width = width.max(19)
-            );
+    }
+}
+
+fn metrics(out: &mut String, summary: &Summary) {
+    if summary.metrics.is_empty() {
+        return;
+    }
+    let rows: Vec<[String; 5]> = summary
+        .metrics
+        .iter()
+        .map(|m| {
+            [
+                level(m.mean, spread(m)),
+                m.sd.map_or_else(
+                    || "n/a".to_string(),
+                    |sd| fixed_or_scientific(sd, LEVEL_DECIMALS),
+                ),
+                level(m.p05, spread(m)),
+                level(m.p50, spread(m)),
+                level(m.p95, spread(m)),
+            ]
+        })
+        .collect();
+    let cell = rows
+        .iter()
+        .flatten()
+        .map(String::len)
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let title = "Metric (end of run)";
+    // An id longer than the room the numbers leave goes on a line of its own.
+    let most = WIDTH
+        .saturating_sub(5 * (cell + 2) + 2 + 8)
+        .max(title.len());
+    let width = summary
+        .metrics
+        .iter()
+        .map(|m| shown(&m.id).chars().count())
+        .filter(|&n| n <= most)
+        .max()
+        .unwrap_or(0)
+        .max(title.len());
+    let _ = writeln!(
+        out,
+        "\n{title:<width$}  {:>cell$}  {:>cell$}  {:>cell$}  {:>cell$}  {:>cell$}  unit",
+        "mean", "sd", "p05", "p50", "p95",
+    );
+    let numbers = width + 5 * (cell + 2) + 2;
+    let unit_room = WIDTH.saturating_sub(numbers).max(12);
+    for (m, [mean, sd, p05, p50, p95]) in summary.metrics.iter().zip(&rows) {
+        let unit = wrap(&shown(&m.unit), unit_room);
+        let mut id = shown(&m.id);
+        if id.chars().count() > width {
+            let _ = writeln!(out, "{id}");
+            id = "".into();
         }
-        for m in &summary.metrics {
-            if let Some(note) = m.accuracy_note() {
-                let _ = writeln!(out, "  note: {note}");
-            }
+        let _ = writeln!(
+            out,
+            "{id:<width$}  {mean:>cell$}  {sd:>cell$}  {p05:>cell$}  {p50:>cell$}  {p95:>cell$}  {}",
+            unit[0]
+        );
+        for line in &unit[1..] {
+            let _ = writeln!(out, "{:numbers$}{line}", "");
         }
     }
-    out
+    for m in &summary.metrics {
+        if let Some(note) = m.accuracy_note() {
+            write_wrapped(out, "  note: ", &note, "        ");
+        }
+    }
 }
 
 /// How far apart a metric's values are: what its printed levels must resolve.
 fn spread(m: &crate::montecarlo::summary::MetricSummary) -> f64 {
     (m.p95 - m.p05).max(m.sd.unwrap_or(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::montecarlo::aggregate::wilson;
+    use crate::report::charts::tests::sample_summary;
+
+    #[test]
+    fn every_line_fits_eighty_columns_and_nothing_is_cut() {
+        let mut summary = sample_summary();
+        summary.outcomes[0].label =
+            "GSOMIA terminated (notice given, the pact lapsed at midnight on 23 November)".into();
+        summary.metrics[0].unit =
+            "1 in force, 0.8 conditional, 0.5 notice pending, 0 lapsed (status code)".into();
+        summary.metrics[1].id = "a_metric_with_a_rather_long_identifier".into();
+        summary.events[0].id =
+            "an_event_whose_identifier_is_long_enough_to_push_the_columns_out".into();
+        let decision = &mut summary.decisions[0];
+        let option = decision.options[0].clone();
+        for k in 0..8 {
+            let mut extra = option.clone();
+            extra.id = format!("an_option_with_a_long_name_{k}");
+            decision.options.push(extra);
+        }
+        let table = render(&summary);
+        for line in table.lines() {
+            assert!(
+                line.chars().count() <= WIDTH,
+                "{} columns: {line}",
+                line.len()
+            );
+        }
+        let words: Vec<&str> = table.split_whitespace().collect();
+        for word in summary.outcomes[0]
+            .label
+            .split_whitespace()
+            .chain(summary.metrics[0].unit.split_whitespace())
+        {
+            assert!(words.contains(&word), "`{word}` is missing:\n{table}");
+        }
+        for k in 0..8 {
+            assert!(table.contains(&format!("an_option_with_a_long_name_{k}")));
+        }
+        assert!(table.contains(&summary.metrics[1].id));
+        assert!(table.contains(&summary.events[0].id));
+    }
+
+    /// At 10^7 runs an interval is a few hundredths of a point wide: one decimal printed the
+    /// share and both ends as the same number.
+    #[test]
+    fn shares_and_their_intervals_keep_the_digits_that_tell_them_apart() {
+        let mut summary = sample_summary();
+        let runs = 10_000_000;
+        summary.runs = runs;
+        let counts = [5_000_000, 3_000_000, 1_999_000, 1_000];
+        summary.outcomes.truncate(counts.len());
+        for (o, count) in summary.outcomes.iter_mut().zip(counts) {
+            o.count = count;
+            o.probability = count as f64 / runs as f64;
+            o.ci95 = wilson(count, runs);
+        }
+        let table = render(&summary);
+        for (o, count) in summary.outcomes.iter().zip(counts) {
+            let line = table
+                .lines()
+                .find(|l| l.starts_with(&o.label[..10]))
+                .unwrap_or_else(|| panic!("no row for {}:\n{table}", o.label));
+            let numbers: Vec<&str> = line
+                .split(|c: char| c.is_whitespace() || c == '[' || c == ']' || c == ',')
+                .filter(|w| w.ends_with('%'))
+                .collect();
+            assert_eq!(numbers.len(), 3, "{line}");
+            assert!(
+                numbers[0] != numbers[1] && numbers[1] != numbers[2] && numbers[0] != numbers[2],
+                "{line}"
+            );
+            assert!(line.ends_with(&group_thousands(count)), "{line}");
+        }
+        assert!(table.contains("50.00%"), "{table}");
+    }
+
+    #[test]
+    fn tiny_shares_say_they_are_not_zero_at_any_precision() {
+        assert_eq!(percent_to(0.0, 2), "0.00%");
+        assert_eq!(percent_to(0.000_001, 2), "<0.01%");
+        assert_eq!(percent_to(0.999_999, 2), ">99.99%");
+        assert_eq!(percent_to(0.5, 3), "50.000%");
+        assert_eq!(share_decimals(&[(0.5, [0.4, 0.6])]), 1);
+        assert_eq!(share_decimals(&[(0.5, [0.4997, 0.5003])]), 2);
+        // A share with no spread needs no extra digits.
+        assert_eq!(share_decimals(&[(0.0, [0.0, 0.0])]), 1);
+    }
 }
