@@ -89,7 +89,6 @@ fn one_parameter_sweep_writes_its_chart() {
             "us_cost_share_demand_busd=0.9:6:6",
             "--runs",
             "2000",
-            "-q",
         ],
         dir.path(),
     );
@@ -133,7 +132,6 @@ fn two_parameter_sweep_writes_a_heatmap() {
             "1000",
             "--main-outcome",
             "renewed",
-            "-q",
         ],
         dir.path(),
     );
@@ -187,7 +185,6 @@ fn no_charts_writes_none() {
             "--runs",
             "200",
             "--no-charts",
-            "-q",
         ],
         dir.path(),
     );
@@ -236,7 +233,7 @@ fn no_charts_writes_none() {
 fn tornado_writes_its_chart() {
     let dir = tempfile::tempdir().expect("temp dir");
     let stdout = run(
-        &["sensitivity", "--method", "tornado", "--runs", "1000", "-q"],
+        &["sensitivity", "--method", "tornado", "--runs", "1000"],
         dir.path(),
     );
     let folder = dir.path().join("gsomia_2019").join("sensitivity");
@@ -268,7 +265,6 @@ fn sobol_writes_its_chart() {
             "y",
             "--runs",
             "2048",
-            "-q",
         ],
         dir.path(),
     );
@@ -300,7 +296,6 @@ fn compare_writes_its_chart() {
             "scenarios/gsomia_2019_strong_lobbying.toml",
             "--runs",
             "2000",
-            "-q",
         ],
         dir.path(),
     );
@@ -371,7 +366,6 @@ fn compare_prints_a_paired_interval_that_keeps_its_width_when_no_run_differs() {
         "--runs",
         "1000",
         "--no-charts",
-        "-q",
     ];
     let table = run(&args, dir.path());
     assert!(!table.contains("[+0.0, +0.0]"), "{table}");

@@ -30,7 +30,7 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
     sim()
         .arg("backtest")
         .arg(history())
-        .args(["--runs", "2000", "--seed", "7", "-q", "--out"])
+        .args(["--runs", "2000", "--seed", "7", "--out"])
         .arg(out.path())
         .assert()
         .success()

@@ -441,6 +441,62 @@ fn explain_opens_with_the_run_in_short_as_runs_csv_recorded_it() {
     }
 }
 
+/// `explain --json` is the run runs.csv recorded, column by column: every parameter and
+/// end-of-run metric to the last bit, the option of each decision taken (none where the row is
+/// empty), the outcome, and as many firings of each event as its count.
+#[test]
+fn explain_json_is_the_row_runs_csv_recorded() {
+    let csv = default_runs_csv(25);
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    for k in [0usize, 9, 24] {
+        let row: Vec<&str> = csv.lines().nth(k + 1).expect("row").split(',').collect();
+        let output = sim()
+            .args(["explain", "--seed", "5", "--runs", "25", "--json", "--run"])
+            .arg(k.to_string())
+            .output()
+            .expect("explain runs");
+        assert!(output.status.success(), "{output:?}");
+        let record: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+        assert_eq!(record["run"], k as u64);
+        assert_eq!(record["error"], serde_json::Value::Null);
+        let happened = record["happened"].as_array().expect("happened");
+        let value_of = |list: &str, id: &str| {
+            record[list]
+                .as_array()
+                .and_then(|l| l.iter().find(|e| e["id"] == id))
+                .and_then(|e| e["value"].as_f64())
+        };
+        for (name, cell) in header.iter().zip(&row) {
+            if *name == "run" {
+                assert_eq!(cell.parse::<usize>().ok(), Some(k));
+            } else if *name == "outcome" {
+                assert_eq!(record["outcome"]["id"], *cell, "run {k}");
+            } else if let Some(event) = name.strip_suffix("_count") {
+                let fired = happened
+                    .iter()
+                    .filter(|h| h["kind"] == "event" && h["id"] == event)
+                    .count();
+                assert_eq!(cell.parse::<usize>().ok(), Some(fired), "run {k}, {name}");
+            } else if let Some(v) = value_of("parameters", name).or(value_of("metrics", name)) {
+                assert_eq!(cell.parse::<f64>().ok(), Some(v), "run {k}, {name}");
+            } else {
+                let chosen: Vec<&str> = happened
+                    .iter()
+                    .filter(|h| h["kind"] == "decision" && h["id"] == *name)
+                    .filter_map(|h| h["chosen"].as_str())
+                    .collect();
+                assert!(chosen.len() <= 1, "{name} taken twice: {chosen:?}");
+                assert_eq!(
+                    chosen.first().copied().unwrap_or(""),
+                    *cell,
+                    "run {k}, {name}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn init_writes_a_starter_that_runs_and_never_overwrites() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -544,6 +600,80 @@ fn the_color_flag_decides_the_colour_of_errors() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--color"));
+}
+
+/// `-q` prints nothing but errors and warnings, and the JSON `--json` asks for: no table, no
+/// list of files, on every command that has it.
+#[test]
+fn quiet_prints_nothing_but_errors_warnings_and_asked_for_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let out = out.to_str().expect("utf-8");
+    let commands: [&[&str]; 4] = [
+        &["run", "--runs", "500", "--no-charts", "-q", "--out", out],
+        &["run", "--runs", "500", "--shard", "1/2", "-q", "--out", out],
+        &["sweep", "--param", "nk_threat=0.2:0.8:2", "--runs", "200"],
+        &["backtest", "--runs", "100", "-q", "--out", out],
+    ];
+    for args in commands {
+        let mut args = args.to_vec();
+        if args[0] == "sweep" {
+            args.extend(["--no-charts", "-q", "--out", out]);
+        }
+        let output = sim()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(&args)
+            .output()
+            .expect("runs");
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "", "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "", "{args:?}");
+    }
+    // The JSON asked for is the output, not chatter.
+    let json = sim()
+        .args([
+            "run",
+            "--runs",
+            "300",
+            "--no-charts",
+            "--json",
+            "-q",
+            "--out",
+            out,
+        ])
+        .output()
+        .expect("runs");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("stdout is the summary");
+    assert_eq!(summary["runs"], 300);
+    // A warning still reaches stderr, and an error still fails loudly.
+    let scenario = dir.path().join("rare.toml");
+    std::fs::write(&scenario, RARE_OUTCOME).expect("write");
+    let short = sim()
+        .arg("run")
+        .arg(&scenario)
+        .args([
+            "--precision",
+            "0.0006",
+            "--runs",
+            "500",
+            "--no-charts",
+            "-q",
+        ])
+        .args(["--out", out])
+        .output()
+        .expect("runs");
+    assert_eq!(String::from_utf8_lossy(&short.stdout), "");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("warning: precision NOT reached"));
+    let bad = write_bad_scenario(dir.path());
+    sim()
+        .arg("run")
+        .arg(&bad)
+        .args(["-q", "--out", out])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("unknown name `q`"));
 }
 
 /// `validate --json` gives every file's verdict as JSON: counts for a valid file, and for an
@@ -717,7 +847,7 @@ fn precision_holds_both_sides_and_says_when_the_ceiling_came_first() {
         .arg("run")
         .arg(&scenario)
         .args(["--precision", "0.0006", "--runs", "1000000", "--no-charts"])
-        .args(["--no-runs-csv", "-q", "--out"])
+        .args(["--no-runs-csv", "--out"])
         .arg(dir.path().join("met"))
         .output()
         .expect("runs");
@@ -741,7 +871,7 @@ fn precision_holds_both_sides_and_says_when_the_ceiling_came_first() {
         .arg("run")
         .arg(&scenario)
         .args(["--precision", "0.0006", "--runs", "3000", "--no-charts"])
-        .args(["--no-runs-csv", "-q", "--out"])
+        .args(["--no-runs-csv", "--out"])
         .arg(dir.path().join("short"))
         .output()
         .expect("runs");

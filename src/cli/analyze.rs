@@ -86,10 +86,10 @@ impl Publish<'_> {
         if self.print_json {
             out!("{text}");
         } else {
-            out!("{table}");
-            outln!("\nwrote:");
+            tell!("{table}");
+            tellln!("\nwrote:");
             for p in &written {
-                outln!("  {}", p.display());
+                tellln!("  {}", p.display());
             }
         }
         Ok(())

@@ -69,6 +69,25 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
+impl Command {
+    /// Whether `-q` was given: the command prints only errors, warnings and `--json`'s output.
+    pub fn quiet(&self) -> bool {
+        match self {
+            Command::Run(a) => a.common.quiet,
+            Command::Compare(a) => a.common.quiet,
+            Command::Sweep(a) => a.common.quiet,
+            Command::Sensitivity(a) => a.common.quiet,
+            Command::Backtest(a) => a.quiet,
+            Command::Validate(_)
+            | Command::Report(_)
+            | Command::Merge(_)
+            | Command::Explain(_)
+            | Command::Init(_)
+            | Command::Completions(_) => false,
+        }
+    }
+}
+
 impl Default for Command {
     /// `run` with every option at its command-line default (so `--out` is `output`, not empty).
     fn default() -> Command {
@@ -103,7 +122,8 @@ pub struct CommonRunArgs {
     /// Hold a parameter at a value instead of sampling it (repeatable)
     #[arg(long = "set", value_name = "ID=VALUE", value_parser = syntax::parse_set)]
     pub set: Vec<SetFlag>,
-    /// No progress bar
+    /// Print nothing but errors and warnings: no progress bar, table or list of files (the
+    /// JSON of --json is still printed)
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// How parameters are sampled
@@ -239,7 +259,8 @@ pub struct BacktestArgs {
     /// Print the report as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,
-    /// No progress bar, no notes on stderr
+    /// Print nothing but errors and warnings: no progress bar, notes, table or list of files
+    /// (the JSON of --json is still printed)
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
@@ -366,6 +387,10 @@ pub struct ExplainArgs {
     /// Show every rule that changed state, even by tiny amounts
     #[arg(long)]
     pub all_rules: bool,
+    /// Print the run as JSON on stdout instead of the story: its parameters, every event,
+    /// rule and decision with the state it changed, the outcome and the end-of-run metrics
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -51,8 +51,8 @@ pub fn run(options: BacktestOptions) -> Result<(), Failure> {
     if json {
         out!("{text}");
     } else {
-        out!("{}", render_table(&report, &cases_folder));
-        outln!("\nwrote:\n  {}", path.display());
+        tell!("{}", render_table(&report, &cases_folder));
+        tellln!("\nwrote:\n  {}", path.display());
     }
     Ok(())
 }

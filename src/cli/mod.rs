@@ -7,8 +7,9 @@
 //! `analyze`, `backtest`, `explain`, `init`), which act on their options with the helpers of
 //! `execute` and never import from one another.
 //!
-//! Everything printed goes through [`print_stdout`] (the `out!`/`outln!` macros) or
-//! [`print_stderr`]: they escape control characters that came from a user's file, and a
+//! Everything printed goes through [`print_stdout`] (the `out!`/`outln!` macros; `tell!` and
+//! `tellln!` for what `-q` silences: tables, notes and lists of files) or [`print_stderr`]: they
+//! escape control characters that came from a user's file, and a
 //! closed stdout (`alliance-sim run --json | head -1`) ends the command quietly instead of
 //! panicking as `println!` does.
 
@@ -24,6 +25,25 @@ macro_rules! out {
 macro_rules! outln {
     ($($arg:tt)*) => {
         $crate::cli::print_stdout(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
+/// `out!` for text meant for a person reading the terminal (tables, lists of files): `-q` silences
+/// it, as it never silences errors, warnings or the output `--json` asked for.
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        if !$crate::cli::is_quiet() {
+            $crate::cli::print_stdout(&format!($($arg)*))?
+        }
+    };
+}
+
+/// `outln!` for what `-q` silences; see [`tell!`].
+macro_rules! tellln {
+    ($($arg:tt)*) => {
+        if !$crate::cli::is_quiet() {
+            $crate::cli::print_stdout(&format!("{}\n", format_args!($($arg)*)))?
+        }
     };
 }
 
@@ -137,6 +157,13 @@ pub fn use_color() -> bool {
     }
 }
 
+/// `-q` as given to the command. Set once, before the command runs.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+pub fn is_quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
 /// Set by Ctrl-C; workers check it between blocks and stop.
 pub fn cancel_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
@@ -180,7 +207,9 @@ pub fn main() -> ExitCode {
         }
     };
     set_color(cli.color);
-    match dispatch(cli.command.unwrap_or_default()) {
+    let command = cli.command.unwrap_or_default();
+    QUIET.store(command.quiet(), Ordering::Relaxed);
+    match dispatch(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Other(e)) if e.is::<StdoutClosed>() => ExitCode::SUCCESS,
         Err(Failure::Invalid(text)) => {

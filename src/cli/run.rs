@@ -137,13 +137,13 @@ pub fn run(options: RunOptions) -> Result<(), Failure> {
         let text = serde_json::to_string_pretty(&summary).context("serializing the summary")?;
         outln!("{text}");
     } else {
-        out!("{}", report::table::render(&summary));
+        tell!("{}", report::table::render(&summary));
         if let Some(p) = &summary.precision {
-            outln!("\n{}", precision_line(p, summary.runs));
+            tellln!("\n{}", precision_line(p, summary.runs));
         }
-        outln!("\nwrote:");
+        tellln!("\nwrote:");
         for path in &written {
-            outln!("  {}", path.display());
+            tellln!("  {}", path.display());
         }
     }
     Ok(())
@@ -228,7 +228,7 @@ fn run_shard(
         .with_context(|| format!("writing {}", path.display()))?;
     written.push(path);
     let range = shard.runs(config.runs);
-    outln!(
+    tellln!(
         "shard {}/{}: runs {}..{} of {}",
         shard.index + 1,
         shard.count,
@@ -236,9 +236,9 @@ fn run_shard(
         range.end,
         config.runs
     );
-    outln!("wrote:");
+    tellln!("wrote:");
     for p in &written {
-        outln!("  {}", p.display());
+        tellln!("  {}", p.display());
     }
     Ok(())
 }
