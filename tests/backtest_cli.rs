@@ -136,6 +136,63 @@ fn an_invalid_case_file_exits_2_and_names_the_problem() {
     assert!(!dir.path().join("out/backtest/backtest.json").exists());
 }
 
+/// With no folder, `backtest` scores the shipped cases, which go with the binary: from a
+/// folder with no `scenarios/` in it, the report is the one `backtest scenarios/history` gives,
+/// number for number.
+#[test]
+fn backtest_with_no_folder_scores_the_shipped_cases_from_any_directory() {
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let args = ["--runs", "1000", "--seed", "11", "--json", "-q", "--out"];
+    let shipped = sim()
+        .current_dir(elsewhere.path())
+        .arg("backtest")
+        .args(args)
+        .arg(out.path().join("shipped"))
+        .output()
+        .expect("runs");
+    assert!(shipped.status.success(), "{shipped:?}");
+    let on_disk = sim()
+        .arg("backtest")
+        .arg(history())
+        .args(args)
+        .arg(out.path().join("on_disk"))
+        .output()
+        .expect("runs");
+    assert!(on_disk.status.success(), "{on_disk:?}");
+    let mut shipped: serde_json::Value = serde_json::from_slice(&shipped.stdout).expect("JSON");
+    let mut on_disk: serde_json::Value = serde_json::from_slice(&on_disk.stdout).expect("JSON");
+    // Only the names the cases go by differ.
+    for report in [&mut shipped, &mut on_disk] {
+        for case in report["cases"].as_array_mut().expect("cases") {
+            let file = case["file"].as_str().expect("file").to_string();
+            let name = Path::new(&file).file_name().expect("a name").to_owned();
+            case["file"] = name.to_string_lossy().into_owned().into();
+        }
+    }
+    assert_eq!(shipped, on_disk);
+    assert_eq!(shipped["cases"].as_array().map(Vec::len), Some(5));
+}
+
+/// Every case file in scenarios/history goes with the binary: a case added on disk and not
+/// to the shipped list would be scored by `backtest scenarios/history` and not by `backtest`.
+#[test]
+fn the_shipped_cases_are_the_files_of_scenarios_history() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(history())
+        .expect("scenarios/history")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .map(|n| format!("history/{n}"))
+        .collect();
+    on_disk.sort();
+    let shipped: Vec<String> = alliance_sim::scenario::SHIPPED
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .filter(|n| n.starts_with("history/"))
+        .collect();
+    assert_eq!(shipped, on_disk);
+}
+
 #[test]
 fn a_folder_without_cases_exits_2() {
     let dir = tempfile::tempdir().expect("temp dir");

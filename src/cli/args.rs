@@ -242,9 +242,10 @@ pub struct ValidateArgs {
     alliance-sim backtest --json -q > backtest.json"
 )]
 pub struct BacktestArgs {
-    /// Folder of backtest cases
-    #[arg(value_name = "DIR", default_value = "scenarios/history")]
-    pub dir: PathBuf,
+    /// Folder of backtest cases [default: the shipped cases, scenarios/history, built into the
+    /// binary]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
     /// Runs per case
     #[arg(long, short = 'n', value_name = "N", default_value_t = 20_000)]
     pub runs: u64,

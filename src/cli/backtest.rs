@@ -1,7 +1,6 @@
 //! `backtest`: run every case in a folder of history scenarios and score the model against
 //! what really happened.
 
-use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use anyhow::Context;
@@ -15,7 +14,7 @@ use crate::report::atomic::write_atomic;
 
 pub fn run(options: BacktestOptions) -> Result<(), Failure> {
     let BacktestOptions {
-        cases_folder,
+        cases_from,
         cases,
         skipped,
         config,
@@ -51,7 +50,7 @@ pub fn run(options: BacktestOptions) -> Result<(), Failure> {
     if json {
         out!("{text}");
     } else {
-        tell!("{}", render_table(&report, &cases_folder));
+        tell!("{}", render_table(&report, &cases_from));
         tellln!("\nwrote:\n  {}", path.display());
     }
     Ok(())
@@ -70,7 +69,7 @@ fn backtest_error(e: BacktestError) -> Failure {
 }
 
 /// The report as a plain-text table.
-pub fn render_table(report: &BacktestReport, dir: &Path) -> String {
+pub fn render_table(report: &BacktestReport, cases_from: &str) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let o = &report.overall;
@@ -78,7 +77,7 @@ pub fn render_table(report: &BacktestReport, dir: &Path) -> String {
         out,
         "Backtest: {} cases from {}, {} runs each\n",
         o.cases,
-        dir.display(),
+        cases_from,
         group(report.runs_per_case)
     );
     let _ = writeln!(

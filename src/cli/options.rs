@@ -412,8 +412,8 @@ fn check_sobol_size(runs: u64, varied: u64) -> Result<(), Failure> {
 /// `backtest`, checked.
 #[derive(Debug)]
 pub struct BacktestOptions {
-    /// The folder of cases, as given (the table names it).
-    pub cases_folder: PathBuf,
+    /// Where the cases came from, for the table: the folder as given, or the shipped cases.
+    pub cases_from: String,
     /// Every case, sorted by file name.
     pub cases: Vec<Model>,
     /// Scenario files in the folder without a `[backtest]` table (a shared base).
@@ -431,7 +431,17 @@ impl BacktestOptions {
     pub fn new(args: BacktestArgs) -> Result<BacktestOptions, Failure> {
         let threads = Threads::check(args.threads)?;
         let runs = check_runs(args.runs)?;
-        let (cases, skipped) = load_cases(&args.dir)?;
+        let (cases, skipped, cases_from) = match &args.dir {
+            Some(dir) => {
+                let (cases, skipped) = load_cases(dir)?;
+                (cases, skipped, dir.display().to_string())
+            }
+            None => (
+                shipped_cases()?,
+                Vec::new(),
+                "the shipped cases".to_string(),
+            ),
+        };
         Ok(BacktestOptions {
             cases,
             skipped,
@@ -443,9 +453,25 @@ impl BacktestOptions {
             quiet: args.quiet,
             folder: args.out.join("backtest"),
             json: args.json,
-            cases_folder: args.dir,
+            cases_from,
         })
     }
+}
+
+/// The backtest cases that go with the binary (`scenarios/history`), in file-name order.
+fn shipped_cases() -> Result<Vec<Model>, Failure> {
+    let prefix = format!("{}/", scenario::SHIPPED_HISTORY);
+    let mut cases = Vec::new();
+    for (name, _) in scenario::SHIPPED {
+        if name.starts_with(&prefix) {
+            let scenario = scenario::load_shipped(name)
+                .map_err(|d| Failure::Invalid(d.render(use_color())))?;
+            cases.push(
+                model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))?,
+            );
+        }
+    }
+    Ok(cases)
 }
 
 /// Loads every `*.toml` in `dir` (sorted by name): the cases (files with a `[backtest]` table)

@@ -316,6 +316,72 @@ pub fn load_default() -> Result<Scenario, Diagnostics> {
     load_str(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO, None)
 }
 
+/// The scenario files that go with the binary, by their path under `scenarios/`: the default
+/// scenario and the backtest cases, which extend it. A shipped file's `extends` resolves among
+/// these, so that `backtest` with no folder works from any directory.
+pub const SHIPPED: &[(&str, &str)] = &[
+    (DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO),
+    (
+        "history/2019-08-22_seoul_notice.toml",
+        include_str!("../../scenarios/history/2019-08-22_seoul_notice.toml"),
+    ),
+    (
+        "history/2019-11-22_seoul_deadline.toml",
+        include_str!("../../scenarios/history/2019-11-22_seoul_deadline.toml"),
+    ),
+    (
+        "history/2019-11-22_tokyo_controls.toml",
+        include_str!("../../scenarios/history/2019-11-22_tokyo_controls.toml"),
+    ),
+    (
+        "history/2020-08-24_seoul_no_new_notice.toml",
+        include_str!("../../scenarios/history/2020-08-24_seoul_no_new_notice.toml"),
+    ),
+    (
+        "history/2023-03-21_seoul_normalises.toml",
+        include_str!("../../scenarios/history/2023-03-21_seoul_normalises.toml"),
+    ),
+];
+
+/// The folder of [`SHIPPED`] that holds the backtest cases.
+pub const SHIPPED_HISTORY: &str = "history";
+
+/// Reads a shipped scenario (a name of [`SHIPPED`]), following `extends` among the shipped
+/// files only: the files on disk, wherever the binary runs, play no part.
+pub fn load_shipped(name: &str) -> Result<Scenario, Diagnostics> {
+    let loader = Loader {
+        shipped: true,
+        ..Loader::default()
+    };
+    match shipped_text(Path::new(name)) {
+        Some(text) => loader.load(
+            name.to_string(),
+            text.to_string(),
+            Some(PathBuf::from(name)),
+        ),
+        None => Err(loader.fail(Diagnostic::unlocated(format!(
+            "no shipped scenario is named `{name}`"
+        )))),
+    }
+}
+
+/// The text of a shipped file, by a path relative to `scenarios/` (`..` and `.` allowed).
+fn shipped_text(path: &Path) -> Option<&'static str> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::Normal(p) => parts.push(p.to_str()?),
+            std::path::Component::ParentDir => {
+                parts.pop()?;
+            }
+            std::path::Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    let key = parts.join("/");
+    SHIPPED.iter().find(|(n, _)| *n == key).map(|(_, t)| *t)
+}
+
 /// Why a scenario file gave no text.
 #[derive(Debug)]
 enum ReadError {
@@ -369,6 +435,8 @@ fn read_scenario_file(path: &Path) -> Result<String, ReadError> {
 #[derive(Default)]
 struct Loader {
     sources: SourceMap,
+    /// `extends` resolves among [`SHIPPED`], not on disk.
+    shipped: bool,
 }
 
 impl Loader {
@@ -486,8 +554,14 @@ impl Loader {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let base_path = dir.join(base_name);
-        let canonical = std::fs::canonicalize(&base_path).unwrap_or_else(|_| base_path.clone());
-        let this_canonical = path.as_deref().and_then(|p| std::fs::canonicalize(p).ok());
+        let (canonical, this_canonical) = if self.shipped {
+            (base_path.clone(), path.clone())
+        } else {
+            (
+                std::fs::canonicalize(&base_path).unwrap_or_else(|_| base_path.clone()),
+                path.as_deref().and_then(|p| std::fs::canonicalize(p).ok()),
+            )
+        };
         if chain.contains(&canonical) || this_canonical.as_ref() == Some(&canonical) {
             return Err(Diagnostic::new(
                 format!(
@@ -498,7 +572,17 @@ impl Loader {
             )
             .with_hint("a variant must extend a base that does not extend it back"));
         }
-        let base_text = match read_scenario_file(&base_path) {
+        let base_text = if self.shipped {
+            shipped_text(&base_path).map(str::to_string).ok_or_else(|| {
+                ReadError::Unreadable(format!(
+                    "no shipped scenario is named `{}`",
+                    base_path.display()
+                ))
+            })
+        } else {
+            read_scenario_file(&base_path)
+        };
+        let base_text = match base_text {
             Ok(text) => text,
             Err(e) => {
                 let name = base_path.display().to_string();
@@ -544,6 +628,21 @@ mod tests {
         );
         let span = item.span.expect("located");
         assert_eq!(d.sources.line_col(span.file, span.start), (2, 10));
+    }
+
+    #[test]
+    fn shipped_files_extend_only_shipped_files() {
+        assert!(shipped_text(Path::new("history/../gsomia_2019.toml")).is_some());
+        assert!(shipped_text(Path::new("./history/2019-08-22_seoul_notice.toml")).is_some());
+        // A path that climbs out of the shipped set, or starts from the root, names nothing.
+        assert!(shipped_text(Path::new("../gsomia_2019.toml")).is_none());
+        assert!(shipped_text(Path::new("/etc/passwd")).is_none());
+        let case = load_shipped("history/2023-03-21_seoul_normalises.toml").expect("loads");
+        let on_disk = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/history/2023-03-21_seoul_normalises.toml");
+        assert_eq!(case.sha256, load(&on_disk).expect("loads").sha256);
+        let missing = load_shipped("history/nope.toml").expect_err("not shipped");
+        assert!(missing.items[0].message.contains("no shipped scenario"));
     }
 
     /// Writes `level0.toml` extending `level1.toml` ... down to `level{files-1}.toml`, a valid
