@@ -555,3 +555,88 @@ fn draw_legend<DB: DrawingBackend>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::sample_summary;
+    use super::super::{write_charts, ChartOptions, Render};
+    use super::*;
+
+    fn with_metrics(n: usize) -> crate::montecarlo::Summary {
+        let mut s = sample_summary();
+        let first = s.metrics[0].clone();
+        s.metrics.truncate(1);
+        for i in 1..n {
+            let mut m = first.clone();
+            m.id = format!("metric_{i}");
+            m.label = format!("Metric number {i} with a label long enough to need two lines");
+            s.metrics.push(m);
+        }
+        s
+    }
+
+    fn timeline_svg(s: &crate::montecarlo::Summary) -> (String, (u32, u32)) {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_charts(s, dir.path(), &ChartOptions::default()).unwrap();
+        let t = written.iter().find(|c| c.name == "timeline").unwrap();
+        (std::fs::read_to_string(&t.svg).unwrap(), t.size)
+    }
+
+    #[test]
+    fn sixteen_metrics_fit_a_16_9_slide_in_four_columns() {
+        let s = with_metrics(16);
+        let study = Study::new(&s, &ChartOptions::default()).unwrap();
+        assert_eq!(grid(16), (4, 4));
+        let (w, h) = Render::size(&Timeline, &study);
+        assert_eq!(h, w * 9 / 16, "{w}x{h} is 16:9");
+        assert!(w <= 1928, "{w}");
+    }
+
+    #[test]
+    fn every_panel_has_its_dates_and_its_whole_caption() {
+        let s = with_metrics(9);
+        let (svg, _) = timeline_svg(&s);
+        let first = step_date(&s, 0).unwrap();
+        // Each of the nine panels labels its own date axis.
+        let dated = svg.matches(first.as_str()).count();
+        assert!(dated >= 9, "{first} on {dated} panels");
+        for word in ["Metric", "number", "8", "two", "lines"] {
+            assert!(svg.contains(word), "caption word {word}");
+        }
+        assert!(
+            !svg.contains("lines…") && !svg.contains("two…"),
+            "captions wrap, uncut"
+        );
+    }
+
+    #[test]
+    fn more_metrics_than_panels_draw_the_first_sixteen_and_say_so() {
+        let s = with_metrics(20);
+        let (svg, (w, h)) = timeline_svg(&s);
+        assert!(
+            svg.contains("the first 16 of 20 metrics"),
+            "subtitle says so"
+        );
+        assert!(svg.contains("Metric number 15 "));
+        assert!(!svg.contains("Metric number 16 "));
+        assert!(h <= w * 9 / 16 + 1, "{w}x{h}");
+    }
+
+    #[test]
+    fn the_same_summary_draws_the_same_bytes() {
+        let s = with_metrics(16);
+        let dir = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let bytes: Vec<(Vec<u8>, Vec<u8>)> = dir
+            .iter()
+            .map(|d| {
+                let w = write_charts(&s, d.path(), &ChartOptions::default()).unwrap();
+                let t = w.iter().find(|c| c.name == "timeline").unwrap();
+                (
+                    std::fs::read(&t.svg).unwrap(),
+                    std::fs::read(&t.png).unwrap(),
+                )
+            })
+            .collect();
+        assert!(bytes[0] == bytes[1], "SVG and PNG are byte-identical");
+    }
+}
