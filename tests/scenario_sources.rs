@@ -45,7 +45,10 @@ fn unresolvable(source: &str, root: &Path) -> Option<String> {
     for (needle, why) in [
         ("shared/", "names notes outside the repository (`shared/`)"),
         ("../", "names a path outside the repository (`../`)"),
-        ("seed article", "cites a \"seed article\" no reader can open"),
+        (
+            "seed article",
+            "cites a \"seed article\" no reader can open",
+        ),
         ("file://", "links a local file"),
     ] {
         if lower.contains(needle) {
@@ -103,7 +106,10 @@ fn every_shipped_scenario_source_is_resolvable_by_an_outside_reader() {
     }
     assert!(bad.is_empty(), "unresolvable sources:\n{}", bad.join("\n"));
     assert!(count > 50, "read the sources ({count})");
-    assert!(with_address > 20, "sources carry addresses ({with_address})");
+    assert!(
+        with_address > 20,
+        "sources carry addresses ({with_address})"
+    );
 }
 
 #[test]
