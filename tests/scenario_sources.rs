@@ -135,3 +135,67 @@ fn the_check_refuses_what_an_outside_reader_cannot_open() {
         assert_eq!(unresolvable(good, root), None, "{good}");
     }
 }
+
+#[test]
+fn a_source_naming_a_path_outside_the_repository_is_an_error_at_its_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert_cmd::Command::cargo_bin("alliance-sim")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["init", "mine"])
+        .assert()
+        .success();
+    let file = dir.path().join("mine.toml");
+    let text = std::fs::read_to_string(&file).expect("starter");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("source = \"Illustrative\""))
+        .expect("the starter cites a source")
+        + 1;
+    for (bad, path) in [
+        (
+            "../shared/domain/notes.md (2019)",
+            "../shared/domain/notes.md",
+        ),
+        ("Seed article; /home/me/seed.txt", "/home/me/seed.txt"),
+    ] {
+        std::fs::write(
+            &file,
+            text.replace("source = \"Illustrative\"", &format!("source = \"{bad}\"")),
+        )
+        .expect("write");
+        let out = assert_cmd::Command::cargo_bin("alliance-sim")
+            .expect("binary")
+            .env("NO_COLOR", "1")
+            .arg("validate")
+            .arg(&file)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("mine.toml:{line}:")),
+            "located at the source's line {line}: {stderr}"
+        );
+        assert!(stderr.contains(&format!("`{path}`")), "{stderr}");
+        assert!(
+            stderr.contains("https://"),
+            "the hint says what to cite: {stderr}"
+        );
+    }
+    // An address or a path inside the repository is fine.
+    std::fs::write(
+        &file,
+        text.replace(
+            "source = \"Illustrative\"",
+            "source = \"Yonhap, https://en.yna.co.kr/view/AEN1; docs/model.md\"",
+        ),
+    )
+    .expect("write");
+    assert_cmd::Command::cargo_bin("alliance-sim")
+        .expect("binary")
+        .arg("validate")
+        .arg(&file)
+        .assert()
+        .success();
+}
