@@ -204,6 +204,15 @@ fn bounds(bin: &DriverBin, unit: &str) -> String {
     }
 }
 
+/// `Label (`id`)`, or `` `id` `` for a parameter without a label.
+fn name(p: &ParameterSummary) -> String {
+    if p.label.trim().is_empty() {
+        format!("`{}`", p.id)
+    } else {
+        format!("{} (`{}`)", p.label, p.id)
+    }
+}
+
 fn driver_text(s: &Summary, outcome: usize) -> String {
     let label = quoted(&s.outcomes[outcome].label);
     let sampled = s
@@ -238,11 +247,10 @@ fn driver_text(s: &Summary, outcome: usize) -> String {
             clear.len() - 1,
         );
         let mut t = format!(
-            "What moves {label} most is {} (`{}`): higher values {verb} it. In the runs where \
+            "What moves {label} most is {}: higher values {verb} it. In the runs where \
              it was drawn in its lowest tenth ({}), the outcome happened in {} of {} (95% \
              interval {}); in its highest tenth ({}), in {} of {} (95% interval {}).",
-            p.label,
-            p.id,
+            name(p),
             bounds(e.low, &p.unit),
             percent(e.low_share),
             runs_text(e.low.runs),
@@ -272,11 +280,10 @@ fn driver_text(s: &Summary, outcome: usize) -> String {
         ),
         Some(e) => format!(
             "No parameter clearly moves {label} at this run count. The largest change between \
-             a parameter's lowest and highest tenth is {}'s (`{}`), from {} (95% interval {}) \
+             a parameter's lowest and highest tenth is that of {}, from {} (95% interval {}) \
              to {} (95% interval {}), and the two intervals overlap: it is within the noise of \
-             {} and {}.",
-            e.parameter.label,
-            e.parameter.id,
+             the {} and {} in those tenths.",
+            name(e.parameter),
             percent(e.low_share),
             ci(e.low_ci),
             percent(e.high_share),
@@ -455,8 +462,29 @@ mod tests {
             f.driver
         );
         assert!(f.driver.contains(&format!("(`{id}`)")), "{}", f.driver);
+        assert!(
+            f.driver
+                .contains("the 100 runs and 100 runs in those tenths"),
+            "{}",
+            f.driver
+        );
         assert!(f.driver.contains("45.0%") && f.driver.contains("55.0%"));
         assert!(!f.driver.contains("most is"));
+    }
+
+    #[test]
+    fn a_parameter_without_a_label_is_named_by_its_id() {
+        let mut s = sample_summary();
+        for p in &mut s.parameters {
+            p.label.clear();
+        }
+        let f = finding(&s);
+        assert!(
+            !f.driver.contains(" 's") && !f.driver.contains("is :"),
+            "{}",
+            f.driver
+        );
+        assert!(f.driver.contains("most is `"), "{}", f.driver);
     }
 
     #[test]
