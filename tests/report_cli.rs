@@ -83,12 +83,71 @@ fn run_writes_every_chart_as_png_and_svg_and_the_report() {
         "every chart inline"
     );
     assert!(html.contains(summary["scenario"]["sha256"].as_str().expect("sha")));
-    for external in ["src=\"http", "href=\"http", "<link", "@import", "url(http"] {
+    for external in ["src=\"http", "<link", "@import", "url(http"] {
         assert!(
             !html.contains(external),
             "report.html loads nothing from the network ({external})"
         );
     }
+    // Links to sources are followed only when a reader clicks them, and send no referrer.
+    let links = html.matches("href=\"http").count();
+    assert!(links > 10, "the sources' addresses are links ({links})");
+    assert_eq!(
+        html.matches("<a href=\"http").count(),
+        links,
+        "every address is an anchor"
+    );
+    assert_eq!(
+        html.matches("\" rel=\"noreferrer\">").count(),
+        links,
+        "every link sends no referrer"
+    );
+    assert!(html.contains(
+        "<a href=\"https://m-en.yna.co.kr/view/AEN20191122001800325\" rel=\"noreferrer\">"
+    ));
+    for local in ["shared/", "Seed article", "seed article"] {
+        assert!(!html.contains(local), "report.html cites `{local}`");
+    }
+}
+
+#[test]
+fn the_finding_states_the_summary_s_most_likely_outcome_and_its_driver() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .args(["run", "--runs", "4000", "-q", "--no-runs-csv", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let out = dir.path().join("gsomia_2019");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary"))
+            .expect("json");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    let start = html.find("<section id=\"finding\"").expect("finding");
+    let end = start + html[start..].find("</section>").expect("end");
+    let finding = &html[start..end];
+    let outcomes = summary["outcomes"].as_array().expect("outcomes");
+    let top = outcomes
+        .iter()
+        .max_by_key(|o| o["count"].as_u64().expect("count"))
+        .expect("an outcome");
+    let pct = |v: &serde_json::Value| format!("{:.1}%", v.as_f64().expect("a share") * 100.0);
+    let label = top["label"].as_str().expect("label");
+    assert!(
+        finding.contains(&format!(
+            "The most likely outcome is “{label}”: {} of 4,000 runs",
+            pct(&top["probability"])
+        )),
+        "{finding}"
+    );
+    assert!(finding.contains(&format!(
+        "(95% interval {} – {})",
+        pct(&top["ci95"][0]),
+        pct(&top["ci95"][1])
+    )));
+    assert!(finding.contains("What moves “"), "{finding}");
+    assert!(finding.contains("Monte Carlo error only"));
+    assert!(finding.contains("in-sample"));
 }
 
 #[test]

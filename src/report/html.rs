@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::atomic::write_atomic;
 use super::charts::{humanize, Study, CHARTS};
+use super::finding::finding;
 use super::{ChartOptions, ReportError};
 use crate::montecarlo::Summary;
 use crate::report::format::{by_magnitude, group_thousands, percent};
@@ -36,7 +37,35 @@ figure svg { display: block; width: 100%; height: auto; max-width: 100%; border:
 figcaption { color: var(--muted); font-size: .9rem; margin-top: .4rem; }
 nav ul { padding-left: 1.2rem; columns: 2; }
 footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; }
-@media print { figure { break-inside: avoid; } }
+section.finding { background: var(--band); border-left: 4px solid #4e79a7; padding: .2rem 1.1rem .6rem;
+  margin: 1rem 0 1.6rem; }
+section.finding h2 { margin-top: .8rem; border-bottom: none; }
+section.finding p { margin: .4rem 0; max-width: 62rem; }
+ul.caveats { color: var(--muted); font-size: .9rem; margin: .5rem 0 .2rem; padding-left: 1.2rem; }
+a { color: #2b5d8c; overflow-wrap: anywhere; }
+/* The timeline is drawn for a 16:9 slide: give it the window's width. */
+figure#chart-timeline { width: min(100vw - 48px, 1928px); position: relative; left: 50%;
+  transform: translateX(-50%); }
+@media print {
+  @page { margin: 1.4cm; }
+  @page landscape { size: A4 landscape; }
+  figure#chart-timeline { page: landscape; width: auto; left: auto; transform: none; }
+  body { background: #fff; color: #000; font-size: 10.5pt; }
+  main { max-width: none; padding: 0; }
+  nav { display: none; }
+  section.finding { background: none; border: 1px solid var(--rule); border-left: 4px solid #4e79a7; }
+  th { background: none; border-bottom: 2px solid var(--rule); }
+  thead { display: table-header-group; }
+  tr, th, td { break-inside: avoid; page-break-inside: avoid; }
+  /* Every column on the page: addresses wrap rather than push the table wider. */
+  td.rationale { min-width: 0; }
+  td a { word-break: break-all; }
+  h2 { break-after: avoid; page-break-after: avoid; }
+  figure, section.finding { break-inside: avoid; page-break-inside: avoid; }
+  /* A chart taller than the page would be cut whatever the break rules say. */
+  figure svg { width: auto; max-width: 100%; max-height: 23cm; margin: 0 auto; border: none; }
+  a { color: inherit; }
+}
 "#;
 
 /// Escape text for HTML element content and attribute values.
@@ -53,6 +82,96 @@ pub fn escape_html(text: &str) -> String {
         }
     }
     out
+}
+
+/// `text` escaped, with each http(s) address in it a link that sends no referrer. Addresses end
+/// at white space or `;`, less trailing punctuation (a closing parenthesis is kept when the
+/// address opened one).
+fn linked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text;
+    while let Some(at) = find_address(rest) {
+        out.push_str(&escape_html(&rest[..at]));
+        let tail = &rest[at..];
+        let mut end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ';' | '"' | '<' | '>'))
+            .unwrap_or(tail.len());
+        while let Some(last) = tail[..end].chars().last() {
+            let unbalanced_paren =
+                last == ')' && tail[..end].matches('(').count() < tail[..end].matches(')').count();
+            if matches!(last, '.' | ',' | ':' | '!' | '?' | '\'') || unbalanced_paren {
+                end -= last.len_utf8();
+            } else {
+                break;
+            }
+        }
+        let url = escape_html(&tail[..end]);
+        let _ = write!(out, "<a href=\"{url}\" rel=\"noreferrer\">{url}</a>");
+        rest = &tail[end..];
+    }
+    out.push_str(&escape_html(rest));
+    out
+}
+
+/// Byte offset of the first `http://` or `https://` that starts a word, with a host after it.
+fn find_address(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = text[from..].find("http").map(|i| i + from) {
+        let starts_word = text[..i]
+            .chars()
+            .last()
+            .is_none_or(|c| c.is_whitespace() || matches!(c, '(' | '[' | ','));
+        let after = &text[i..];
+        let scheme = ["https://", "http://"]
+            .into_iter()
+            .find(|s| after.starts_with(s))
+            .map(str::len);
+        if let (true, Some(n)) = (starts_word, scheme) {
+            if after[n..].starts_with(|c: char| c.is_alphanumeric()) {
+                return Some(i);
+            }
+        }
+        from = i + 4;
+    }
+    None
+}
+
+/// Text with `code` spans, escaped.
+fn with_code(text: &str) -> String {
+    escape_html(text)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The finding in plain words, computed from the summary (see `finding.rs`).
+fn finding_section(h: &mut String, s: &Summary) {
+    let f = finding(s);
+    h.push_str("<section id=\"finding\" class=\"finding\">\n<h2>Finding</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"finding-outcome\">{}</p>",
+        with_code(&f.outcome)
+    );
+    if !f.driver.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"finding-driver\">{}</p>",
+            with_code(&f.driver)
+        );
+    }
+    h.push_str("<ul class=\"caveats\">\n");
+    for c in &f.caveats {
+        let _ = writeln!(h, "<li>{}</li>", with_code(c));
+    }
+    h.push_str("</ul>\n</section>\n");
 }
 
 /// Write the report page for `summary` to `out`, inlining every applicable chart's SVG from
@@ -92,6 +211,8 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
             e(&s.scenario.description)
         );
     }
+    finding_section(&mut h, s);
+
     h.push_str("<dl class=\"run\">\n");
     let mut row = |k: &str, v: String| {
         let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", e(k), v);
@@ -127,7 +248,7 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
 
     // Contents.
     h.push_str("<nav><h2>Contents</h2><ul>\n");
-    let mut toc: Vec<(&str, &str)> = vec![("outcomes", "Outcomes")];
+    let mut toc: Vec<(&str, &str)> = vec![("finding", "Finding"), ("outcomes", "Outcomes")];
     if !s.decisions.is_empty() {
         toc.push(("decisions", "Decisions"));
     }
@@ -386,7 +507,7 @@ fn parameters_table(h: &mut String, s: &Summary) {
             e(&p.unit),
             by_magnitude(p.mean),
             e(&p.rationale),
-            e(&p.source)
+            linked(&p.source)
         );
     }
     h.push_str("</tbody>\n</table>\n");
@@ -460,6 +581,74 @@ mod tests {
         assert!(!html.contains("<mediation>"));
         assert!(html.contains("Elections &lt; 6 months away &amp; polls split"));
         assert!(html.contains("July 2019 &amp; under US pressure"));
+    }
+
+    #[test]
+    fn addresses_in_sources_are_escaped_links_that_send_no_referrer() {
+        assert_eq!(
+            linked("Yonhap, https://m-en.yna.co.kr/view/AEN1; KBS"),
+            "Yonhap, <a href=\"https://m-en.yna.co.kr/view/AEN1\" rel=\"noreferrer\">\
+             https://m-en.yna.co.kr/view/AEN1</a>; KBS"
+        );
+        // Trailing punctuation is not part of the address; a balanced parenthesis is.
+        assert_eq!(
+            linked("(see http://a.org/x.)"),
+            "(see <a href=\"http://a.org/x\" rel=\"noreferrer\">http://a.org/x</a>.)"
+        );
+        assert!(linked("https://w.org/Page:G_(E).pdf/10")
+            .contains("href=\"https://w.org/Page:G_(E).pdf/10\""));
+        // Quotes and angle brackets cannot leave the attribute or the element.
+        let hostile = linked("https://x.org/?a=1&b=\"><script>alert(1)</script>");
+        assert!(!hostile.contains("<script"), "{hostile}");
+        assert!(
+            hostile.contains("href=\"https://x.org/?a=1&amp;b=\""),
+            "{hostile}"
+        );
+        // Only http and https at the start of a word become links.
+        for plain in [
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "xhttps://a.org",
+            "https://",
+            "mofa.go.kr (seq=1)",
+        ] {
+            assert!(!linked(plain).contains("<a "), "{plain}");
+            assert_eq!(linked(plain), escape_html(plain));
+        }
+    }
+
+    #[test]
+    fn the_finding_opens_the_page_with_the_summary_s_numbers() {
+        let summary = sample_summary();
+        let html = render(&summary, &[]);
+        let f = finding(&summary);
+        let section = html
+            .find("<section id=\"finding\"")
+            .expect("finding section");
+        assert!(
+            section < html.find("<dl class=\"run\">").unwrap(),
+            "before the provenance"
+        );
+        assert!(section < html.find("id=\"outcomes\"").unwrap());
+        assert!(html.contains(&with_code(&f.outcome)));
+        assert!(html.contains(&with_code(&f.driver)));
+        for c in &f.caveats {
+            assert!(html.contains(&with_code(c)));
+        }
+        assert!(html.contains("<li><a href=\"#finding\">Finding</a></li>"));
+    }
+
+    #[test]
+    fn print_styles_keep_charts_and_rows_whole_on_white() {
+        let print = &CSS[CSS.find("@media print").expect("print styles")..];
+        for rule in [
+            "figure, section.finding { break-inside: avoid;",
+            "tr, th, td { break-inside: avoid;",
+            "body { background: #fff;",
+            "th { background: none;",
+        ] {
+            assert!(print.contains(rule), "missing {rule}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod analysis;
 pub mod analysis_charts;
 pub mod atomic;
 mod charts;
+mod finding;
 pub(crate) mod format;
 mod html;
 pub mod runs_csv;

@@ -331,8 +331,39 @@ fn documentation(r: &mut Reader<'_, '_>) -> Documentation {
         label: r.string("label", false).unwrap_or_default(),
         unit: r.string("unit", false).unwrap_or_default(),
         rationale: r.string("rationale", false).unwrap_or_default(),
-        source: r.string("source", false).unwrap_or_default(),
+        source: source(r),
     }
+}
+
+/// A `source`: free text, refused when it names a local path outside the scenario's folder
+/// tree (`../notes.md`, `/home/me/facts.txt`, `~/x`), which a reader of the results cannot open.
+fn source(r: &mut Reader<'_, '_>) -> String {
+    let text = r.string("source", false).unwrap_or_default();
+    let outside = text
+        .split(|c: char| c.is_whitespace() || matches!(c, ';' | ',' | '(' | ')'))
+        .find(|w| {
+            !w.contains("://")
+                && (w.starts_with("../")
+                    || w.contains("/../")
+                    || (w.starts_with('/') && w.len() > 1)
+                    || w.starts_with("~/"))
+        });
+    if let (Some(path), Some(entry)) = (outside, r.table.entries.get("source")) {
+        r.errors.push(
+            Diagnostic::new(
+                format!(
+                    "`source` names the local path `{path}`, outside the repository: a reader \
+                     of the results cannot open it"
+                ),
+                entry.value.span,
+            )
+            .with_hint(
+                "cite the public source itself (publisher, date, and its https:// address), or \
+                 a file inside the repository",
+            ),
+        );
+    }
+    text
 }
 
 const DOC_KEYS: &[&str] = &["label", "unit", "rationale", "source"];
@@ -891,7 +922,7 @@ fn decode_backtest(
         .then(|| r.ident_ref("status_quo"));
     let date = r.date("date", true);
     let description = r.string("description", false).unwrap_or_default();
-    let source = r.string("source", false).unwrap_or_default();
+    let source = source(&mut r);
     r.finish(&[
         "decision",
         "observed",

@@ -1,30 +1,42 @@
-//! `timeline`: a fan chart of each metric over the steps (median, 50% and 90% bands), with the
-//! dated events and decision points marked as labelled vertical lines.
+//! `timeline`: small multiples, one fan chart per metric over the steps (median, 50% and 90%
+//! bands) in a grid with dates under every panel, the dated events and decision points marked
+//! as numbered dashed lines and listed with their dates in a key above the grid.
+//!
+//! The chart is sized for a 16:9 slide: at most [`MAX_PANELS`] panels in at most four columns;
+//! a scenario with more metrics shows the first ones in its own order and says so.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::style::{palette, DECISION, EVENT, PAGE_MARGIN, TEXT};
+use super::style::{palette, DECISION, EVENT, FOOTER, HEADER, PAGE_MARGIN, TEXT};
 use super::{
-    draw_axes, draw_text, ellipsize, frame, padded_range, step_date, text_width, Axis, Chart,
-    DrawResult, Study, TextSpec,
+    draw_axes, draw_lines, draw_text, ellipsize, frame, padded_range, step_date, text_width, wrap,
+    Axis, Chart, DrawResult, Study, TextSpec,
 };
 use crate::montecarlo::summary::{MetricSummary, StepQuantiles};
 use crate::report::format::tick_label;
 
 pub(crate) struct Timeline;
 
-const Y_LABEL_AREA: i32 = 74;
-const MARGIN_RIGHT: i32 = 24;
+/// The most panels one chart holds (four rows of four fit a slide).
+pub(crate) const MAX_PANELS: usize = 16;
+/// Width of one column of panels, in pixels.
+const CELL_W: i32 = 470;
+/// The least height of one row of panels.
+const CELL_MIN_H: i32 = 190;
+const Y_LABEL_AREA: i32 = 58;
+const MARGIN_RIGHT: i32 = 14;
 const LEGEND_H: i32 = 26;
 const ROW_H: i32 = 18;
 const MARKER_SIZE: f64 = 12.5;
-const CAPTION_H: i32 = 24;
-const AXIS_H: i32 = 50;
-const MAX_ROWS: usize = 4;
+const CAPTION_SIZE: f64 = 13.5;
+/// Two lines of caption.
+const CAPTION_H: i32 = 36;
+const AXIS_H: i32 = 26;
 const KEY_ROW_H: i32 = 18;
+const GAP: i32 = 10;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -41,9 +53,9 @@ impl Kind {
     }
 }
 
-/// Where the labels of the dated events and decision points go: their full labels staggered
-/// in a strip above the panels when they fit in a few rows, otherwise numbers in the strip
-/// and a numbered key above it.
+/// The numbered key of the dated events and decision points, and their numbers staggered in a
+/// strip above the first row of panels (every column has the same width, so one layout serves
+/// all of them, shifted).
 struct Layout {
     markers: Vec<Marker>,
     /// Rows of the strip.
@@ -59,12 +71,10 @@ impl Layout {
 
     /// Height of the key and the strip together.
     fn height(&self) -> i32 {
-        let key = if self.key.is_empty() {
-            0
-        } else {
-            self.key_rows() as i32 * KEY_ROW_H + 10
-        };
-        key + self.rows as i32 * ROW_H + 6
+        if self.key.is_empty() {
+            return 0;
+        }
+        self.key_rows() as i32 * KEY_ROW_H + 8 + self.rows as i32 * ROW_H + 4
     }
 }
 
@@ -76,16 +86,67 @@ struct KeyEntry {
     label: String,
 }
 
-/// A label in the strip above the panels, at a marker's line.
+/// A number in the strip above the panels, at a marker's line (x relative to a column).
 struct Marker {
     step: u32,
     kind: Kind,
     text: String,
-    /// Pixel x of the line.
+    /// Pixel x of the line, from the left of the plot area of the first column.
     x: i32,
     /// Whether the label runs to the left of the line (near the right edge).
     leftward: bool,
     row: usize,
+}
+
+/// Rows and columns of the grid for `n` panels: wide rather than tall, at most four columns.
+fn grid(n: usize) -> (usize, usize) {
+    match n {
+        0 | 1 => (1, 1),
+        2 => (1, 2),
+        3 => (1, 3),
+        4 => (2, 2),
+        5 | 6 => (2, 3),
+        7..=9 => (3, 3),
+        _ => (n.div_ceil(4), 4),
+    }
+}
+
+/// Everything the size and the drawing share: the grid, the cell's plot extent, the layout.
+struct Plan {
+    rows: usize,
+    cols: usize,
+    cell_w: i32,
+    /// Plot area of a cell, from the cell's left edge.
+    plot: (i32, i32),
+    layout: Layout,
+}
+
+impl Plan {
+    fn new(study: &Study, width: u32, n: usize) -> Plan {
+        let (rows, cols) = grid(n);
+        // The area `frame` leaves: the page margins less 8 on the left, as in `frame`.
+        let area_w = width as i32 - 2 * PAGE_MARGIN + 8;
+        let cell_w = area_w / cols as i32;
+        let plot = (Y_LABEL_AREA, cell_w - MARGIN_RIGHT - GAP);
+        let steps = study.summary.time_axis.steps.max(1);
+        let to_px = |step: u32| {
+            plot.0 + ((f64::from(step) / f64::from(steps)) * f64::from(plot.1 - plot.0)) as i32
+        };
+        let key_cols = (area_w / 560).clamp(1, 3) as usize;
+        let layout = layout(study, to_px, plot.1, key_cols);
+        Plan {
+            rows,
+            cols,
+            cell_w,
+            plot,
+            layout,
+        }
+    }
+
+    /// Height above the grid: the legend, the key and the strip.
+    fn top(&self) -> i32 {
+        LEGEND_H + 4 + self.layout.height()
+    }
 }
 
 impl Chart for Timeline {
@@ -102,109 +163,116 @@ impl Chart for Timeline {
     }
 
     fn size(&self, study: &Study) -> (u32, u32) {
-        let (w, h) = study.size;
-        // Estimate the plot's horizontal extent as `draw` will lay it out.
-        let x0 = PAGE_MARGIN - 8 + Y_LABEL_AREA;
-        let x1 = w as i32 - PAGE_MARGIN - MARGIN_RIGHT;
-        let steps = f64::from(study.summary.time_axis.steps.max(1));
-        let to_px = |step: u32| x0 + ((f64::from(step) / steps) * f64::from(x1 - x0)) as i32;
-        let layout = layout(study, to_px, x0, x1);
-        let n = drawable(study).len() as u32;
-        let needed = 74 + 36 + LEGEND_H + layout.height() + 8 + AXIS_H;
-        (w, h.max(needed as u32 + 230 * n))
+        let (base_w, base_h) = study.size;
+        let n = drawable(study).len().min(MAX_PANELS);
+        let (rows, cols) = grid(n);
+        let w = base_w.max(cols as u32 * CELL_W as u32 + 2 * PAGE_MARGIN as u32);
+        let plan = Plan::new(study, w, n);
+        let needed = HEADER + FOOTER + 6 + plan.top() + rows as i32 * CELL_MIN_H;
+        // As tall as a 16:9 slide of this width, or what the panels need if that is more.
+        let h = base_h.max(w * 9 / 16).max(needed as u32);
+        (w, h)
     }
 
     fn draw<DB: DrawingBackend>(&self, study: &Study, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let s = study.summary;
-        let metrics = drawable(study);
+        let all = drawable(study);
+        let metrics = &all[..all.len().min(MAX_PANELS)];
         let steps = s.time_axis.steps.max(1);
-        let area = frame(
-            root,
-            study,
-            self.title(),
-            "median and bands of runs at the end of each step",
-        )?;
-
-        // The x mapping depends only on the width: measure it on a chart that draws nothing.
-        let (x0, x1) = {
-            let probe = ChartBuilder::on(&area)
-                .margin_right(MARGIN_RIGHT)
-                .y_label_area_size(Y_LABEL_AREA)
-                .build_cartesian_2d(0u32..steps, 0.0..1.0)?;
-            (
-                probe.backend_coord(&(0, 0.0)).0,
-                probe.backend_coord(&(steps, 0.0)).0,
+        let subtitle = if metrics.len() < all.len() {
+            format!(
+                "median and bands of runs at the end of each {}; the first {} of {} metrics, in                  the scenario's order (the metrics chart shows all)",
+                s.time_axis.unit,
+                metrics.len(),
+                all.len()
+            )
+        } else {
+            format!(
+                "median and bands of runs at the end of each {}",
+                s.time_axis.unit
             )
         };
-        let to_px =
-            |step: u32| x0 + ((f64::from(step) / f64::from(steps)) * f64::from(x1 - x0)) as i32;
-        let layout = layout(study, to_px, x0, x1);
-        let markers = &layout.markers;
+        let area = frame(root, study, self.title(), &subtitle)?;
+        let (w, _) = root.dim_in_pixel();
+        let plan = Plan::new(study, w, metrics.len());
+        let layout = &plan.layout;
+        let (ax, ay) = area.get_base_pixel();
+        let (area_w, area_h) = area.dim_in_pixel();
+        let (area_w, area_h) = (area_w as i32, area_h as i32);
 
-        // Legend row.
-        let (_, ay) = area.get_base_pixel();
+        // Legend row, then the key.
         let kinds: Vec<Kind> = [Kind::Event, Kind::Decision]
             .into_iter()
-            .filter(|k| markers.iter().any(|m| m.kind == *k))
+            .filter(|k| layout.key.iter().any(|e| e.kind == *k))
             .collect();
-        draw_legend(root, study, (x0, ay + 4), &kinds)?;
+        draw_legend(root, study, (ax + plan.plot.0, ay + 4), &kinds)?;
+        draw_key(
+            root,
+            study,
+            layout,
+            (ax + plan.plot.0, ax + area_w - MARGIN_RIGHT),
+            ay + LEGEND_H + 4,
+        )?;
 
-        // The numbered key, if any.
-        let key_top = ay + LEGEND_H + 4;
-        draw_key(root, study, &layout, (x0, x1), key_top)?;
+        let grid_top = plan.top();
+        let cell_h = ((area_h - grid_top) / plan.rows as i32).max(CELL_MIN_H / 2);
+        let month = s.time_axis.unit == "month";
+        let plot_w = plan.plot.1 - plan.plot.0;
+        let x_labels =
+            ((plot_w / if month { 95 } else { 110 }).max(2) as usize).min(steps as usize + 1);
 
-        // Marker labels, staggered in rows.
-        let strip_top = ay + LEGEND_H + 6 + layout.height() - layout.rows as i32 * ROW_H - 6;
-        let strip_bottom = ay + LEGEND_H + 6 + layout.height();
-        for m in markers {
-            let y = strip_top + m.row as i32 * ROW_H;
-            let colour = m.kind.colour();
-            let (tx, anchor) = if m.leftward {
-                (m.x - 4, HPos::Right)
-            } else {
-                (m.x + 4, HPos::Left)
-            };
-            draw_text(
-                root,
-                study.raster,
-                &m.text,
-                (tx, y + 3),
-                TextSpec::new(MARKER_SIZE, colour).anchor(anchor, VPos::Top),
-            )?;
-            root.draw(&PathElement::new(
-                vec![(m.x, y + 2), (m.x, strip_bottom)],
-                ShapeStyle::from(&colour.mix(0.6)).stroke_width(1),
-            ))?;
+        // The numbers of the first row's markers, over each column.
+        let strip_top = ay + grid_top - layout.rows as i32 * ROW_H - 4;
+        for col in 0..plan.cols.min(metrics.len()) {
+            let cx = ax + col as i32 * plan.cell_w;
+            for m in &layout.markers {
+                let y = strip_top + m.row as i32 * ROW_H;
+                let x = cx + m.x;
+                let (tx, anchor) = if m.leftward {
+                    (x - 3, HPos::Right)
+                } else {
+                    (x + 3, HPos::Left)
+                };
+                draw_text(
+                    root,
+                    study.raster,
+                    &m.text,
+                    (tx, y + 2),
+                    TextSpec::new(MARKER_SIZE, m.kind.colour()).anchor(anchor, VPos::Top),
+                )?;
+                root.draw(&PathElement::new(
+                    vec![(x, y + 2), (x, ay + grid_top - 2)],
+                    ShapeStyle::from(&m.kind.colour().mix(0.5)).stroke_width(1),
+                ))?;
+            }
         }
 
-        // One panel per metric, sharing the x axis; only the last shows the dates.
-        let (_, area_h) = area.dim_in_pixel();
-        let panels_top = strip_bottom - ay;
-        let n = metrics.len() as i32;
-        let panel_h = ((area_h as i32 - panels_top - AXIS_H) / n).max(60);
-        let month = s.time_axis.unit == "month";
-        let plot_w = x1 - x0;
-        let x_labels =
-            ((plot_w / if month { 90 } else { 105 }).max(2) as usize).min(steps as usize + 1);
         for (i, m) in metrics.iter().enumerate() {
-            let last = i + 1 == metrics.len();
-            let top = panels_top + i as i32 * panel_h;
-            let bottom = if last { area_h as i32 } else { top + panel_h };
-            let panel = area.margin(top, area_h as i32 - bottom, 0, 0);
+            let (row, col) = ((i / plan.cols) as i32, (i % plan.cols) as i32);
+            let left = col * plan.cell_w;
+            let top = grid_top + row * cell_h;
+            let panel = area.margin(
+                top,
+                (area_h - top - cell_h).max(0),
+                left,
+                (area_w - left - plan.cell_w).max(0),
+            );
             let colour = palette(i);
 
-            let (_, py) = panel.get_base_pixel();
+            let (px, py) = panel.get_base_pixel();
             let caption = if m.unit.trim().is_empty() {
                 m.label.clone()
             } else {
                 format!("{} ({})", m.label, m.unit)
             };
-            draw_text(
+            let lines = wrap(&caption, plan.cell_w - GAP - 4, CAPTION_SIZE, 2);
+            draw_lines(
                 root,
-                study.raster,
-                &ellipsize(&caption, x1 - x0, 15.0),
-                (x0, py + 6),
-                TextSpec::new(15.0, TEXT),
+                study,
+                &lines,
+                (px + 4, py + 2),
+                17,
+                TextSpec::new(CAPTION_SIZE, TEXT),
             )?;
 
             let lo = m
@@ -222,20 +290,13 @@ impl Chart for Timeline {
 
             let mut chart = ChartBuilder::on(&panel)
                 .margin_top(CAPTION_H)
-                .margin_right(MARGIN_RIGHT)
-                .margin_bottom(if last { 0 } else { 10 })
-                .x_label_area_size(if last { AXIS_H } else { 0 })
+                .margin_right(MARGIN_RIGHT + GAP)
+                .margin_bottom(6)
+                .x_label_area_size(AXIS_H)
                 .y_label_area_size(Y_LABEL_AREA)
                 .build_cartesian_2d(0u32..steps, y0..y1)?;
-            let x_fmt = |v: &u32| {
-                if last {
-                    step_date(s, *v).unwrap_or_else(|| v.to_string())
-                } else {
-                    String::new()
-                }
-            };
+            let x_fmt = |v: &u32| step_date(s, *v).unwrap_or_else(|| v.to_string());
             let y_fmt = |v: &f64| tick_label(*v, span);
-            let x_desc = format!("date (end of each {})", s.time_axis.unit);
             draw_axes(
                 root,
                 study,
@@ -243,13 +304,13 @@ impl Chart for Timeline {
                 Axis {
                     labels: x_labels,
                     format: &x_fmt,
-                    title: last.then_some(x_desc),
+                    title: None,
                     grid: true,
                 },
                 Axis {
-                    labels: 5,
+                    labels: 4,
                     format: &y_fmt,
-                    title: Some(m.unit.clone()),
+                    title: None,
                     grid: true,
                 },
             )?;
@@ -272,7 +333,7 @@ impl Chart for Timeline {
             )))?;
             chart.draw_series(LineSeries::new(
                 m.timeline.iter().map(|q| (at(q.step), q.p50)),
-                colour.stroke_width(3),
+                colour.stroke_width(2),
             ))?;
             if m.timeline.len() == 1 {
                 chart.draw_series(
@@ -282,11 +343,11 @@ impl Chart for Timeline {
                 )?;
             }
 
-            for mk in markers {
-                let style = ShapeStyle::from(&mk.kind.colour().mix(0.8)).stroke_width(1);
+            for mk in &layout.markers {
+                let style = ShapeStyle::from(&mk.kind.colour().mix(0.7)).stroke_width(1);
                 chart.draw_series(std::iter::once(DashedPathElement::new(
                     vec![(mk.step, y0), (mk.step, y1)],
-                    5,
+                    4,
                     4,
                     style,
                 )))?;
@@ -307,8 +368,9 @@ fn drawable<'a>(study: &Study<'a>) -> Vec<&'a MetricSummary> {
         .collect()
 }
 
-/// Collect the dated events and decisions and lay their labels out (see [`Layout`]).
-fn layout(study: &Study, to_px: impl Fn(u32) -> i32, left: i32, right: i32) -> Layout {
+/// Collect the dated events and decisions, number them in date order, and lay out one
+/// number label per step ("3,4") for a plot spanning `to_px(0)..right` (see [`Layout`]).
+fn layout(study: &Study, to_px: impl Fn(u32) -> i32, right: i32, key_cols: usize) -> Layout {
     let s = study.summary;
     let steps = s.time_axis.steps;
     let mut raw: Vec<(u32, Kind, String)> = Vec::new();
@@ -324,17 +386,6 @@ fn layout(study: &Study, to_px: impl Fn(u32) -> i32, left: i32, right: i32) -> L
     }
     raw.sort_by_key(|(step, kind, _)| (*step, *kind == Kind::Decision));
 
-    let (markers, rows) = stagger(&raw, &to_px, right);
-    if rows <= MAX_ROWS {
-        return Layout {
-            markers,
-            rows,
-            key: Vec::new(),
-            key_cols: 1,
-        };
-    }
-
-    // Too many: number them, one label per step ("3,4"), and list them in a key.
     let key: Vec<KeyEntry> = raw
         .iter()
         .enumerate()
@@ -362,7 +413,7 @@ fn layout(study: &Study, to_px: impl Fn(u32) -> i32, left: i32, right: i32) -> L
         markers,
         rows,
         key,
-        key_cols: if right - left >= 640 { 2 } else { 1 },
+        key_cols,
     }
 }
 
@@ -503,4 +554,89 @@ fn draw_legend<DB: DrawingBackend>(
         x += 18 + text_width(text, 12.5) + 22;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::sample_summary;
+    use super::super::{write_charts, ChartOptions, Render};
+    use super::*;
+
+    fn with_metrics(n: usize) -> crate::montecarlo::Summary {
+        let mut s = sample_summary();
+        let first = s.metrics[0].clone();
+        s.metrics.truncate(1);
+        for i in 1..n {
+            let mut m = first.clone();
+            m.id = format!("metric_{i}");
+            m.label = format!("Metric number {i} with a label long enough to need two lines");
+            s.metrics.push(m);
+        }
+        s
+    }
+
+    fn timeline_svg(s: &crate::montecarlo::Summary) -> (String, (u32, u32)) {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_charts(s, dir.path(), &ChartOptions::default()).unwrap();
+        let t = written.iter().find(|c| c.name == "timeline").unwrap();
+        (std::fs::read_to_string(&t.svg).unwrap(), t.size)
+    }
+
+    #[test]
+    fn sixteen_metrics_fit_a_16_9_slide_in_four_columns() {
+        let s = with_metrics(16);
+        let study = Study::new(&s, &ChartOptions::default()).unwrap();
+        assert_eq!(grid(16), (4, 4));
+        let (w, h) = Render::size(&Timeline, &study);
+        assert_eq!(h, w * 9 / 16, "{w}x{h} is 16:9");
+        assert!(w <= 1928, "{w}");
+    }
+
+    #[test]
+    fn every_panel_has_its_dates_and_its_whole_caption() {
+        let s = with_metrics(9);
+        let (svg, _) = timeline_svg(&s);
+        let first = step_date(&s, 0).unwrap();
+        // Each of the nine panels labels its own date axis.
+        let dated = svg.matches(first.as_str()).count();
+        assert!(dated >= 9, "{first} on {dated} panels");
+        for word in ["Metric", "number", "8", "two", "lines"] {
+            assert!(svg.contains(word), "caption word {word}");
+        }
+        assert!(
+            !svg.contains("lines…") && !svg.contains("two…"),
+            "captions wrap, uncut"
+        );
+    }
+
+    #[test]
+    fn more_metrics_than_panels_draw_the_first_sixteen_and_say_so() {
+        let s = with_metrics(20);
+        let (svg, (w, h)) = timeline_svg(&s);
+        assert!(
+            svg.contains("the first 16 of 20 metrics"),
+            "subtitle says so"
+        );
+        assert!(svg.contains("Metric number 15 "));
+        assert!(!svg.contains("Metric number 16 "));
+        assert!(h <= w * 9 / 16 + 1, "{w}x{h}");
+    }
+
+    #[test]
+    fn the_same_summary_draws_the_same_bytes() {
+        let s = with_metrics(16);
+        let dir = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let bytes: Vec<(Vec<u8>, Vec<u8>)> = dir
+            .iter()
+            .map(|d| {
+                let w = write_charts(&s, d.path(), &ChartOptions::default()).unwrap();
+                let t = w.iter().find(|c| c.name == "timeline").unwrap();
+                (
+                    std::fs::read(&t.svg).unwrap(),
+                    std::fs::read(&t.png).unwrap(),
+                )
+            })
+            .collect();
+        assert!(bytes[0] == bytes[1], "SVG and PNG are byte-identical");
+    }
 }
