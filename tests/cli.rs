@@ -326,7 +326,7 @@ fn readme_example_scenario_validates_and_runs() {
     sim()
         .arg("run")
         .arg(&path)
-        .args(["--runs", "300", "--no-charts", "-q", "--out"])
+        .args(["--runs", "300", "--no-charts", "--out"])
         .arg(dir.path())
         .assert()
         .success()
