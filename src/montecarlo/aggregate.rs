@@ -543,6 +543,53 @@ mod extended_float {
     }
 }
 
+/// Runs counted by the value a count or categorical metric ended at: one slot per declared
+/// value (or per count 0, 1, ...), and the runs at any other value, with the lowest run index
+/// among them so that a reader can replay it. Adding and merging are exact and order-free
+/// (the lowest index is a minimum).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueCounts {
+    pub counts: Vec<u64>,
+    pub other: u64,
+    /// The lowest run that ended at another value, and that value.
+    pub first_other: Option<(u64, f64)>,
+}
+
+impl ValueCounts {
+    pub fn new(slots: usize) -> ValueCounts {
+        ValueCounts {
+            counts: vec![0; slots],
+            other: 0,
+            first_other: None,
+        }
+    }
+
+    /// Counts run `run` at slot `slot`, or as another value when `slot` is `None`.
+    pub fn add(&mut self, run: u64, slot: Option<usize>, value: f64) {
+        match slot.and_then(|i| self.counts.get_mut(i)) {
+            Some(n) => *n += 1,
+            None => {
+                self.other += 1;
+                if self.first_other.is_none_or(|(r, _)| run < r) {
+                    self.first_other = Some((run, value));
+                }
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &ValueCounts) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.other += other.other;
+        if let Some((run, value)) = other.first_other {
+            if self.first_other.is_none_or(|(r, _)| run < r) {
+                self.first_other = Some((run, value));
+            }
+        }
+    }
+}
+
 /// 95 % Wilson score interval for `k` successes in `n` trials.
 pub fn wilson(k: u64, n: u64) -> [f64; 2] {
     if n == 0 {

@@ -103,16 +103,15 @@ pub fn render(summary: &Summary) -> String {
         }
     }
 
-    if !summary.metrics.is_empty() {
-        let width = summary
-            .metrics
+    let continuous: Vec<_> = summary.metrics.iter().filter(|m| !m.by_value()).collect();
+    if !continuous.is_empty() {
+        let width = continuous
             .iter()
             .map(|m| shown(&m.id).len())
             .max()
             .unwrap_or(6)
             .max(6);
-        let rows: Vec<[String; 5]> = summary
-            .metrics
+        let rows: Vec<[String; 5]> = continuous
             .iter()
             .map(|m| {
                 [
@@ -145,7 +144,7 @@ pub fn render(summary: &Summary) -> String {
             "p95",
             width = width.max(19)
         );
-        for (m, [mean, sd, p05, p50, p95]) in summary.metrics.iter().zip(&rows) {
+        for (m, [mean, sd, p05, p50, p95]) in continuous.iter().zip(&rows) {
             let _ = writeln!(
                 out,
                 "{:<width$}  {mean:>cell$}  {sd:>cell$}  {p05:>cell$}  {p50:>cell$}  {p95:>cell$}  {}",
@@ -154,13 +153,91 @@ pub fn render(summary: &Summary) -> String {
                 width = width.max(19)
             );
         }
-        for m in &summary.metrics {
+        for m in &continuous {
             if let Some(note) = m.accuracy_note() {
                 let _ = writeln!(out, "  note: {note}");
             }
         }
     }
+    render_values(&mut out, summary);
     out
+}
+
+/// Count and categorical metrics: the share of runs at each value, with its interval.
+fn render_values(out: &mut String, summary: &Summary) {
+    let metrics: Vec<_> = summary.metrics.iter().filter(|m| m.by_value()).collect();
+    if metrics.is_empty() {
+        return;
+    }
+    let named = |value: f64, label: &str| {
+        if label.is_empty() {
+            value.to_string()
+        } else {
+            format!("{value} {}", shown(label))
+        }
+    };
+    let rows: Vec<Vec<[String; 4]>> = metrics
+        .iter()
+        .map(|m| {
+            let mut rows: Vec<[String; 4]> = m
+                .values
+                .iter()
+                .map(|v| {
+                    [
+                        named(v.value, &v.label),
+                        percent(v.share),
+                        format!("[{}, {}]", percent(v.ci95[0]), percent(v.ci95[1])),
+                        v.count.to_string(),
+                    ]
+                })
+                .collect();
+            if let Some(o) = &m.other {
+                rows.push([
+                    "other".into(),
+                    percent(o.share),
+                    format!("[{}, {}]", percent(o.ci95[0]), percent(o.ci95[1])),
+                    o.count.to_string(),
+                ]);
+            }
+            rows
+        })
+        .collect();
+    // Values are indented under their metric's name; the header spans the indent.
+    let width = rows
+        .iter()
+        .flatten()
+        .map(|r| r[0].chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(22);
+    let _ = writeln!(
+        out,
+        "\n{:<header$}  {:>6}  {:>17}  {:>8}",
+        "Metric values (end of run)",
+        "share",
+        "95% interval",
+        "runs",
+        header = width + 4
+    );
+    for (m, rows) in metrics.iter().zip(&rows) {
+        let mean = if m.kind == "count" {
+            format!(", mean {}", level(m.mean, spread(m)))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "  {} ({}{mean})", shown(&m.id), shown(&m.unit));
+        for [value, share, interval, runs] in rows {
+            let _ = writeln!(
+                out,
+                "    {value:<width$}  {share:>6}  {interval:>17}  {runs:>8}"
+            );
+        }
+    }
+    for m in &metrics {
+        if let Some(note) = m.other_note() {
+            let _ = writeln!(out, "  note: {note}");
+        }
+    }
 }
 
 /// How far apart a metric's values are: what its printed levels must resolve.

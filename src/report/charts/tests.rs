@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::style::ensure_font;
 use super::*;
 use crate::montecarlo::summary::{
-    DecisionSummary, DriverBin, EventSummary, FixedParameter, Histogram, MetricSummary,
+    DecisionSummary, DriverBin, DriverCell, EventSummary, FixedParameter, Histogram, MetricSummary,
     OptionSummary, OutcomeSummary, ParameterSummary, ScenarioInfo, StepQuantiles, TimeAxis,
 };
 
@@ -122,8 +122,21 @@ fn drivers(lo: f64, hi: f64, p_first: f64, p_last: f64, curve: fn(f64) -> f64) -
                 lo: lo + (hi - lo) * i as f64 / 10.0,
                 hi: lo + (hi - lo) * (i + 1) as f64 / 10.0,
                 runs: per_bin,
-                outcome_counts: vec![main, renewed, rest - renewed],
+                outcomes: cells(&[main, renewed, rest - renewed], per_bin),
             }
+        })
+        .collect()
+}
+
+/// The sample's three outcomes with these counts in a bin of `runs`.
+fn cells(counts: &[u64], runs: u64) -> Vec<DriverCell> {
+    ["terminated", "renewed", "suspended_conditionally"]
+        .iter()
+        .zip(counts)
+        .map(|(id, &count)| DriverCell {
+            outcome: id.to_string(),
+            count,
+            ci95: crate::montecarlo::aggregate::wilson(count, runs),
         })
         .collect()
 }
@@ -245,6 +258,9 @@ pub(crate) fn sample_summary() -> Summary {
                 sd: Some(0.088),
                 quantile_error: 0.0,
                 integer: false,
+                kind: "continuous".into(),
+                values: vec![],
+                other: None,
                 timeline_quantile_error: 0.0,
                 min: 0.04,
                 max: 0.61,
@@ -276,6 +292,9 @@ pub(crate) fn sample_summary() -> Summary {
                 sd: Some(11.2),
                 quantile_error: 0.0,
                 integer: false,
+                kind: "continuous".into(),
+                values: vec![],
+                other: None,
                 timeline_quantile_error: 0.0,
                 min: 12.0,
                 max: 91.0,
@@ -502,7 +521,7 @@ fn degenerate_summaries_still_draw() {
         for b in &mut p.drivers {
             b.lo = 1.0;
             b.hi = 1.0;
-            b.outcome_counts.truncate(1);
+            b.outcomes.truncate(1);
         }
     }
     let dir = tempfile::tempdir().unwrap();
