@@ -872,6 +872,36 @@ mod tests {
     }
 
     #[test]
+    fn value_counts_merge_in_any_order_and_keep_the_lowest_other_run() {
+        // Runs 0..40 at slots by run; every seventh run at another value.
+        let add = |runs: std::ops::Range<u64>| {
+            let mut v = ValueCounts::new(3);
+            for r in runs.rev() {
+                let slot = (r % 7 != 3).then_some((r % 3) as usize);
+                v.add(r, slot, r as f64 + 0.5);
+            }
+            v
+        };
+        let whole = add(0..40);
+        let (mut a, b) = (add(0..17), add(17..40));
+        let mut ba = b.clone();
+        ba.merge(&a);
+        a.merge(&b);
+        assert_eq!(a, whole);
+        assert_eq!(ba, whole);
+        assert_eq!(whole.other, 6);
+        assert_eq!(whole.first_other, Some((3, 3.5)));
+        assert_eq!(whole.counts.iter().sum::<u64>() + whole.other, 40);
+        // A slot beyond the table is another value, not a panic.
+        let mut v = ValueCounts::new(1);
+        v.add(9, Some(4), 4.0);
+        assert_eq!(
+            (v.counts[0], v.other, v.first_other),
+            (0, 1, Some((9, 4.0)))
+        );
+    }
+
+    #[test]
     fn wilson_matches_reference_values() {
         // Reference: 8 of 10 -> [0.4902, 0.9433] (Wilson 1927; e.g. statsmodels proportion_confint).
         let [lo, hi] = wilson(8, 10);
