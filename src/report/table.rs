@@ -220,12 +220,20 @@ fn render_values(out: &mut String, summary: &Summary) {
         header = width + 4
     );
     for (m, rows) in metrics.iter().zip(&rows) {
-        let mean = if m.kind == "count" {
-            format!(", mean {}", level(m.mean, spread(m)))
-        } else {
+        // "(unit, mean 10.0)", or as much of it as there is.
+        let mut about: Vec<String> = Vec::new();
+        if !m.unit.trim().is_empty() {
+            about.push(shown(&m.unit).into_owned());
+        }
+        if m.kind == "count" {
+            about.push(format!("mean {}", level(m.mean, spread(m))));
+        }
+        let about = if about.is_empty() {
             String::new()
+        } else {
+            format!(" ({})", about.join(", "))
         };
-        let _ = writeln!(out, "  {} ({}{mean})", shown(&m.id), shown(&m.unit));
+        let _ = writeln!(out, "  {}{about}", shown(&m.id));
         for [value, share, interval, runs] in rows {
             let _ = writeln!(
                 out,

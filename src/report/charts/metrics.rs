@@ -293,7 +293,7 @@ fn draw_value_panel<DB: DrawingBackend>(
         .margin_right(18)
         .margin_left(4)
         .margin_bottom(6)
-        .x_label_area_size(46)
+        .x_label_area_size(60)
         .y_label_area_size(62)
         .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..y_max)?;
     let y_fmt = |v: &f64| tick_label(*v * 100.0, y_max * 100.0) + "%";
@@ -354,13 +354,30 @@ fn draw_value_panel<DB: DrawingBackend>(
             continue;
         }
         let (x, _) = chart.backend_coord(&(i as f64, 0.0));
-        draw_text(
-            root,
-            study.raster,
-            &ellipsize(name, slot * every as i32 - 6, 12.5),
-            (x, bottom + 8),
-            TextSpec::new(12.5, TEXT).anchor(HPos::Center, VPos::Top),
-        )?;
+        let room = slot * every as i32 - 6;
+        // A label too wide for its bar goes on two lines, split at the middle space.
+        let lines: Vec<&str> = match name
+            .char_indices()
+            .filter(|(_, c)| *c == ' ')
+            .min_by_key(|(at, _)| at.abs_diff(name.len() / 2))
+        {
+            Some((at, _)) if text_width(name, 12.5) > room => vec![&name[..at], &name[at + 1..]],
+            _ => vec![name.as_str()],
+        };
+        for (row, line) in lines.iter().enumerate() {
+            let size = if text_width(line, 12.5) > room {
+                11.0
+            } else {
+                12.5
+            };
+            draw_text(
+                root,
+                study.raster,
+                &ellipsize(line, room, size),
+                (x, bottom + 6 + 14 * row as i32),
+                TextSpec::new(size, TEXT).anchor(HPos::Center, VPos::Top),
+            )?;
+        }
     }
     Ok(())
 }
