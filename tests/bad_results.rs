@@ -145,6 +145,32 @@ fn bad_partials() -> Vec<(&'static str, Edit)> {
             sealed(|p| bump(&mut acc(p)["outcome_counts"][0], 100)),
         ),
         (
+            "metric_value_count_raised",
+            sealed(|p| bump(&mut acc(p)["metric_values"][11]["counts"][0], 1)),
+        ),
+        (
+            "continuous_metric_given_an_other_value",
+            sealed(|p| {
+                acc(p)["metric_values"][0] =
+                    json!({"counts": [], "other": 1, "first_other": [0, 0.5]})
+            }),
+        ),
+        (
+            "drivers_counted_beyond_a_parameter_s_values",
+            sealed(|p| {
+                // japan_talks_offer (parameter 19, a bernoulli: two bins of the ten, five
+                // outcomes each) moves a run from its first bin to a third.
+                let counts = acc(p)["driver_counts"].as_array_mut().expect("counts");
+                let first = 19 * 10 * 5;
+                let o = (0..5)
+                    .find(|o| counts[first + o] != json!(0))
+                    .expect("a run");
+                let n = counts[first + o].as_u64().expect("count");
+                counts[first + o] = json!(n - 1);
+                counts[first + 2 * 5 + o] = json!(1);
+            }),
+        ),
+        (
             "outcome_count_raised_digest_left",
             unsealed(|p| bump(&mut acc(p)["outcome_counts"][0], 100)),
         ),
@@ -350,6 +376,16 @@ fn merge_names_the_scenario_given_when_it_is_not_the_one_the_shards_ran() {
     assert_eq!(problem, None);
 }
 
+/// The shipped scenario's categorical metric.
+fn by_value_metric(s: &mut Value) -> &mut Value {
+    s["metrics"]
+        .as_array_mut()
+        .expect("metrics")
+        .iter_mut()
+        .find(|m| m["id"] == "pact_status")
+        .expect("pact_status")
+}
+
 fn metric(s: &mut Value) -> &mut Value {
     &mut s["metrics"][0]
 }
@@ -472,7 +508,45 @@ fn bad_summaries() -> Vec<(&'static str, Edit)> {
         ),
         (
             "drivers_bin_short_of_outcomes",
-            edit(|s| s["parameters"][0]["drivers"][0]["outcome_counts"] = json!([1])),
+            edit(|s| {
+                let cells = &mut s["parameters"][0]["drivers"][0]["outcomes"];
+                cells.as_object_mut().expect("keyed").remove("terminated");
+            }),
+        ),
+        (
+            "drivers_bin_interval_above_one",
+            edit(|s| {
+                s["parameters"][0]["drivers"][0]["outcomes"]["terminated"]["ci95"] =
+                    json!([0.0, 2.0])
+            }),
+        ),
+        (
+            "drivers_value_bins_reversed",
+            edit(|s| {
+                let p = s["parameters"]
+                    .as_array_mut()
+                    .expect("parameters")
+                    .iter_mut()
+                    .find(|p| p["id"] == "japan_talks_offer")
+                    .expect("a bernoulli parameter");
+                p["drivers"].as_array_mut().expect("bins").reverse();
+            }),
+        ),
+        (
+            "metric_value_count_raised",
+            edit(|s| bump(&mut by_value_metric(s)["values"][0]["count"], 1)),
+        ),
+        (
+            "metric_value_share_wrong",
+            edit(|s| by_value_metric(s)["values"][1]["share"] = json!(0.999)),
+        ),
+        (
+            "metric_kind_unknown",
+            edit(|s| by_value_metric(s)["kind"] = json!("ordinal")),
+        ),
+        (
+            "metric_values_emptied",
+            edit(|s| by_value_metric(s)["values"] = json!([])),
         ),
         (
             "drivers_bins_shortened",

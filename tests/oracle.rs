@@ -1,7 +1,9 @@
 //! Every statistic in summary.json against an exact answer recounted from runs.csv (or an
 //! analytic value): outcome counts and Wilson intervals, metric means, sds, quantiles and
-//! histograms, event counts, drivers, with the hard cases (offsets, tiny and huge magnitudes,
-//! constants, integers, a rare outcome, one run), and merges of shards in any order and split.
+//! histograms, the shares of count and categorical metrics, event counts, drivers bins with
+//! their intervals, with the hard cases (offsets, tiny and huge magnitudes, constants, integers,
+//! a rare outcome, undeclared values, a value seen once, one run), and merges of shards in any
+//! order and split.
 
 use std::path::{Path, PathBuf};
 
@@ -129,6 +131,26 @@ fn order_statistic(values: &[f64], q: f64) -> f64 {
     sorted[rank.max(1) - 1]
 }
 
+/// The 95% Wilson score interval, from its formula (0 and 1 exactly at k = 0 and k = n).
+fn wilson(k: u64, n: u64) -> [f64; 2] {
+    let z = 1.959_963_984_540_054f64;
+    let (nf, p) = (n as f64, k as f64 / n as f64);
+    let centre = (p + z * z / (2.0 * nf)) / (1.0 + z * z / nf);
+    let half = z / (1.0 + z * z / nf) * (p * (1.0 - p) / nf + z * z / (4.0 * nf * nf)).sqrt();
+    [
+        if k == 0 { 0.0 } else { centre - half },
+        if k == n { 1.0 } else { centre + half },
+    ]
+}
+
+fn assert_interval(got: &Value, k: u64, n: u64, what: &str) {
+    let [lo, hi] = wilson(k, n);
+    assert!(
+        (f(&got[0]) - lo).abs() < 1e-12 && (f(&got[1]) - hi).abs() < 1e-12,
+        "{what}: {got} vs [{lo}, {hi}] for {k} of {n}"
+    );
+}
+
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
@@ -232,6 +254,115 @@ fn metric_statistics_match_a_recount_of_the_runs() {
     assert_eq!(f(&count["quantile_error"]), 0.0);
 }
 
+/// The count and categorical metrics of the fixture, with the values a categorical one declares.
+const BY_VALUE: [(&str, &[f64]); 5] = [
+    ("status", &[1.0, 0.5, 0.0]),
+    ("partly_declared", &[0.0, 1.0]),
+    ("one_value", &[0.5]),
+    ("tally", &[]),
+    ("beyond", &[]),
+];
+
+/// The values a by-value metric lists for `values`: a categorical one's declared values; for a
+/// count, the whole numbers 0 to 49 seen, from the smallest to the largest (or 0 when none).
+fn listed(declared: &[f64], values: &[f64]) -> Vec<f64> {
+    if !declared.is_empty() {
+        return declared.to_vec();
+    }
+    let whole: Vec<f64> = values
+        .iter()
+        .copied()
+        .filter(|v| v.fract() == 0.0 && (0.0..50.0).contains(v))
+        .collect();
+    let lo = whole.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = whole.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if whole.is_empty() {
+        vec![0.0]
+    } else {
+        (lo as u64..=hi as u64).map(|v| v as f64).collect()
+    }
+}
+
+/// Recounts the shares of every count and categorical metric of `study` from its rows.
+fn check_shares(study: &Study) {
+    let n = study.rows.len() as u64;
+    let runs = study.column("run");
+    for (id, declared) in BY_VALUE {
+        let values = study.column(id);
+        let m = study.metric(id);
+        let kind = if declared.is_empty() {
+            "count"
+        } else {
+            "categorical"
+        };
+        assert_eq!(m["kind"], kind, "{id}");
+        let want = listed(declared, &values);
+        let got = m["values"].as_array().expect("values");
+        assert_eq!(
+            got.iter().map(|v| f(&v["value"])).collect::<Vec<_>>(),
+            want,
+            "{id}: values listed"
+        );
+        for (v, &value) in got.iter().zip(&want) {
+            let k = values.iter().filter(|x| **x == value).count() as u64;
+            let what = format!("{id} = {value}");
+            assert_eq!(v["count"], k, "{what}");
+            assert_eq!(f(&v["share"]), k as f64 / n as f64, "{what}");
+            assert_interval(&v["ci95"], k, n, &what);
+        }
+        let others: Vec<usize> = (0..values.len())
+            .filter(|&i| !want.contains(&values[i]))
+            .collect();
+        match others.first() {
+            None => assert!(m.get("other").is_none(), "{id}: {}", m["other"]),
+            Some(&first) => {
+                let o = &m["other"];
+                let k = others.len() as u64;
+                assert_eq!(o["count"], k, "{id}: other");
+                assert_eq!(f(&o["share"]), k as f64 / n as f64, "{id}: other");
+                assert_interval(&o["ci95"], k, n, &format!("{id}: other"));
+                assert_eq!(f(&o["first_run"]), runs[first], "{id}: first other run");
+                assert_eq!(
+                    f(&o["first_value"]),
+                    values[first],
+                    "{id}: first other value"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn count_and_categorical_shares_match_a_recount_of_the_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let study = run_study(dir.path(), 4000, &[]);
+    check_shares(&study);
+    // Exact answers where there is one: labels in declared order, one value holding every run,
+    // runs beyond the declared values and beyond the counts counted as other.
+    let status = &study.metric("status")["values"];
+    assert_eq!(status[0]["label"], "in force");
+    assert_eq!(status[2]["label"], "left");
+    let one = &study.metric("one_value")["values"];
+    assert_eq!(
+        (one[0]["count"].as_u64(), f(&one[0]["share"])),
+        (Some(4000), 1.0)
+    );
+    assert_eq!(f(&one[0]["ci95"][1]), 1.0);
+    assert!(study.metric("one_value").get("other").is_none());
+    assert!(study.metric("partly_declared")["other"]["count"].as_u64() > Some(0));
+    assert!(study.metric("beyond")["other"]["count"].as_u64() > Some(0));
+    let tally: Vec<f64> = study.metric("tally")["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| f(&v["value"]))
+        .collect();
+    assert_eq!(tally, (0..=10).map(f64::from).collect::<Vec<_>>());
+    // A continuous metric carries none of it.
+    let plain = study.metric("plain");
+    assert!(plain.get("kind").is_none() && plain.get("values").is_none());
+}
+
 #[test]
 fn outcomes_events_and_drivers_match_a_recount_of_the_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -244,14 +375,7 @@ fn outcomes_events_and_drivers_match_a_recount_of_the_runs() {
         let k = outcomes.iter().filter(|x| *x == id).count() as u64;
         assert_eq!(o["count"], k, "{id}");
         assert_eq!(f(&o["probability"]), k as f64 / n as f64);
-        // The Wilson score interval, from its formula.
-        let z = 1.959_963_984_540_054f64;
-        let (nf, p) = (n as f64, k as f64 / n as f64);
-        let centre = (p + z * z / (2.0 * nf)) / (1.0 + z * z / nf);
-        let half = z / (1.0 + z * z / nf) * (p * (1.0 - p) / nf + z * z / (4.0 * nf * nf)).sqrt();
-        let ci = &o["ci95"];
-        let lo = if k == 0 { 0.0 } else { centre - half };
-        assert!((f(&ci[0]) - lo).abs() < 1e-12 && (f(&ci[1]) - (centre + half)).abs() < 1e-12);
+        assert_interval(&o["ci95"], k, n, id);
     }
     // The rare outcome is x > 0.998: about 0.2 % of runs, recounted above; analytically
     // 0.002, within its interval.
@@ -272,13 +396,48 @@ fn outcomes_events_and_drivers_match_a_recount_of_the_runs() {
         .find(|p| p["id"] == "x")
         .unwrap();
     let bins = x["drivers"].as_array().unwrap();
+    assert_eq!(bins.len(), 10);
+    let check_bin = |what: &str, bin: &Value, inside: &[usize]| {
+        let runs = inside.len() as u64;
+        assert_eq!(bin["runs"], runs, "{what}");
+        let cells = bin["outcomes"].as_object().expect("outcomes keyed by id");
+        assert_eq!(
+            cells.keys().collect::<Vec<_>>(),
+            ["rare", "common"],
+            "{what}"
+        );
+        for (id, cell) in cells {
+            let k = inside.iter().filter(|&&i| outcomes[i] == *id).count() as u64;
+            assert_eq!(cell["count"], k, "{what} {id}");
+            assert_interval(&cell["ci95"], k, runs, &format!("{what} {id}"));
+        }
+    };
     for (b, bin) in bins.iter().enumerate() {
         let inside: Vec<usize> = (0..xs.len())
             .filter(|&i| ((xs[i] * 10.0) as usize).min(9) == b)
             .collect();
-        assert_eq!(bin["runs"], inside.len() as u64, "bin {b}");
-        let rare_inside = inside.iter().filter(|&&i| outcomes[i] == "rare").count();
-        assert_eq!(bin["outcome_counts"][0], rare_inside as u64, "bin {b}");
+        check_bin(&format!("x bin {b}"), bin, &inside);
+    }
+    // A bernoulli and a ten-valued discrete parameter: a bin per value, not deciles (whose
+    // bins would mix the values where a decile straddles two).
+    for (id, values) in [
+        ("coin", vec![0.0, 1.0]),
+        ("k", (0..10).map(f64::from).collect()),
+    ] {
+        let column = study.column(id);
+        let p = study.summary["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap();
+        let bins = p["drivers"].as_array().unwrap();
+        assert_eq!(bins.len(), values.len(), "{id}");
+        for (bin, &v) in bins.iter().zip(&values) {
+            assert_eq!((f(&bin["lo"]), f(&bin["hi"])), (v, v), "{id}");
+            let inside: Vec<usize> = (0..column.len()).filter(|&i| column[i] == v).collect();
+            check_bin(&format!("{id} = {v}"), bin, &inside);
+        }
     }
     let mean = accurate_sum(xs.iter().copied()) / n as f64;
     assert!((f(&x["mean"]) - mean).abs() <= 1e-15);
@@ -297,6 +456,13 @@ fn one_run_gives_its_own_values_and_no_sd() {
         }
         assert_eq!(m["histogram"]["counts"], serde_json::json!([1]));
     }
+    // Every value of a count or categorical metric seen once: a share of 1 or 0.
+    check_shares(&study);
+    let status = &study.metric("status")["values"];
+    let held: Vec<u64> = (0..3)
+        .map(|i| status[i]["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(held.iter().sum::<u64>(), 1);
 }
 
 #[test]
@@ -321,6 +487,22 @@ fn shards_merged_in_any_order_and_split_give_the_same_bytes() {
         .assert()
         .success();
     let expected = std::fs::read(single.join("oracle/summary.json")).unwrap();
+    // The bytes compared hold the value counts, the other values and the keyed drivers bins.
+    let parsed: Value = serde_json::from_slice(&expected).unwrap();
+    let metric = |id: &str| {
+        parsed["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert!(metric("status")["values"]
+        .as_array()
+        .is_some_and(|v| v.len() == 3));
+    assert!(metric("partly_declared")["other"]["first_run"].is_u64());
+    assert!(parsed["parameters"][0]["drivers"][0]["outcomes"]["rare"]["ci95"].is_array());
     for (count, order) in [
         (2, vec![2, 1]),
         (3, vec![3, 1, 2]),

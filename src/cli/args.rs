@@ -174,7 +174,7 @@ pub struct RunArgs {
     /// Print the summary as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,
-    /// Outcome whose drivers the charts show [default: the first outcome]
+    /// Outcome whose drivers the charts show [default: the one best estimated in every bin]
     #[arg(long, value_name = "OUTCOME")]
     pub main_outcome: Option<String>,
     /// Run only the K-th of N equal shares of the runs and write a partial result for `merge`
@@ -192,7 +192,7 @@ pub struct RunArgs {
 pub struct ReportArgs {
     /// A study's output folder (or its summary.json)
     pub dir: PathBuf,
-    /// Outcome whose drivers the charts show [default: the first outcome]
+    /// Outcome whose drivers the charts show [default: the one best estimated in every bin]
     #[arg(long, value_name = "OUTCOME")]
     pub main_outcome: Option<String>,
 }

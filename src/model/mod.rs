@@ -194,6 +194,8 @@ pub struct MetricModel {
     pub doc: Documentation,
     pub origin: Origin,
     pub expr: Program,
+    /// How its end-of-run value is summarised.
+    pub kind: crate::scenario::MetricKind,
 }
 
 impl Model {
@@ -454,6 +456,7 @@ impl<'a> Compiler<'a> {
                 doc: m.doc.clone(),
                 origin: self.origin("metric", &m.id),
                 expr: self.expr(&m.expr, &names, Type::Number),
+                kind: m.kind.clone(),
             })
             .collect();
 

@@ -4,10 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::aggregate::{Sketch, COARSE_BUCKETS, FINE_BUCKETS};
+use super::aggregate::{Sketch, ValueCounts, COARSE_BUCKETS, FINE_BUCKETS};
 use super::exact::ExactMoments;
 use super::{RunRows, StudyConfig, DRIVER_BINS};
+use crate::distribution::Spec;
 use crate::model::Model;
+use crate::scenario::{MetricKind, MAX_METRIC_VALUES};
 
 /// Everything a study aggregates. Merging two is exact and commutative.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +25,9 @@ pub struct Accumulator {
     pub(super) metric_end: Vec<Sketch>,
     /// `steps x metrics` (step-major), empty when the timeline is off.
     pub(super) metric_steps: Vec<Sketch>,
+    /// Per metric, the runs at each value of a count or categorical one (no slots for a
+    /// continuous one).
+    pub(super) metric_values: Vec<ValueCounts>,
     pub(super) parameter_sums: Vec<ExactMoments>,
     /// `parameters x DRIVER_BINS x outcomes`.
     pub(super) driver_counts: Vec<u64>,
@@ -49,6 +54,11 @@ impl Accumulator {
             metric_moments: vec![ExactMoments::with_squares(); m],
             metric_end: vec![Sketch::new(FINE_BUCKETS); m],
             metric_steps: vec![Sketch::new(COARSE_BUCKETS); m * steps],
+            metric_values: model
+                .metrics
+                .iter()
+                .map(|m| ValueCounts::new(value_slots(&m.kind)))
+                .collect(),
             parameter_sums: vec![ExactMoments::sums(); model.parameters.len()],
             driver_counts: vec![0; model.parameters.len() * DRIVER_BINS * model.outcomes.len()],
         }
@@ -69,6 +79,9 @@ impl Accumulator {
             a.merge(b);
         }
         for (a, b) in self.metric_steps.iter_mut().zip(&other.metric_steps) {
+            a.merge(b);
+        }
+        for (a, b) in self.metric_values.iter_mut().zip(&other.metric_values) {
             a.merge(b);
         }
         for (a, b) in self.parameter_sums.iter_mut().zip(&other.parameter_sums) {
@@ -173,27 +186,56 @@ impl Accumulator {
                 ));
             }
         }
+        length("metric_values", self.metric_values.len(), metrics)?;
+        for (m, v) in model.metrics.iter().zip(&self.metric_values) {
+            let what = format!("the value counts of metric `{}`", m.id);
+            length(&what, v.counts.len(), value_slots(&m.kind))?;
+            let total = checked_total(v.counts.iter().copied().chain([v.other]))?;
+            let first_fits = match v.first_other {
+                None => v.other == 0,
+                Some((run, value)) => {
+                    v.other > 0
+                        && run < config.runs
+                        && value.is_finite()
+                        && value_slot(&m.kind, value).is_none()
+                }
+            };
+            // A continuous metric counts no values at all.
+            let want = if value_slots(&m.kind) == 0 { 0 } else { runs };
+            if total != want || !first_fits {
+                return Err(format!(
+                    "{what} do not add up to the {runs} runs or name a wrong first other value"
+                ));
+            }
+        }
         let bins = DRIVER_BINS * outcomes;
         length(
             "driver_counts",
             self.driver_counts.len(),
             model.parameters.len() * bins,
         )?;
-        for (i, (p, counts)) in model
+        let layouts = driver_bins(model, config);
+        for ((p, counts), layout) in model
             .parameters
             .iter()
             .zip(self.driver_counts.chunks(bins.max(1)))
-            .enumerate()
+            .zip(&layouts)
         {
-            let fixed = config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed();
+            let used = outcomes * layout.len();
             for (o, &want) in self.outcome_counts.iter().enumerate() {
-                let got = checked_total(counts.iter().skip(o).step_by(outcomes).copied())?;
-                if got != if fixed { 0 } else { want } {
+                let got = checked_total(counts[..used].iter().skip(o).step_by(outcomes).copied())?;
+                if got != if layout.len() == 0 { 0 } else { want } {
                     return Err(format!(
                         "the drivers table of parameter `{}` does not add up to the outcome counts",
                         p.id
                     ));
                 }
+            }
+            if counts[used..].iter().any(|&n| n > 0) {
+                return Err(format!(
+                    "the drivers table of parameter `{}` counts runs in bins it does not have",
+                    p.id
+                ));
             }
         }
         Ok(())
@@ -211,6 +253,88 @@ fn checked_total(counts: impl Iterator<Item = u64>) -> Result<u64, String> {
     Ok(total)
 }
 
+/// How many values a metric counts runs at: its declared values, the counts
+/// `0..MAX_METRIC_VALUES`, or none for a continuous metric.
+pub(super) fn value_slots(kind: &MetricKind) -> usize {
+    match kind {
+        MetricKind::Continuous => 0,
+        MetricKind::Count => MAX_METRIC_VALUES,
+        MetricKind::Categorical { values, .. } => values.len(),
+    }
+}
+
+/// The slot of `value` for a metric of `kind`, `None` for a value it does not count one by
+/// one (an undeclared code; a count that is negative, fractional or beyond the limit).
+pub(super) fn value_slot(kind: &MetricKind, value: f64) -> Option<usize> {
+    match kind {
+        MetricKind::Continuous => None,
+        MetricKind::Count => {
+            (value >= 0.0 && value < MAX_METRIC_VALUES as f64 && value.fract() == 0.0)
+                .then_some(value as usize)
+        }
+        MetricKind::Categorical { values, .. } => values.iter().position(|&v| v == value),
+    }
+}
+
+/// How a parameter's runs are binned for the drivers table.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum DriverBins {
+    /// Not sampled (fixed by the scenario or by `--set`): no bins.
+    None,
+    /// By the decile of the uniform number behind the value.
+    Deciles,
+    /// By value, ascending: a parameter that takes at most `DRIVER_BINS` values (bernoulli,
+    /// a short discrete), whose deciles would mix values in a bin that straddles two.
+    Values(Vec<f64>),
+}
+
+impl DriverBins {
+    pub(super) fn len(&self) -> usize {
+        match self {
+            DriverBins::None => 0,
+            DriverBins::Deciles => DRIVER_BINS,
+            DriverBins::Values(v) => v.len(),
+        }
+    }
+
+    /// The bin of a run whose parameter is `value`, drawn from uniform `u`.
+    #[inline]
+    pub(super) fn bin(&self, value: f64, u: f64) -> Option<usize> {
+        match self {
+            DriverBins::None => None,
+            DriverBins::Deciles => Some(((u * DRIVER_BINS as f64) as usize).min(DRIVER_BINS - 1)),
+            // The distribution draws only these values.
+            DriverBins::Values(v) => v.iter().position(|&x| x == value),
+        }
+    }
+}
+
+/// The drivers bins of each parameter of `model` in a study under `config`.
+pub(super) fn driver_bins(model: &Model, config: &StudyConfig) -> Vec<DriverBins> {
+    model
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed() {
+                return DriverBins::None;
+            }
+            let mut values = match p.distribution.spec() {
+                Spec::Bernoulli { .. } => vec![0.0, 1.0],
+                Spec::Discrete { values, .. } => values.iter().map(|v| v + 0.0).collect(),
+                _ => return DriverBins::Deciles,
+            };
+            values.sort_by(f64::total_cmp);
+            values.dedup();
+            if values.len() <= DRIVER_BINS {
+                DriverBins::Values(values)
+            } else {
+                DriverBins::Deciles
+            }
+        })
+        .collect()
+}
+
 fn add_counts(a: &mut [u64], b: &[u64]) {
     for (x, y) in a.iter_mut().zip(b) {
         *x += y;
@@ -219,6 +343,7 @@ fn add_counts(a: &mut [u64], b: &[u64]) {
 
 /// One finished run, as the aggregates and the per-run rows need it.
 pub(super) struct RunResult<'a> {
+    pub(super) run: u64,
     pub(super) parameters: &'a [f64],
     /// The design's uniform number behind each parameter (for the drivers bins).
     pub(super) uniforms: &'a [f64],
@@ -231,7 +356,7 @@ pub(super) struct RunResult<'a> {
 /// Adds one run to the aggregates and to the rows.
 pub(super) fn record(
     model: &Model,
-    fixed: &[bool],
+    drivers: &[DriverBins],
     acc: &mut Accumulator,
     rows: Option<&mut RunRows>,
     run: &RunResult<'_>,
@@ -253,10 +378,19 @@ pub(super) fn record(
     for (moments, &v) in acc.metric_moments.iter_mut().zip(run.metrics) {
         moments.add(v);
     }
+    for ((m, counts), &v) in model
+        .metrics
+        .iter()
+        .zip(&mut acc.metric_values)
+        .zip(run.metrics)
+    {
+        if !matches!(m.kind, MetricKind::Continuous) {
+            counts.add(run.run, value_slot(&m.kind, v), v + 0.0);
+        }
+    }
     for (i, (&value, &u)) in run.parameters.iter().zip(run.uniforms).enumerate() {
         acc.parameter_sums[i].add(value);
-        if !fixed[i] {
-            let bin = ((u * DRIVER_BINS as f64) as usize).min(DRIVER_BINS - 1);
+        if let Some(bin) = drivers[i].bin(value, u) {
             acc.driver_counts[(i * DRIVER_BINS + bin) * outcomes + outcome] += 1;
         }
     }

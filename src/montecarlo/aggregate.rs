@@ -543,6 +543,53 @@ mod extended_float {
     }
 }
 
+/// Runs counted by the value a count or categorical metric ended at: one slot per declared
+/// value (or per count 0, 1, ...), and the runs at any other value, with the lowest run index
+/// among them so that a reader can replay it. Adding and merging are exact and order-free
+/// (the lowest index is a minimum).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueCounts {
+    pub counts: Vec<u64>,
+    pub other: u64,
+    /// The lowest run that ended at another value, and that value.
+    pub first_other: Option<(u64, f64)>,
+}
+
+impl ValueCounts {
+    pub fn new(slots: usize) -> ValueCounts {
+        ValueCounts {
+            counts: vec![0; slots],
+            other: 0,
+            first_other: None,
+        }
+    }
+
+    /// Counts run `run` at slot `slot`, or as another value when `slot` is `None`.
+    pub fn add(&mut self, run: u64, slot: Option<usize>, value: f64) {
+        match slot.and_then(|i| self.counts.get_mut(i)) {
+            Some(n) => *n += 1,
+            None => {
+                self.other += 1;
+                if self.first_other.is_none_or(|(r, _)| run < r) {
+                    self.first_other = Some((run, value));
+                }
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: &ValueCounts) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.other += other.other;
+        if let Some((run, value)) = other.first_other {
+            if self.first_other.is_none_or(|(r, _)| run < r) {
+                self.first_other = Some((run, value));
+            }
+        }
+    }
+}
+
 /// 95 % Wilson score interval for `k` successes in `n` trials.
 pub fn wilson(k: u64, n: u64) -> [f64; 2] {
     if n == 0 {
@@ -822,6 +869,36 @@ mod tests {
             let coverage = covered as f64 / trials as f64;
             assert!(coverage >= floor, "n {n} p {p}: coverage {coverage}");
         }
+    }
+
+    #[test]
+    fn value_counts_merge_in_any_order_and_keep_the_lowest_other_run() {
+        // Runs 0..40 at slots by run; every seventh run at another value.
+        let add = |runs: std::ops::Range<u64>| {
+            let mut v = ValueCounts::new(3);
+            for r in runs.rev() {
+                let slot = (r % 7 != 3).then_some((r % 3) as usize);
+                v.add(r, slot, r as f64 + 0.5);
+            }
+            v
+        };
+        let whole = add(0..40);
+        let (mut a, b) = (add(0..17), add(17..40));
+        let mut ba = b.clone();
+        ba.merge(&a);
+        a.merge(&b);
+        assert_eq!(a, whole);
+        assert_eq!(ba, whole);
+        assert_eq!(whole.other, 6);
+        assert_eq!(whole.first_other, Some((3, 3.5)));
+        assert_eq!(whole.counts.iter().sum::<u64>() + whole.other, 40);
+        // A slot beyond the table is another value, not a panic.
+        let mut v = ValueCounts::new(1);
+        v.add(9, Some(4), 4.0);
+        assert_eq!(
+            (v.counts[0], v.other, v.first_other),
+            (0, 1, Some((9, 4.0)))
+        );
     }
 
     #[test]

@@ -93,8 +93,8 @@ struct BlockScratch {
     choices: Vec<Option<u16>>,
     metrics: Vec<f64>,
     event_counts: Vec<u32>,
-    /// Parameters never sampled (fixed by the scenario or the study): no drivers bins.
-    fixed: Vec<bool>,
+    /// How each parameter's runs are binned for the drivers table.
+    drivers: Vec<accumulator::DriverBins>,
 }
 
 /// Simulates runs `first..first + len` into `acc`, and their rows into `rows` if given.
@@ -117,12 +117,7 @@ fn simulate_block(
         choices: vec![None; model.decisions.len()],
         metrics: vec![0.0; m],
         event_counts: vec![0; model.events.len()],
-        fixed: (0..p)
-            .map(|i| {
-                config.fixed.iter().any(|(f, _)| *f == i)
-                    || model.parameters[i].distribution.is_fixed()
-            })
-            .collect(),
+        drivers: accumulator::driver_bins(model, config),
     };
     let end = first + len;
     let mut run = first;
@@ -165,6 +160,7 @@ fn simulate_block(
             }
             let outcome = lanes.outcome(lane);
             let result = RunResult {
+                run: run + lane as u64,
                 parameters: &scratch.parameters[at.clone()],
                 uniforms: &scratch.uniforms[at],
                 outcome,
@@ -172,7 +168,7 @@ fn simulate_block(
                 metrics: &scratch.metrics,
                 event_counts: &scratch.event_counts,
             };
-            record(model, &scratch.fixed, acc, rows.as_deref_mut(), &result);
+            record(model, &scratch.drivers, acc, rows.as_deref_mut(), &result);
         }
         run += live as u64;
     }

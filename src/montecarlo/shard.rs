@@ -54,8 +54,9 @@ pub struct Partial {
     pub content_sha256: String,
 }
 
-/// Version 2 added the run range and the content digest.
-pub const PARTIAL_FORMAT: &str = "alliance-sim-partial/2";
+/// Version 2 added the run range and the content digest; version 3 the value counts of count
+/// and categorical metrics, and drivers bins by value.
+pub const PARTIAL_FORMAT: &str = "alliance-sim-partial/3";
 
 impl Shard {
     /// The run indexes this shard runs: its blocks, the last one cut at `runs`.

@@ -1,8 +1,10 @@
 //! The summary of a study, from its aggregates.
 
-use super::aggregate::wilson;
+use super::accumulator::{driver_bins, DriverBins};
+use super::aggregate::{wilson, ValueCounts};
 use super::{summary, Accumulator, StudyConfig, StudyError, Summary, DRIVER_BINS, HISTOGRAM_BINS};
 use crate::model::Model;
+use crate::scenario::MetricKind;
 
 /// Turns aggregates into the summary written to `summary.json`. Fails only when a statistic of
 /// finite values is beyond the range of doubles (a standard deviation of values near 1e308 of
@@ -139,6 +141,25 @@ pub fn summarize(
                 p95: p95.value,
                 quantile_error: p05.error.max(p50.error).max(p95.error),
                 integer: end.is_integral(),
+                kind: match m.kind {
+                    MetricKind::Continuous => "continuous",
+                    MetricKind::Count => "count",
+                    MetricKind::Categorical { .. } => "categorical",
+                }
+                .into(),
+                values: value_shares(&m.kind, &acc.metric_values[k], n),
+                other: acc.metric_values[k]
+                    .first_other
+                    .map(|(first_run, first_value)| {
+                        let count = acc.metric_values[k].other;
+                        OtherValues {
+                            count,
+                            share: share(count),
+                            ci95: wilson(count, n),
+                            first_run,
+                            first_value,
+                        }
+                    }),
                 histogram: Histogram { edges, counts },
                 timeline,
                 timeline_quantile_error: timeline_error,
@@ -146,28 +167,41 @@ pub fn summarize(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let outcome_count = model.outcomes.len();
+    let layouts = driver_bins(model, config);
     let parameters = model
         .parameters
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let fixed = config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed();
-            let drivers = if fixed {
-                Vec::new()
-            } else {
-                (0..DRIVER_BINS)
-                    .map(|b| {
-                        let base = (i * DRIVER_BINS + b) * outcome_count;
-                        let outcome_counts = acc.driver_counts[base..base + outcome_count].to_vec();
-                        DriverBin {
-                            lo: bin_edge(&p.distribution, b as f64 / DRIVER_BINS as f64),
-                            hi: bin_edge(&p.distribution, (b + 1) as f64 / DRIVER_BINS as f64),
-                            runs: outcome_counts.iter().sum(),
-                            outcome_counts,
-                        }
-                    })
-                    .collect()
-            };
+            let drivers = (0..layouts[i].len())
+                .map(|b| {
+                    let base = (i * DRIVER_BINS + b) * outcome_count;
+                    let counts = &acc.driver_counts[base..base + outcome_count];
+                    let runs = counts.iter().sum();
+                    let (lo, hi) = match &layouts[i] {
+                        DriverBins::Values(values) => (values[b], values[b]),
+                        _ => (
+                            bin_edge(&p.distribution, b as f64 / DRIVER_BINS as f64),
+                            bin_edge(&p.distribution, (b + 1) as f64 / DRIVER_BINS as f64),
+                        ),
+                    };
+                    DriverBin {
+                        lo,
+                        hi,
+                        runs,
+                        outcomes: model
+                            .outcomes
+                            .iter()
+                            .zip(counts)
+                            .map(|(o, &count)| DriverCell {
+                                outcome: o.id.clone(),
+                                count,
+                                ci95: wilson(count, runs),
+                            })
+                            .collect(),
+                    }
+                })
+                .collect();
             let mean = acc.parameter_sums[i].mean(n);
             if mean.abs() > summary::MAX_MAGNITUDE {
                 return Err(StudyError::Statistic(format!(
@@ -225,6 +259,41 @@ pub fn summarize(
             dates,
         },
     })
+}
+
+/// The runs at each value of a count or categorical metric: every declared value of a
+/// categorical one (a code no run took is worth seeing at 0 %), the values of a count from
+/// the smallest to the largest seen (gaps shown as 0); none for a continuous one.
+fn value_shares(kind: &MetricKind, counts: &ValueCounts, n: u64) -> Vec<summary::ValueShare> {
+    let at = |value: f64, label: &str, count: u64| summary::ValueShare {
+        value,
+        label: label.to_string(),
+        count,
+        share: if n == 0 { 0.0 } else { count as f64 / n as f64 },
+        ci95: wilson(count, n),
+    };
+    match kind {
+        MetricKind::Continuous => Vec::new(),
+        MetricKind::Categorical { values, labels } => values
+            .iter()
+            .zip(labels)
+            .zip(&counts.counts)
+            .map(|((&v, label), &count)| at(v, label, count))
+            .collect(),
+        MetricKind::Count => {
+            let seen = |&(_, c): &(usize, &u64)| *c > 0;
+            let first = counts.counts.iter().enumerate().find(seen);
+            let last = counts.counts.iter().enumerate().rev().find(seen);
+            match (first, last) {
+                (Some((a, _)), Some((b, _))) => (a..=b)
+                    .map(|v| at(v as f64, "", counts.counts[v]))
+                    .collect(),
+                // Every run at another value: the one value 0, so that the list is never
+                // empty and `other` holds the runs.
+                _ => vec![at(0.0, "", 0)],
+            }
+        }
+    }
 }
 
 /// The parameter value at quantile `q`, using the support's edge at 0 and 1 when it is finite

@@ -193,6 +193,19 @@ pub struct MetricSummary {
     pub quantile_error: f64,
     /// Every value was an integer (quantiles are then integers too).
     pub integer: bool,
+    /// `count` or `categorical`, as the scenario declares it (`kind` of `[metrics.ID]`);
+    /// absent for a continuous metric. Such a metric is read by `values` and `other`.
+    #[serde(default = "continuous", skip_serializing_if = "is_continuous")]
+    pub kind: String,
+    /// The runs that ended at each value: a categorical metric's declared values in declared
+    /// order, a count's values from the smallest to the largest seen. Empty (absent) for a
+    /// continuous metric.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<ValueShare>,
+    /// The runs that ended at a value `values` does not list (an undeclared code, or a count
+    /// that is negative, fractional or at least `MAX_METRIC_VALUES`); absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other: Option<OtherValues>,
     /// Equal-width histogram of the end-of-run value; every value counted in its own bin.
     pub histogram: Histogram,
     /// Quantiles of the value at the end of each step (one entry per step).
@@ -201,7 +214,66 @@ pub struct MetricSummary {
     pub timeline_quantile_error: f64,
 }
 
+fn continuous() -> String {
+    "continuous".into()
+}
+
+fn is_continuous(kind: &str) -> bool {
+    kind == "continuous"
+}
+
+/// The runs at one value of a count or categorical metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueShare {
+    pub value: f64,
+    /// The declared label; absent when there is none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    pub count: u64,
+    /// `count` over all runs.
+    pub share: f64,
+    /// 95% Wilson score interval for the share, as for outcomes.
+    pub ci95: [f64; 2],
+}
+
+/// The runs at values a count or categorical metric does not list, and the first of them (the
+/// lowest run index) with its value, to replay with `explain`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtherValues {
+    pub count: u64,
+    pub share: f64,
+    pub ci95: [f64; 2],
+    pub first_run: u64,
+    pub first_value: f64,
+}
+
 impl MetricSummary {
+    /// Whether the metric is read by its values (count or categorical) rather than by its
+    /// mean and quantiles.
+    pub fn by_value(&self) -> bool {
+        !is_continuous(&self.kind)
+    }
+
+    /// A warning when runs ended at values a count or categorical metric does not list.
+    pub fn other_note(&self) -> Option<String> {
+        let o = self.other.as_ref()?;
+        Some(format!(
+            "`{}` ended at a value it does not list in {} runs (first: run {} at {}); they are counted as `other`{}",
+            self.id,
+            o.count,
+            o.first_run,
+            o.first_value,
+            if self.kind == "count" {
+                format!(
+                    ": a count is shown value by value for 0 to {}; declare it `kind = \"continuous\"` if it goes further",
+                    crate::scenario::MAX_METRIC_VALUES - 1
+                )
+            } else {
+                String::new()
+            }
+        ))
+    }
+
     /// The share of the metric's spread within which its quantiles must be known to be
     /// printed without a warning.
     pub const QUANTILE_TOLERANCE: f64 = 0.005;
@@ -267,8 +339,69 @@ pub struct DriverBin {
     pub lo: f64,
     pub hi: f64,
     pub runs: u64,
-    /// Count of each outcome in this bin, in the order of `Summary::outcomes`.
-    pub outcome_counts: Vec<u64>,
+    /// The runs of each outcome in this bin, keyed by outcome id (in the order of
+    /// `Summary::outcomes`), with the 95% Wilson interval of its share of the bin.
+    #[serde(with = "keyed_by_outcome")]
+    pub outcomes: Vec<DriverCell>,
+}
+
+/// One outcome in one drivers bin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverCell {
+    pub outcome: String,
+    pub count: u64,
+    pub ci95: [f64; 2],
+}
+
+/// Drivers cells as a JSON object `{"outcome_id": {"count": n, "ci95": [lo, hi]}}`, in order.
+mod keyed_by_outcome {
+    use super::DriverCell;
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Cell {
+        count: u64,
+        ci95: [f64; 2],
+    }
+
+    pub fn serialize<S: Serializer>(cells: &[DriverCell], s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(cells.len()))?;
+        for c in cells {
+            map.serialize_entry(
+                &c.outcome,
+                &Cell {
+                    count: c.count,
+                    ci95: c.ci95,
+                },
+            )?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<DriverCell>, D::Error> {
+        struct Cells;
+        impl<'de> Visitor<'de> for Cells {
+            type Value = Vec<DriverCell>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of outcome ids to {count, ci95}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut cells = Vec::new();
+                while let Some((outcome, cell)) = map.next_entry::<String, Cell>()? {
+                    cells.push(DriverCell {
+                        outcome,
+                        count: cell.count,
+                        ci95: cell.ci95,
+                    });
+                }
+                Ok(cells)
+            }
+        }
+        d.deserialize_map(Cells)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -436,6 +569,7 @@ impl MetricSummary {
         if held != Some(runs) {
             return Err(format!("the histogram does not hold the {runs} runs"));
         }
+        self.check_values(runs)?;
         if !self.timeline.is_empty() && self.timeline.len() != time.steps as usize {
             return Err(format!(
                 "the timeline has {} steps; the time axis has {}",
@@ -466,36 +600,113 @@ impl MetricSummary {
     }
 }
 
+impl MetricSummary {
+    /// The shares of a count or categorical metric: a known kind, at most `MAX_METRIC_VALUES`
+    /// values, distinct and (for a count) ascending whole numbers, counts that add up to the
+    /// runs with `other`.
+    fn check_values(&self, runs: u64) -> Result<(), String> {
+        let limit = crate::scenario::MAX_METRIC_VALUES;
+        match self.kind.as_str() {
+            "continuous" if self.values.is_empty() && self.other.is_none() => return Ok(()),
+            "continuous" => return Err("a continuous metric has values or other".into()),
+            "count" | "categorical" => {}
+            other => return Err(format!("kind `{other}` is not count or categorical")),
+        }
+        if self.values.is_empty() || self.values.len() > limit {
+            return Err(format!(
+                "{} values; a {} metric has 1 to {limit}",
+                self.values.len(),
+                self.kind
+            ));
+        }
+        let mut total = 0u64;
+        for (i, v) in self.values.iter().enumerate() {
+            number("a value", v.value)?;
+            let what = format!("value {}", v.value);
+            count_and_share(&what, v.count, v.share, v.ci95, runs)?;
+            total = total.saturating_add(v.count);
+            let repeated = self.values[..i].iter().any(|w| w.value == v.value);
+            let out_of_order = self.kind == "count"
+                && (v.value.fract() != 0.0
+                    || v.value < 0.0
+                    || v.value >= limit as f64
+                    || i > 0 && self.values[i - 1].value + 1.0 != v.value);
+            if repeated || out_of_order {
+                return Err(format!(
+                    "value {} is repeated, or is not the next whole number of a count",
+                    v.value
+                ));
+            }
+        }
+        if let Some(o) = &self.other {
+            count_and_share("other", o.count, o.share, o.ci95, runs)?;
+            number("other's first value", o.first_value)?;
+            // (`first_run` indexes the whole study, which a shard's summary does not span.)
+            if o.count == 0 {
+                return Err("other counts no runs".into());
+            }
+            total = total.saturating_add(o.count);
+        }
+        if total != runs {
+            return Err(format!(
+                "the values' counts add up to {total}, not the {runs} runs"
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl ParameterSummary {
+    /// Whether the drivers bins are the parameter's values (every bin a single value) rather
+    /// than deciles of its distribution.
+    pub fn drivers_by_value(&self) -> bool {
+        !self.drivers.is_empty() && self.drivers.iter().all(|b| b.lo == b.hi)
+    }
+
     fn check(&self, outcomes: &[OutcomeSummary]) -> Result<(), String> {
         number("mean", self.mean)?;
         if self.drivers.is_empty() {
             return Ok(());
         }
-        if self.drivers.len() != super::DRIVER_BINS {
+        let bins = super::DRIVER_BINS;
+        let ascending_values = self.drivers_by_value()
+            && self.drivers.windows(2).all(|w| w[0].lo < w[1].lo)
+            && self.drivers.len() <= bins;
+        if self.drivers.len() != bins && !ascending_values {
             return Err(format!(
-                "{} drivers bins; a sampled parameter has {}",
+                "{} drivers bins; a sampled parameter has {bins}, or one per value (at most {bins}, ascending)",
                 self.drivers.len(),
-                super::DRIVER_BINS
             ));
         }
         let mut per_outcome = vec![0u64; outcomes.len()];
         for (b, bin) in self.drivers.iter().enumerate() {
             number("a drivers bin bound", bin.lo)?;
             number("a drivers bin bound", bin.hi)?;
-            if bin.hi < bin.lo || bin.outcome_counts.len() != outcomes.len() {
+            let keyed = bin.outcomes.len() == outcomes.len()
+                && bin
+                    .outcomes
+                    .iter()
+                    .zip(outcomes)
+                    .all(|(c, o)| c.outcome == o.id);
+            if bin.hi < bin.lo || !keyed {
                 return Err(format!(
-                    "drivers bin {b} has bounds {} to {} and {} outcome counts for {} outcomes",
-                    bin.lo,
-                    bin.hi,
-                    bin.outcome_counts.len(),
-                    outcomes.len()
+                    "drivers bin {b} has bounds {} to {} and outcomes that are not those of `outcomes`, in order",
+                    bin.lo, bin.hi,
                 ));
             }
             let mut held = 0u64;
-            for (total, &n) in per_outcome.iter_mut().zip(&bin.outcome_counts) {
-                *total = total.saturating_add(n);
-                held = held.saturating_add(n);
+            for (total, c) in per_outcome.iter_mut().zip(&bin.outcomes) {
+                *total = total.saturating_add(c.count);
+                held = held.saturating_add(c.count);
+                let what = format!("drivers bin {b}, outcome `{}`", c.outcome);
+                share(&format!("{what}: ci95"), c.ci95[0])?;
+                share(&format!("{what}: ci95"), c.ci95[1])?;
+                if c.ci95[0] > c.ci95[1] || c.count > bin.runs {
+                    return Err(format!(
+                        "{what}: count {} of {} runs with interval [{}, {}]",
+                        c.count, bin.runs, c.ci95[0], c.ci95[1]
+                    ));
+                }
             }
             if held != bin.runs {
                 return Err(format!(

@@ -6,7 +6,6 @@
 //! support a claim (a tie, overlapping intervals, too few runs per bin), the text says so
 //! instead of naming a winner.
 
-use crate::montecarlo::aggregate::wilson;
 use crate::montecarlo::summary::{DriverBin, OutcomeSummary, ParameterSummary};
 use crate::montecarlo::Summary;
 use crate::report::format::{by_magnitude, group_thousands, percent};
@@ -180,19 +179,31 @@ fn ends(p: &ParameterSummary, outcome: usize) -> Option<Ends<'_>> {
     if p.drivers.len() < 2 || low.runs == 0 || high.runs == 0 {
         return None;
     }
-    let (kl, kh) = (
-        *low.outcome_counts.get(outcome)?,
-        *high.outcome_counts.get(outcome)?,
-    );
+    let (cl, ch) = (low.outcomes.get(outcome)?, high.outcomes.get(outcome)?);
     Some(Ends {
         parameter: p,
         low,
         high,
-        low_share: kl as f64 / low.runs as f64,
-        high_share: kh as f64 / high.runs as f64,
-        low_ci: wilson(kl, low.runs),
-        high_ci: wilson(kh, high.runs),
+        low_share: cl.count as f64 / low.runs as f64,
+        high_share: ch.count as f64 / high.runs as f64,
+        low_ci: cl.ci95,
+        high_ci: ch.ci95,
     })
+}
+
+/// Which runs a bin holds: "it was 1" for a bin of one value (a bernoulli or short discrete
+/// parameter is binned by its values), else the tenth and its bounds.
+fn drawn(bin: &DriverBin, tenth: &str, unit: &str) -> String {
+    if bin.lo == bin.hi {
+        let value = by_magnitude(bin.lo);
+        if unit.trim().is_empty() {
+            format!("it was {value}")
+        } else {
+            format!("it was {value} {unit}")
+        }
+    } else {
+        format!("it was drawn in its {tenth} tenth ({})", bounds(bin, unit))
+    }
 }
 
 fn bounds(bin: &DriverBin, unit: &str) -> String {
@@ -248,14 +259,14 @@ fn driver_text(s: &Summary, outcome: usize) -> String {
         );
         let mut t = format!(
             "What moves {label} most is {}: higher values {verb} it. In the runs where \
-             it was drawn in its lowest tenth ({}), the outcome happened in {} of {} (95% \
-             interval {}); in its highest tenth ({}), in {} of {} (95% interval {}).",
+             {}, the outcome happened in {} of {} (95% interval {}); where {}, in {} of {} \
+             (95% interval {}).",
             name(p),
-            bounds(e.low, &p.unit),
+            drawn(e.low, "lowest", &p.unit),
             percent(e.low_share),
             runs_text(e.low.runs),
             ci(e.low_ci),
-            bounds(e.high, &p.unit),
+            drawn(e.high, "highest", &p.unit),
             percent(e.high_share),
             runs_text(e.high.runs),
             ci(e.high_ci),
@@ -347,6 +358,16 @@ fn caveats(s: &Summary) -> Vec<String> {
 mod tests {
     use super::super::charts::tests::sample_summary;
     use super::*;
+    use crate::montecarlo::aggregate::wilson;
+
+    /// Sets a bin's outcome counts, with their intervals as a study gives them.
+    fn set_counts(bin: &mut DriverBin, counts: &[u64]) {
+        assert_eq!(bin.outcomes.len(), counts.len());
+        for (cell, &k) in bin.outcomes.iter_mut().zip(counts) {
+            cell.count = k;
+            cell.ci95 = wilson(k, bin.runs);
+        }
+    }
 
     /// Set outcome counts (and their probabilities and intervals, as a study would) for `runs`.
     fn set_outcomes(s: &mut Summary, runs: u64, counts: &[u64]) {
@@ -364,7 +385,7 @@ mod tests {
         for p in &mut s.parameters {
             for b in &mut p.drivers {
                 b.runs = counts.iter().sum();
-                b.outcome_counts = counts.to_vec();
+                set_counts(b, counts);
             }
         }
     }
@@ -395,12 +416,12 @@ mod tests {
         for p in s.parameters.iter().filter(|p| !p.drivers.is_empty()) {
             let (l, h) = (&p.drivers[0], &p.drivers[p.drivers.len() - 1]);
             let (pl, ph) = (
-                l.outcome_counts[top] as f64 / l.runs as f64,
-                h.outcome_counts[top] as f64 / h.runs as f64,
+                l.outcomes[top].count as f64 / l.runs as f64,
+                h.outcomes[top].count as f64 / h.runs as f64,
             );
             let (cl, ch) = (
-                wilson(l.outcome_counts[top], l.runs),
-                wilson(h.outcome_counts[top], h.runs),
+                wilson(l.outcomes[top].count, l.runs),
+                wilson(h.outcomes[top].count, h.runs),
             );
             let clear = cl[1] < ch[0] || ch[1] < cl[0];
             if clear && best.is_none_or(|(_, a, b)| (ph - pl).abs() > (b - a).abs()) {
@@ -449,11 +470,12 @@ mod tests {
             .iter_mut()
             .find(|p| !p.drivers.is_empty())
             .unwrap();
-        p.drivers[0].outcome_counts[0] = 45;
-        p.drivers[0].outcome_counts[1] = 55;
+        let mut ends = vec![0; p.drivers[0].outcomes.len()];
+        (ends[0], ends[1]) = (45, 55);
+        set_counts(&mut p.drivers[0], &ends);
         let last = p.drivers.len() - 1;
-        p.drivers[last].outcome_counts[0] = 55;
-        p.drivers[last].outcome_counts[1] = 45;
+        (ends[0], ends[1]) = (55, 45);
+        set_counts(&mut p.drivers[last], &ends);
         let id = p.id.clone();
         let f = finding(&s);
         assert!(
@@ -496,11 +518,12 @@ mod tests {
         for p in &mut s.parameters {
             for (i, b) in p.drivers.iter_mut().enumerate() {
                 b.runs = u64::from(i == 4);
-                b.outcome_counts = if i == 4 {
+                let here = if i == 4 {
                     counts.clone()
                 } else {
                     vec![0; counts.len()]
                 };
+                set_counts(b, &here);
             }
         }
         let f = finding(&s);

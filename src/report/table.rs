@@ -40,6 +40,7 @@ pub fn render(summary: &Summary) -> String {
     decisions(&mut out, summary);
     events(&mut out, summary);
     metrics(&mut out, summary);
+    metric_values(&mut out, summary);
     out
 }
 
@@ -171,11 +172,11 @@ fn events(out: &mut String, summary: &Summary) {
 }
 
 fn metrics(out: &mut String, summary: &Summary) {
-    if summary.metrics.is_empty() {
+    let continuous: Vec<_> = summary.metrics.iter().filter(|m| !m.by_value()).collect();
+    if continuous.is_empty() {
         return;
     }
-    let rows: Vec<[String; 5]> = summary
-        .metrics
+    let rows: Vec<[String; 5]> = continuous
         .iter()
         .map(|m| {
             [
@@ -202,8 +203,7 @@ fn metrics(out: &mut String, summary: &Summary) {
     let most = WIDTH
         .saturating_sub(5 * (cell + 2) + 2 + 8)
         .max(title.len());
-    let width = summary
-        .metrics
+    let width = continuous
         .iter()
         .map(|m| shown(&m.id).chars().count())
         .filter(|&n| n <= most)
@@ -217,7 +217,7 @@ fn metrics(out: &mut String, summary: &Summary) {
     );
     let numbers = width + 5 * (cell + 2) + 2;
     let unit_room = WIDTH.saturating_sub(numbers).max(12);
-    for (m, [mean, sd, p05, p50, p95]) in summary.metrics.iter().zip(&rows) {
+    for (m, [mean, sd, p05, p50, p95]) in continuous.iter().zip(&rows) {
         let unit = wrap(&shown(&m.unit), unit_room);
         let mut id = shown(&m.id);
         if id.chars().count() > width {
@@ -233,8 +233,122 @@ fn metrics(out: &mut String, summary: &Summary) {
             let _ = writeln!(out, "{:numbers$}{line}", "");
         }
     }
-    for m in &summary.metrics {
+    for m in &continuous {
         if let Some(note) = m.accuracy_note() {
+            write_wrapped(out, "  note: ", &note, "        ");
+        }
+    }
+}
+
+/// Count and categorical metrics: the share of runs at each value, with its interval.
+fn metric_values(out: &mut String, summary: &Summary) {
+    let metrics: Vec<_> = summary.metrics.iter().filter(|m| m.by_value()).collect();
+    if metrics.is_empty() {
+        return;
+    }
+    let named = |value: f64, label: &str| {
+        if label.is_empty() {
+            value.to_string()
+        } else {
+            format!("{value} {}", shown(label))
+        }
+    };
+    // (name, count, share, interval) of every row, then the decimals they all print with.
+    let rows: Vec<Vec<(String, u64, f64, [f64; 2])>> = metrics
+        .iter()
+        .map(|m| {
+            let mut rows: Vec<_> = m
+                .values
+                .iter()
+                .map(|v| (named(v.value, &v.label), v.count, v.share, v.ci95))
+                .collect();
+            if let Some(o) = &m.other {
+                rows.push(("other".to_string(), o.count, o.share, o.ci95));
+            }
+            rows
+        })
+        .collect();
+    let shares: Vec<(f64, [f64; 2])> = rows.iter().flatten().map(|r| (r.2, r.3)).collect();
+    let decimals = share_decimals(&shares);
+    let cells: Vec<Vec<[String; 4]>> = rows
+        .iter()
+        .map(|rows| {
+            rows.iter()
+                .map(|(name, count, share, [lo, hi])| {
+                    [
+                        name.clone(),
+                        percent_to(*share, decimals),
+                        format!(
+                            "[{}, {}]",
+                            percent_to(*lo, decimals),
+                            percent_to(*hi, decimals)
+                        ),
+                        group_thousands(*count),
+                    ]
+                })
+                .collect()
+        })
+        .collect();
+    let column = |k: usize, header: &str| {
+        cells
+            .iter()
+            .flatten()
+            .map(|c| c[k].chars().count())
+            .chain([header.chars().count()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (p, ci, n) = (
+        column(1, "share"),
+        column(2, "95% interval"),
+        column(3, "runs"),
+    );
+    let room = WIDTH.saturating_sub(p + ci + n + 6 + 4).max(12);
+    let width = cells
+        .iter()
+        .flatten()
+        .map(|c| c[0].chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(22, room);
+    let _ = writeln!(
+        out,
+        "\n{:<header$}  {:>p$}  {:>ci$}  {:>n$}",
+        "Metric values (end of run)",
+        "share",
+        "95% interval",
+        "runs",
+        header = width + 4
+    );
+    for (m, rows) in metrics.iter().zip(&cells) {
+        // "(unit, mean 10.0)", or as much of it as there is.
+        let mut about: Vec<String> = Vec::new();
+        if !m.unit.trim().is_empty() {
+            about.push(shown(&m.unit).into_owned());
+        }
+        if m.kind == "count" {
+            about.push(format!("mean {}", level(m.mean, spread(m))));
+        }
+        let about = if about.is_empty() {
+            String::new()
+        } else {
+            format!("({})", about.join(", "))
+        };
+        write_wrapped(out, &format!("  {} ", shown(&m.id)), &about, "      ");
+        for [value, share, interval, runs] in rows {
+            let lines = wrap(value, width);
+            let _ = writeln!(
+                out,
+                "    {:<width$}  {share:>p$}  {interval:>ci$}  {runs:>n$}",
+                lines[0]
+            );
+            for line in &lines[1..] {
+                let _ = writeln!(out, "      {line}");
+            }
+        }
+    }
+    for m in &metrics {
+        if let Some(note) = m.other_note() {
             write_wrapped(out, "  note: ", &note, "        ");
         }
     }

@@ -890,12 +890,105 @@ fn decode_metric(id: Ident, value: &Value, errors: &mut Errors) -> Option<Metric
     let mut r = Reader::new(table, span, "a metric", errors);
     let doc = documentation(&mut r);
     let expr = r.expr("expr", true);
-    r.finish(&with_doc_keys(&["expr"]));
+    let kind = decode_metric_kind(&id, span, &mut r);
+    r.finish(&with_doc_keys(&["expr", "kind", "values", "labels"]));
     Some(Metric {
         id,
         doc,
         expr: expr?,
+        kind: kind?,
     })
+}
+
+/// `kind`, and for a categorical metric its `values` (distinct, at most `MAX_METRIC_VALUES`)
+/// and optional `labels`, one per value.
+fn decode_metric_kind(id: &Ident, span: Span, r: &mut Reader<'_, '_>) -> Option<MetricKind> {
+    let kind = r
+        .choice("kind", &["continuous", "count", "categorical"], false)
+        .unwrap_or_else(|| {
+            if r.table.entries.contains_key("kind") {
+                "" // reported
+            } else {
+                "continuous"
+            }
+        });
+    let values_span = r.table.entries.get("values").map(|e| e.value.span);
+    let labels_span = r.table.entries.get("labels").map(|e| e.value.span);
+    let values = values_span.and(r.number_array("values", false));
+    let labels = labels_span.and(r.string_array("labels"));
+    if kind != "categorical" && !kind.is_empty() {
+        for (key, at) in [("values", values_span), ("labels", labels_span)] {
+            if let Some(at) = at {
+                r.errors.push(
+                    Diagnostic::new(
+                        format!(
+                            "`{key}` belongs to a categorical metric; `{}` is {kind}",
+                            id.name
+                        ),
+                        at,
+                    )
+                    .with_hint("add `kind = \"categorical\"`, or remove the key"),
+                );
+            }
+        }
+    }
+    match kind {
+        "continuous" => Some(MetricKind::Continuous),
+        "count" => Some(MetricKind::Count),
+        "categorical" => {
+            let Some(values_span) = values_span else {
+                r.errors.push(
+                    Diagnostic::new(
+                        format!("categorical metric `{}` needs `values`", id.name),
+                        span,
+                    )
+                    .with_hint("list the codes it takes, e.g. `values = [0, 0.5, 1]`"),
+                );
+                return None;
+            };
+            let values = values?;
+            if values.is_empty() || values.len() > MAX_METRIC_VALUES {
+                r.errors.push(Diagnostic::new(
+                    format!(
+                        "`values` has {} values; a categorical metric has 1 to {MAX_METRIC_VALUES}",
+                        values.len()
+                    ),
+                    values_span,
+                ));
+                return None;
+            }
+            if let Some(i) = (1..values.len()).find(|&i| values[..i].contains(&values[i])) {
+                r.errors.push(
+                    Diagnostic::new(
+                        format!("`values` lists {} twice (item {})", values[i], i + 1),
+                        values_span,
+                    )
+                    .with_hint("each value is one category: list it once"),
+                );
+                return None;
+            }
+            let labels = match (labels_span, labels) {
+                (None, _) => vec![String::new(); values.len()],
+                (Some(_), None) => return None, // reported
+                (Some(at), Some(labels)) if labels.len() != values.len() => {
+                    r.errors.push(Diagnostic::new(
+                        format!(
+                            "`labels` has {} labels for {} values; give one per value",
+                            labels.len(),
+                            values.len()
+                        ),
+                        at,
+                    ));
+                    return None;
+                }
+                (Some(_), Some(labels)) => labels,
+            };
+            // -0 and 0 are one category.
+            let values = values.into_iter().map(|v| v + 0.0).collect();
+            Some(MetricKind::Categorical { values, labels })
+        }
+        _ => None,
+    }
 }
 
 /// `[backtest]`: `observed` (and `status_quo`) name an option of `decision`, or an outcome when

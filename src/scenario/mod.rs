@@ -288,6 +288,27 @@ pub struct Metric {
     pub id: Ident,
     pub doc: Documentation,
     pub expr: ExprSource,
+    pub kind: MetricKind,
+}
+
+/// The most values a categorical metric may declare, and the largest count a count metric
+/// shows value by value (0 to this minus one): each value is a row of the table and a bar of
+/// the chart.
+pub const MAX_METRIC_VALUES: usize = 50;
+
+/// How a metric's end-of-run value is summarised.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricKind {
+    /// Mean, sd, quantiles and a histogram.
+    Continuous,
+    /// A whole number of things (0, 1, 2, ...): the share of runs at each value.
+    Count,
+    /// A code such as a status: the share of runs at each declared value, in declared order.
+    Categorical {
+        values: Vec<f64>,
+        /// One per value; empty strings where none was given.
+        labels: Vec<String>,
+    },
 }
 
 /// Reads a scenario file, following `extends`.

@@ -1,5 +1,6 @@
 //! `metrics`: a histogram of each metric's end-of-run value (small multiples), with the mean
-//! and the 5th and 95th percentiles marked.
+//! and the 5th and 95th percentiles marked; a count or categorical metric gets a bar per value
+//! with its 95% interval instead.
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
@@ -75,6 +76,9 @@ fn draw_panel<DB: DrawingBackend>(
     m: &MetricSummary,
     colour: RGBColor,
 ) -> DrawResult {
+    if m.by_value() {
+        return draw_value_panel(root, study, panel, m, colour);
+    }
     let (pw, _) = panel.dim_in_pixel();
     let (px, py) = panel.get_base_pixel();
     let usable = pw as i32 - 24;
@@ -224,5 +228,156 @@ fn draw_panel<DB: DrawingBackend>(
         vec![(m.mean, 0.0), (m.mean, y_max)],
         ShapeStyle::from(&MEAN).stroke_width(2),
     )))?;
+    Ok(())
+}
+
+/// A count or categorical metric: the share of runs at each value (and at `other`), each bar
+/// with its 95% interval, values labelled under their bars.
+fn draw_value_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    study: &Study,
+    panel: &DrawingArea<DB, Shift>,
+    m: &MetricSummary,
+    colour: RGBColor,
+) -> DrawResult {
+    let (pw, _) = panel.dim_in_pixel();
+    let (px, py) = panel.get_base_pixel();
+    let usable = pw as i32 - 24;
+    draw_text(
+        root,
+        study.raster,
+        &ellipsize(&m.label, usable, 16.0),
+        (px + 14, py + 6),
+        TextSpec::new(16.0, TEXT),
+    )?;
+    let caption = match &m.other {
+        Some(o) => format!(
+            "share of runs at each value, with its 95% interval · {} runs at other values",
+            o.count
+        ),
+        None => "share of runs at each value, with its 95% interval".to_string(),
+    };
+    draw_text(
+        root,
+        study.raster,
+        &ellipsize(&caption, usable, 12.5),
+        (px + 14, py + 28),
+        TextSpec::new(12.5, TEXT),
+    )?;
+
+    let mut bars: Vec<(String, f64, [f64; 2])> = m
+        .values
+        .iter()
+        .map(|v| {
+            // The unit (the axis title) says what the codes mean; a label says it better.
+            let name = if v.label.is_empty() {
+                v.value.to_string()
+            } else {
+                v.label.clone()
+            };
+            (name, v.share, v.ci95)
+        })
+        .collect();
+    if let Some(o) = &m.other {
+        bars.push(("other".into(), o.share, o.ci95));
+    }
+    let n = bars.len().max(1);
+    let y_max = bars.iter().map(|b| b.2[1]).fold(0.0, f64::max).max(1e-9) * 1.08;
+    let unit = if m.unit.trim().is_empty() {
+        "value".to_string()
+    } else {
+        m.unit.clone()
+    };
+    let mut chart = ChartBuilder::on(panel)
+        .margin_top(50)
+        .margin_right(18)
+        .margin_left(4)
+        .margin_bottom(6)
+        .x_label_area_size(60)
+        .y_label_area_size(62)
+        .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..y_max)?;
+    let y_fmt = |v: &f64| tick_label(*v * 100.0, y_max * 100.0) + "%";
+    let x_fmt = |_: &f64| String::new();
+    draw_axes(
+        root,
+        study,
+        &mut chart,
+        Axis {
+            labels: 0,
+            format: &x_fmt,
+            title: Some(unit),
+            grid: false,
+        },
+        Axis {
+            labels: 8,
+            format: &y_fmt,
+            title: Some("share of runs".into()),
+            grid: true,
+        },
+    )?;
+    chart.draw_series(bars.iter().enumerate().map(|(i, (_, share, _))| {
+        let x = i as f64;
+        let mut r = Rectangle::new(
+            [(x - 0.36, 0.0), (x + 0.36, *share)],
+            colour.mix(0.85).filled(),
+        );
+        r.set_margin(0, 0, 1, 1);
+        r
+    }))?;
+    let whisker = ShapeStyle::from(&MEAN).stroke_width(1);
+    for (i, (_, _, [lo, hi])) in bars.iter().enumerate() {
+        let x = i as f64;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(x, *lo), (x, *hi)],
+            whisker,
+        )))?;
+        for y in [*lo, *hi] {
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(x - 0.12, y), (x + 0.12, y)],
+                whisker,
+            )))?;
+        }
+    }
+    // Labels under the bars; with many values, every k-th, so that they do not overlap.
+    let (left, _) = chart.backend_coord(&(-0.5, 0.0));
+    let (right, bottom) = chart.backend_coord(&(n as f64 - 0.5, 0.0));
+    let slot = ((right - left) / n as i32).max(1);
+    let widest = bars
+        .iter()
+        .map(|b| text_width(&b.0, 12.5))
+        .max()
+        .unwrap_or(0);
+    let every = (widest + 8).div_euclid(slot) as usize + 1;
+    let every = if m.kind == "categorical" { 1 } else { every };
+    for (i, (name, _, _)) in bars.iter().enumerate() {
+        if i % every != 0 && !(m.other.is_some() && i + 1 == bars.len()) {
+            continue;
+        }
+        let (x, _) = chart.backend_coord(&(i as f64, 0.0));
+        let room = slot * every as i32 - 6;
+        // A label too wide for its bar goes on two lines, split at the middle space.
+        let lines: Vec<&str> = match name
+            .char_indices()
+            .filter(|(_, c)| *c == ' ')
+            .min_by_key(|(at, _)| at.abs_diff(name.len() / 2))
+        {
+            Some((at, _)) if text_width(name, 12.5) > room => vec![&name[..at], &name[at + 1..]],
+            _ => vec![name.as_str()],
+        };
+        for (row, line) in lines.iter().enumerate() {
+            let size = if text_width(line, 12.5) > room {
+                11.0
+            } else {
+                12.5
+            };
+            draw_text(
+                root,
+                study.raster,
+                &ellipsize(line, room, size),
+                (x, bottom + 6 + 14 * row as i32),
+                TextSpec::new(size, TEXT).anchor(HPos::Center, VPos::Top),
+            )?;
+        }
+    }
     Ok(())
 }

@@ -49,7 +49,8 @@ pub fn chart_names() -> Vec<&'static str> {
 /// How to draw the charts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartOptions {
-    /// Id of the outcome whose drivers are shown; `None` for the first outcome.
+    /// Id of the outcome whose drivers are shown; `None` for the one the study estimates best
+    /// bin by bin (`drivers::default_main_outcome`).
     pub main_outcome: Option<String>,
     /// Base size in pixels (width, height). Charts with many panels grow taller. Sizes below
     /// 640x400 are raised to that.
@@ -144,7 +145,7 @@ pub(crate) struct Study<'a> {
 impl<'a> Study<'a> {
     pub fn new(summary: &'a Summary, options: &ChartOptions) -> Result<Self, ReportError> {
         let main = match &options.main_outcome {
-            None => 0,
+            None => drivers::default_main_outcome(summary),
             Some(id) => summary
                 .outcomes
                 .iter()

@@ -7,8 +7,9 @@ use std::time::Instant;
 use super::style::ensure_font;
 use super::*;
 use crate::montecarlo::summary::{
-    DecisionSummary, DriverBin, EventSummary, FixedParameter, Histogram, MetricSummary,
-    OptionSummary, OutcomeSummary, ParameterSummary, ScenarioInfo, StepQuantiles, TimeAxis,
+    DecisionSummary, DriverBin, DriverCell, EventSummary, FixedParameter, Histogram, MetricSummary,
+    OptionSummary, OtherValues, OutcomeSummary, ParameterSummary, ScenarioInfo, StepQuantiles,
+    TimeAxis, ValueShare,
 };
 
 const RUNS: u64 = 100_000;
@@ -122,8 +123,21 @@ fn drivers(lo: f64, hi: f64, p_first: f64, p_last: f64, curve: fn(f64) -> f64) -
                 lo: lo + (hi - lo) * i as f64 / 10.0,
                 hi: lo + (hi - lo) * (i + 1) as f64 / 10.0,
                 runs: per_bin,
-                outcome_counts: vec![main, renewed, rest - renewed],
+                outcomes: cells(&[main, renewed, rest - renewed], per_bin),
             }
+        })
+        .collect()
+}
+
+/// The sample's three outcomes with these counts in a bin of `runs`.
+fn cells(counts: &[u64], runs: u64) -> Vec<DriverCell> {
+    ["terminated", "renewed", "suspended_conditionally"]
+        .iter()
+        .zip(counts)
+        .map(|(id, &count)| DriverCell {
+            outcome: id.to_string(),
+            count,
+            ci95: crate::montecarlo::aggregate::wilson(count, runs),
         })
         .collect()
 }
@@ -245,6 +259,9 @@ pub(crate) fn sample_summary() -> Summary {
                 sd: Some(0.088),
                 quantile_error: 0.0,
                 integer: false,
+                kind: "continuous".into(),
+                values: vec![],
+                other: None,
                 timeline_quantile_error: 0.0,
                 min: 0.04,
                 max: 0.61,
@@ -276,6 +293,9 @@ pub(crate) fn sample_summary() -> Summary {
                 sd: Some(11.2),
                 quantile_error: 0.0,
                 integer: false,
+                kind: "continuous".into(),
+                values: vec![],
+                other: None,
                 timeline_quantile_error: 0.0,
                 min: 12.0,
                 max: 91.0,
@@ -502,7 +522,7 @@ fn degenerate_summaries_still_draw() {
         for b in &mut p.drivers {
             b.lo = 1.0;
             b.hi = 1.0;
-            b.outcome_counts.truncate(1);
+            b.outcomes.truncate(1);
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -661,4 +681,108 @@ fn crowded_summary_draws() {
         let png = std::fs::read(&c.png).unwrap();
         assert_eq!(png_size(&png), c.size);
     }
+}
+
+/// Every drivers bin of the sample with these counts of its three outcomes (and the runs they
+/// add up to).
+fn with_bins(summary: &mut Summary, counts: [u64; 3]) {
+    let runs = counts.iter().sum();
+    for p in &mut summary.parameters {
+        for b in &mut p.drivers {
+            b.runs = runs;
+            b.outcomes = cells(&counts, runs);
+        }
+    }
+}
+
+#[test]
+fn the_default_main_outcome_is_the_one_its_bins_estimate_best() {
+    let mut summary = sample_summary();
+    // The first outcome is rare in every bin (4 runs of 1,000): its panels would be noise. Of
+    // the other two, the second is the more balanced (500 with, 500 without; 496 and 504).
+    with_bins(&mut summary, [4, 500, 496]);
+    assert_eq!(drivers::default_main_outcome(&summary), 1);
+    // The smaller of "with" and "without" counts: 900 of 1,000 is as well estimated as 100.
+    with_bins(&mut summary, [100, 900, 0]);
+    assert_eq!(
+        drivers::default_main_outcome(&summary),
+        0,
+        "ties go to the first"
+    );
+    // One bin where the second outcome is rare decides against it.
+    with_bins(&mut summary, [300, 400, 300]);
+    summary.parameters[0].drivers[3].outcomes = cells(&[300, 2, 698], 1000);
+    assert_eq!(drivers::default_main_outcome(&summary), 0);
+    // What the chart shows without --main-outcome.
+    with_bins(&mut summary, [4, 500, 496]);
+    let dir = tempfile::tempdir().unwrap();
+    write_charts(&summary, dir.path(), &ChartOptions::default()).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("drivers.svg")).unwrap();
+    assert!(svg.contains("Renewed automatically"), "the second outcome");
+}
+
+#[test]
+fn a_categorical_metric_is_drawn_as_a_bar_per_value_and_other() {
+    let mut summary = sample_summary();
+    let share = |count: u64| ValueShare {
+        value: 0.0,
+        label: String::new(),
+        count,
+        share: count as f64 / RUNS as f64,
+        ci95: crate::montecarlo::aggregate::wilson(count, RUNS),
+    };
+    let mut status = summary.metrics[0].clone();
+    status.id = "pact_status".into();
+    status.label = "GSOMIA status".into();
+    status.kind = "categorical".into();
+    status.values = [
+        (1.0, "in force", 60_000),
+        (0.5, "notice pending", 39_000),
+        (0.0, "", 0),
+    ]
+    .iter()
+    .map(|&(value, label, count)| ValueShare {
+        value,
+        label: label.into(),
+        ..share(count)
+    })
+    .collect();
+    status.other = Some(OtherValues {
+        count: 1000,
+        share: 0.01,
+        ci95: crate::montecarlo::aggregate::wilson(1000, RUNS),
+        first_run: 17,
+        first_value: 0.25,
+    });
+    summary.metrics.push(status);
+    let mut tests = summary.metrics[0].clone();
+    tests.id = "nk_tests".into();
+    tests.kind = "count".into();
+    tests.values = (0..50)
+        .map(|v| ValueShare {
+            value: f64::from(v),
+            ..share(2000)
+        })
+        .collect();
+    tests.other = None;
+    summary.metrics.push(tests);
+    let dir = tempfile::tempdir().unwrap();
+    write_charts(&summary, dir.path(), &ChartOptions::default()).unwrap();
+    let svg = std::fs::read_to_string(dir.path().join("metrics.svg")).unwrap();
+    for text in [
+        "in force",
+        "\n0\n",
+        "\nother\n",
+        "1000 runs at other values",
+    ] {
+        assert!(svg.contains(text), "{text}");
+    }
+    let table = crate::report::table::render(&summary);
+    assert!(table.contains("Metric values (end of run)"), "{table}");
+    assert!(table.contains("1 in force"), "{table}");
+    // The note wraps at 80 columns: read it with its line breaks as spaces.
+    let flat = table.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("first: run 17 at 0.25"), "{table}");
+    // Shown by value, not among the means.
+    assert!(!table.contains("pact_status   "), "{table}");
 }

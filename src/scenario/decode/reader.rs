@@ -180,6 +180,33 @@ impl<'t, 'e> Reader<'t, 'e> {
         Some(out)
     }
 
+    /// An optional array of strings.
+    pub(super) fn string_array(&mut self, key: &'t str) -> Option<Vec<String>> {
+        let entry = self.required(key, false)?;
+        let Kind::Array(items) = &entry.value.kind else {
+            self.type_error(key, &entry.value, "an array of strings");
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match &item.kind {
+                Kind::String(s) => out.push(s.clone()),
+                _ => {
+                    self.errors.push(Diagnostic::new(
+                        format!(
+                            "item {} of `{key}` must be a string, found {}",
+                            i + 1,
+                            item.type_name()
+                        ),
+                        item.span,
+                    ));
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
     pub(super) fn integer(
         &mut self,
         key: &'t str,
