@@ -205,9 +205,10 @@ impl RunOptions {
     }
 }
 
-/// The format a run writes its rows in when `--runs-format` is not given. Parquet, because a
-/// million runs of the default scenario take 1.2 times as long with it as without a per-run
-/// file, and 3.4 times with CSV (README, "Output files").
+/// The format a run writes its rows in when `--runs-format` is not given. Parquet: one writer
+/// thread keeps up with the workers (10^6 runs of the default scenario cost about 1.2 times a
+/// run without a per-run file), where CSV's text formatting makes it the bottleneck (README,
+/// "Output files").
 pub const DEFAULT_RUNS_FORMAT: RunsFormat = RunsFormat::Parquet;
 
 /// `run`'s per-run file, checked.

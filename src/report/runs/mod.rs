@@ -18,11 +18,11 @@ use crate::montecarlo::{RunRows, RunSink};
 /// The formats of the per-run file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunsFormat {
-    /// Text, one line per run: read by anything, and large (about 800 MB per million runs of
+    /// Text, one line per run: read by anything, and large (about 780 MB per million runs of
     /// the default scenario).
     Csv,
-    /// Typed, compressed columns: about a fifth of the size, and fast enough to write that a
-    /// million runs cost little more than the runs themselves.
+    /// Typed, compressed columns: under two fifths of the size, and quick enough to write that
+    /// a million runs cost little more than the runs themselves.
     Parquet,
 }
 
