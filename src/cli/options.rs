@@ -206,7 +206,7 @@ impl RunOptions {
 }
 
 /// The format a run writes its rows in when `--runs-format` is not given. Parquet: one writer
-/// thread keeps up with the workers (10^6 runs of the default scenario cost about 1.2 times a
+/// thread keeps up with the workers (10^6 runs of the default scenario cost 1.1 to 1.2 times a
 /// run without a per-run file), where CSV's text formatting makes it the bottleneck (README,
 /// "Output files").
 pub const DEFAULT_RUNS_FORMAT: RunsFormat = RunsFormat::Parquet;
