@@ -21,7 +21,14 @@ fn default_run_writes_summary_and_runs_csv() {
     let dir = tempfile::tempdir().expect("temp dir");
     sim()
         .current_dir(dir.path())
-        .args(["run", "--runs", "3000", "--no-charts"])
+        .args([
+            "run",
+            "--runs",
+            "3000",
+            "--no-charts",
+            "--runs-format",
+            "csv",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("95% interval"));
@@ -98,6 +105,8 @@ fn results_do_not_depend_on_thread_count() {
                 "--seed",
                 "42",
                 "--no-charts",
+                "--runs-format",
+                "csv",
                 "--threads",
                 threads,
             ])
@@ -344,6 +353,8 @@ fn default_runs_csv(runs: u64) -> String {
             "--seed",
             "5",
             "--no-charts",
+            "--runs-format",
+            "csv",
             "-q",
             "--out",
         ])
@@ -747,7 +758,12 @@ fn no_arguments_runs_the_default_scenario_into_output() {
     // The scenario's own run count keeps this short enough; no flags at all, as a new user types it.
     sim().current_dir(dir.path()).assert().success();
     let out = dir.path().join("output/gsomia_2019");
-    for file in ["summary.json", "runs.csv", "report.html", "outcomes.png"] {
+    for file in [
+        "summary.json",
+        "runs.parquet",
+        "report.html",
+        "outcomes.png",
+    ] {
         assert!(out.join(file).exists(), "{file} written under output/");
     }
     assert!(
@@ -797,6 +813,7 @@ fn results_do_not_depend_on_the_vector_instructions() {
         }
         cmd.current_dir(dir.path())
             .args(["run", "--runs", "3000", "--no-charts", "-q", "--out", out])
+            .args(["--runs-format", "csv"])
             .assert()
             .success();
         let folder = dir.path().join(out).join("gsomia_2019");
@@ -917,7 +934,14 @@ fn explain_replays_the_exact_row_of_a_latin_hypercube_study() {
     let runs = 40;
     sim()
         .args(["run", "--runs", "40", "--seed", "11", "--sampling", "lhs"])
-        .args(["--set", "nk_threat=0.3", "--no-charts", "-q", "--out"])
+        .args([
+            "--set",
+            "nk_threat=0.3",
+            "--no-charts",
+            "--runs-format",
+            "csv",
+        ])
+        .args(["-q", "--out"])
         .arg(dir.path())
         .assert()
         .success();
@@ -945,14 +969,38 @@ fn explain_replays_the_exact_row_of_a_latin_hypercube_study() {
             String::from_utf8_lossy(&story.stderr)
         );
         for id in &parameters {
-            let col = header.iter().position(|c| c == id).expect("column");
             let line = text
                 .lines()
                 .find(|l| l.split_whitespace().next() == Some(id.as_str()))
                 .unwrap_or_else(|| panic!("no line for {id}: {text}"));
             let shown = line.split_whitespace().nth(1).expect("value");
+            // A parameter that cannot vary has no column; explain shows the value it is held at.
+            let Some(col) = header.iter().position(|c| c == id) else {
+                let held = summary["fixed"]
+                    .as_array()
+                    .expect("fixed")
+                    .iter()
+                    .find(|f| f["id"] == id.as_str())
+                    .map(|f| f["value"].to_string());
+                let fixed_by_scenario = summary["parameters"]
+                    .as_array()
+                    .expect("parameters")
+                    .iter()
+                    .any(|p| {
+                        p["id"] == id.as_str() && p["distribution"] == format!("fixed({shown})")
+                    });
+                assert!(
+                    held.as_deref() == Some(shown) || fixed_by_scenario,
+                    "run {k}: {id} has no column but varies: {line}"
+                );
+                continue;
+            };
             assert_eq!(shown, row[col], "run {k}, parameter {id}: {line}");
         }
+        assert!(
+            !header.contains(&"nk_threat"),
+            "a parameter held by --set has a column"
+        );
         let outcome = header
             .iter()
             .position(|c| *c == "outcome")

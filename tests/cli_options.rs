@@ -217,7 +217,7 @@ fn shards_write_their_own_files_beside_a_whole_run_and_each_other() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("shared");
     let folder = out.join("gsomia_2019");
-    run_into(&out, &[]);
+    run_into(&out, &["--runs-format", "csv"]);
     let whole_runs = std::fs::read(folder.join("runs.csv")).expect("the whole run's runs.csv");
     let whole_summary = std::fs::read(folder.join("summary.json")).expect("its summary.json");
     let whole_manifest = std::fs::read(folder.join("manifest.json")).expect("its manifest");
@@ -229,7 +229,7 @@ fn shards_write_their_own_files_beside_a_whole_run_and_each_other() {
         .map(|shard| {
             std::process::Command::new(&bin)
                 .args(["run", "--runs", "3000", "--seed", "3", "--no-charts", "-q"])
-                .args(["--shard", shard, "--out"])
+                .args(["--runs-format", "csv", "--shard", shard, "--out"])
                 .arg(&out)
                 .stdout(std::process::Stdio::null())
                 .spawn()

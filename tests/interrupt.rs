@@ -33,7 +33,7 @@ fn interrupted_run_leaves_previous_results_untouched_and_no_temporary_files() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("starts");
-    // Let it get going (it has to be writing runs.csv's temporary file by now).
+    // Let it get going (it has to be writing the per-run file's temporary file by now).
     std::thread::sleep(Duration::from_millis(1500));
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])

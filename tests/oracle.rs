@@ -59,6 +59,8 @@ fn run_study(dir: &Path, runs: u64, extra: &[&str]) -> Study {
             "run",
             "-q",
             "--no-charts",
+            "--runs-format",
+            "csv",
             "--runs",
             &runs.to_string(),
             "--out",

@@ -62,11 +62,11 @@ fn a_folder_holds_only_the_last_result_and_the_users_files() {
         .arg(dir.path())
         .assert()
         .success();
-    assert!(out.join("report.html").exists() && out.join("runs.csv").exists());
+    assert!(out.join("report.html").exists() && out.join("runs.parquet").exists());
     // A user's files, a killed older run's leftover, and another command's sub-folder.
     std::fs::write(out.join("notes.txt"), "mine").expect("write");
     std::fs::write(out.join(".hidden-notes"), "mine too").expect("write");
-    std::fs::write(out.join(".runs.csv.k3Yq9Z.tmp"), "half a file").expect("write");
+    std::fs::write(out.join(".runs.parquet.k3Yq9Z.tmp"), "half a file").expect("write");
     sim()
         .args([
             "sweep",
@@ -263,5 +263,8 @@ fn a_killed_run_leaves_the_earlier_result_and_its_leftovers_are_cleaned() {
         .assert()
         .success();
     assert_eq!(names(dir.path()), ["gsomia_2019"]);
-    assert_eq!(names(&out), ["manifest.json", "runs.csv", "summary.json"]);
+    assert_eq!(
+        names(&out),
+        ["manifest.json", "runs.parquet", "summary.json"]
+    );
 }

@@ -225,7 +225,7 @@ fn run_to_summary(dir: &Path, extra: &[&str]) -> Vec<u8> {
 #[test]
 fn merged_shards_are_byte_identical_to_one_run_in_any_order() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let whole = run_to_summary(&dir.path().join("whole"), &[]);
+    let whole = run_to_summary(&dir.path().join("whole"), &["--runs-format", "csv"]);
     let shards = dir.path().join("shards");
     for k in ["2/3", "3/3", "1/3"] {
         sim()
@@ -237,6 +237,8 @@ fn merged_shards_are_byte_identical_to_one_run_in_any_order() {
                 "3",
                 "-q",
                 "--no-charts",
+                "--runs-format",
+                "csv",
                 "--shard",
                 k,
                 "--out",

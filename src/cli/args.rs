@@ -149,6 +149,17 @@ impl From<SamplingArg> for crate::montecarlo::Sampling {
     }
 }
 
+/// `run --runs-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunsFormatArg {
+    /// runs.parquet: typed, compressed columns
+    Parquet,
+    /// runs.csv: text, one line per run
+    Csv,
+    /// No per-run file
+    None,
+}
+
 #[derive(Debug, Clone, Args, Default)]
 #[command(after_help = "Examples:\n  alliance-sim run\n  \
     alliance-sim run scenarios/gsomia_2019_strong_lobbying.toml --runs 100000\n  \
@@ -161,9 +172,17 @@ pub struct RunArgs {
     /// Folder for results; they go to DIR/<scenario file stem>/
     #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
     pub out: PathBuf,
-    /// Do not write runs.csv (one row per run)
-    #[arg(long)]
+    /// The per-run file (one row per run): parquet writes runs.parquet (typed, compressed
+    /// columns, fast), csv writes runs.csv (text), none neither [default: parquet]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub runs_format: Option<RunsFormatArg>,
+    /// The same as --runs-format none (its name from when runs.csv was the only format)
+    #[arg(long, hide = true, conflicts_with = "runs_format")]
     pub no_runs_csv: bool,
+    /// Give every parameter a column in the per-run file, also those that cannot vary (held
+    /// by --set or by a distribution with one value), which are left out otherwise
+    #[arg(long)]
+    pub runs_all_columns: bool,
     /// Do not draw charts or the HTML report
     #[arg(long)]
     pub no_charts: bool,

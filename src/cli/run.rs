@@ -8,11 +8,12 @@ use indicatif::ProgressBar;
 
 use super::args::{MergeArgs, ReportArgs, ValidateArgs};
 use super::execute::{begin_result, progress_bar, study_error, with_threads};
-use super::options::{load_model, RunOptions, RunScope};
+use super::options::{load_model, RunOptions, RunScope, RunsOutput};
 use super::{cancel_flag, Failure};
 use crate::montecarlo::shard::Shard;
 use crate::montecarlo::{self, StudyError};
 use crate::report;
+use crate::report::runs::RunsFormat;
 use crate::scenario;
 
 /// What a study's files were computed from, for the manifest.
@@ -30,9 +31,8 @@ fn study_source(summary: &montecarlo::Summary) -> String {
 /// Names a study folder's files can have: how the tool recognises its own files in a folder
 /// written before folders had a manifest.
 fn study_file_names() -> Vec<String> {
-    let mut names: Vec<String> = ["summary.json", "runs.csv", "report.html"]
-        .map(String::from)
-        .to_vec();
+    let mut names: Vec<String> = ["summary.json", "report.html"].map(String::from).to_vec();
+    names.extend(report::runs::FILE_NAMES.map(String::from));
     for chart in report::chart_names() {
         names.push(format!("{chart}.png"));
         names.push(format!("{chart}.svg"));
@@ -76,17 +76,21 @@ pub fn run(options: RunOptions) -> Result<(), Failure> {
     // Everything goes into a staging folder, swapped in when complete (see `ResultDir`).
     let result = begin_result(folder)?;
     let dir = result.path().to_path_buf();
-    let mut csv = if options.runs_csv {
-        Some(
-            report::runs_csv::RunsCsv::create(&dir.join("runs.csv"), model).with_context(|| {
-                format!("creating runs.csv beside {}", result.target().display())
-            })?,
-        )
-    } else {
-        None
+    let mut runs_writer = match options.runs_output {
+        Some(file) => {
+            let name = file.format.file_name();
+            Some(
+                create_runs_file(file, &dir.join(&name), model, config, config.runs).with_context(
+                    || format!("creating {name} beside {}", result.target().display()),
+                )?,
+            )
+        }
+        None => None,
     };
     let summary = with_threads(study.threads, || {
-        let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
+        let sink = runs_writer
+            .as_mut()
+            .map(|c| c as &mut dyn montecarlo::RunSink);
         match precision {
             Some(h) => montecarlo::run_until_precise(
                 model,
@@ -106,9 +110,11 @@ pub fn run(options: RunOptions) -> Result<(), Failure> {
         return Err(study_error(StudyError::Cancelled));
     }
     let mut written = Vec::new();
-    if let Some(csv) = csv {
-        csv.finish().context("writing runs.csv")?;
-        written.push(dir.join("runs.csv"));
+    let mut runs_written = None;
+    if let Some(writer) = runs_writer {
+        let done = writer.finish().context("writing the per-run file")?;
+        written.push(done.path.clone());
+        runs_written = Some(done);
     }
     let summary_path = dir.join("summary.json");
     report::write_summary_json(&summary, &summary_path).context("writing summary.json")?;
@@ -145,8 +151,51 @@ pub fn run(options: RunOptions) -> Result<(), Failure> {
         for path in &written {
             tellln!("  {}", path.display());
         }
+        if let (Some(done), Some(file)) = (&runs_written, options.runs_output) {
+            tellln!("{}", runs_file_line(done, file));
+        }
     }
     Ok(())
+}
+
+/// Starts the per-run file `path` of a study (or shard) of at most `max_rows` runs.
+fn create_runs_file(
+    file: RunsOutput,
+    path: &Path,
+    model: &crate::model::Model,
+    config: &montecarlo::StudyConfig,
+    max_rows: u64,
+) -> std::io::Result<report::runs::RunsWriter> {
+    let columns = report::runs::Columns::new(model, &config.fixed, file.all_columns);
+    report::runs::RunsWriter::create(file.format, path, columns, max_rows)
+}
+
+/// What the per-run file is, how large, and why it is in this format.
+fn runs_file_line(done: &report::runs::RunsWritten, file: RunsOutput) -> String {
+    let name = done
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let size = format!(
+        "{name}: {} rows, {}",
+        report::runs::group_thousands(done.rows),
+        report::runs::human_bytes(done.bytes)
+    );
+    let why = match (done.format, file.asked) {
+        (RunsFormat::Parquet, false) => {
+            "Parquet, the default: typed, compressed columns, quick to write at millions of runs; \
+             --runs-format csv writes runs.csv instead, --runs-format none neither"
+        }
+        (RunsFormat::Parquet, true) => "Parquet, as --runs-format asked",
+        (RunsFormat::Csv, false) => {
+            "CSV, the default; --runs-format parquet writes typed, compressed columns instead"
+        }
+        (RunsFormat::Csv, true) => {
+            "CSV, as --runs-format asked; --runs-format parquet writes a smaller file, faster"
+        }
+    };
+    format!("{size} ({why})")
 }
 
 /// What `--precision` reached, in one sentence; plain about a target the ceiling stopped short of.
@@ -173,13 +222,13 @@ fn precision_line(p: &montecarlo::summary::PrecisionReport, runs: u64) -> String
 }
 
 /// The names of shard K of N's files (K counted from 1): its own, so that shards of one study
-/// run side by side into one folder, and beside a whole run's `summary.json` and `runs.csv`,
+/// run side by side into one folder, and beside a whole run's `summary.json` and runs file,
 /// without touching any other file.
-fn shard_file_names(shard: Shard) -> (String, String) {
+fn shard_file_names(shard: Shard, format: RunsFormat) -> (String, String) {
     let (k, n) = (shard.index + 1, shard.count);
     (
         format!("partial-{k}-of-{n}.json"),
-        format!("runs-{k}-of-{n}.csv"),
+        format!("runs-{k}-of-{n}.{}", format.extension()),
     )
 }
 
@@ -199,27 +248,32 @@ fn run_shard(
     let config = &study.config;
     std::fs::create_dir_all(folder)
         .with_context(|| format!("creating output folder {}", folder.display()))?;
-    let (partial_name, runs_name) = shard_file_names(shard);
+    let format = options
+        .runs_output
+        .map_or(super::options::DEFAULT_RUNS_FORMAT, |f| f.format);
+    let (partial_name, runs_name) = shard_file_names(shard, format);
     // Each file is written to a temporary name beside it and renamed when complete, so a
     // killed shard leaves no truncated file under a final name.
     let runs_path = folder.join(runs_name);
-    let mut csv = if options.runs_csv {
-        Some(
-            report::runs_csv::RunsCsv::create(&runs_path, model)
+    let range = shard.runs(config.runs);
+    let mut runs_writer = match options.runs_output {
+        Some(file) => Some(
+            create_runs_file(file, &runs_path, model, config, range.end - range.start)
                 .with_context(|| format!("creating {}", runs_path.display()))?,
-        )
-    } else {
-        None
+        ),
+        None => None,
     };
     let partial = with_threads(study.threads, || {
-        let sink = csv.as_mut().map(|c| c as &mut dyn montecarlo::RunSink);
+        let sink = runs_writer
+            .as_mut()
+            .map(|c| c as &mut dyn montecarlo::RunSink);
         montecarlo::shard::run_shard(model, config, shard, sink, &|n| bar.inc(n), cancel)
     })?
     .map_err(study_error)?;
     bar.finish_and_clear();
     let mut written = Vec::new();
-    if let Some(csv) = csv {
-        csv.finish().context("writing the shard's runs")?;
+    if let Some(writer) = runs_writer {
+        writer.finish().context("writing the shard's runs")?;
         written.push(runs_path);
     }
     let path = folder.join(partial_name);
@@ -227,7 +281,6 @@ fn run_shard(
     report::write_atomic(&path, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     written.push(path);
-    let range = shard.runs(config.runs);
     tellln!(
         "shard {}/{}: runs {}..{} of {}",
         shard.index + 1,
@@ -336,7 +389,9 @@ pub fn report_command(args: ReportArgs) -> Result<(), Failure> {
         .context("drawing charts")?;
     let files: Vec<PathBuf> = files.iter().map(|f| result.final_path(f)).collect();
     // The charts are the new part of the result; its summary and runs come along unchanged.
-    commit_result(result, "report", &summary, &["summary.json", "runs.csv"])?;
+    let mut keep = vec!["summary.json"];
+    keep.extend(report::runs::FILE_NAMES);
+    commit_result(result, "report", &summary, &keep)?;
     outln!(
         "redrew {} files from {}:",
         files.len(),

@@ -1,4 +1,4 @@
-//! Everything a study writes: the summary table, `summary.json`, `runs.csv`, the analyses'
+//! Everything a study writes: the summary table, `summary.json`, the per-run file, the analyses'
 //! tables, the charts and the HTML report.
 //!
 //! Charts and report are drawn from a [`Summary`] alone, so that they can be redrawn from
@@ -23,7 +23,7 @@ mod charts;
 mod finding;
 pub(crate) mod format;
 mod html;
-pub mod runs_csv;
+pub mod runs;
 pub mod table;
 
 use std::path::{Path, PathBuf};
