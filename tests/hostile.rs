@@ -110,7 +110,7 @@ fn control_characters_in_labels_are_shown_escaped_in_tables_and_explain() {
     );
     let table = accepted(
         sim(dir.path())
-            .args(["run", "-n", "200", "-q", "--no-charts"])
+            .args(["run", "-n", "200", "--no-charts"])
             .arg(&file),
     );
     assert_no_control_characters(&table);
@@ -124,7 +124,7 @@ fn control_characters_in_labels_are_shown_escaped_in_tables_and_explain() {
 
     let comparison = accepted(
         sim(dir.path())
-            .args(["compare", "-n", "200", "-q", "--no-charts"])
+            .args(["compare", "-n", "200", "--no-charts"])
             .arg(&file)
             .arg(&file),
     );
@@ -157,7 +157,7 @@ fn a_scenario_read_from_a_pipe_still_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
     let stdout = accepted(
         sim(dir.path())
-            .args(["run", "/dev/stdin", "-n", "200", "-q", "--no-charts"])
+            .args(["run", "/dev/stdin", "-n", "200", "--no-charts"])
             .write_stdin(MINIMAL),
     );
     assert!(stdout.contains("Minimal (200 runs"), "{stdout}");
@@ -244,7 +244,7 @@ fn labels_of_50000_characters_draw_every_chart_without_hanging() {
             &format!("{name}.toml"),
             &scenario_with_labels(&label),
         );
-        accepted(sim(dir.path()).args(["run", "-n", "200", "-q"]).arg(&file));
+        accepted(sim(dir.path()).args(["run", "-n", "200"]).arg(&file));
         let charts = dir.path().join("output").join(name);
         assert!(charts.join("report.html").is_file());
         assert!(charts.join("outcomes.png").is_file());
@@ -254,7 +254,7 @@ fn labels_of_50000_characters_draw_every_chart_without_hanging() {
 #[test]
 fn threads_are_capped() {
     let dir = tempfile::tempdir().expect("temp dir");
-    accepted(sim(dir.path()).args(["run", "-n", "200", "-q", "--no-charts", "--threads", "256"]));
+    accepted(sim(dir.path()).args(["run", "-n", "200", "--no-charts", "--threads", "256"]));
     for threads in ["257", "100000", "0"] {
         refused(
             sim(dir.path()).args(["run", "-n", "200", "--no-charts", "--threads", threads]),
@@ -279,7 +279,6 @@ fn sobol_on_ishigami(dir: &Path, extra: &[&str]) -> Command {
         "sobol",
         "--target",
         "y",
-        "-q",
         "--no-charts",
     ])
     .arg(ishigami())
@@ -319,7 +318,7 @@ fn steps_runs_and_grids_hold_at_their_limits() {
     let file = write(dir.path(), "longest.toml", &steps(10_000));
     accepted(
         sim(dir.path())
-            .args(["run", "-n", "16", "-q", "--no-charts", "--no-runs-csv"])
+            .args(["run", "-n", "16", "--no-charts", "--no-runs-csv"])
             .arg(&file),
     );
     let file = write(dir.path(), "too_long.toml", &steps(10_001));
@@ -329,14 +328,7 @@ fn steps_runs_and_grids_hold_at_their_limits() {
     let file = write(dir.path(), "minimal.toml", MINIMAL);
     let table = accepted(
         sim(dir.path())
-            .args([
-                "run",
-                "-q",
-                "--no-charts",
-                "--no-runs-csv",
-                "--precision",
-                "0.45",
-            ])
+            .args(["run", "--no-charts", "--no-runs-csv", "--precision", "0.45"])
             .args(["--runs", "1000000000"])
             .arg(&file),
     );
@@ -356,7 +348,6 @@ fn steps_runs_and_grids_hold_at_their_limits() {
                 "pressure=0.2:0.8:1000",
                 "-n",
                 "1",
-                "-q",
                 "--no-charts",
             ])
             .arg(&file),
@@ -406,15 +397,7 @@ fn a_set_outside_the_support_is_warned_about_and_recorded() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = write(dir.path(), "minimal.toml", MINIMAL);
     let out = sim(dir.path())
-        .args([
-            "run",
-            "-n",
-            "200",
-            "-q",
-            "--no-charts",
-            "--set",
-            "pressure=5",
-        ])
+        .args(["run", "-n", "200", "--no-charts", "--set", "pressure=5"])
         .arg(&file)
         .output()
         .expect("run");
@@ -443,7 +426,7 @@ fn a_set_inside_the_support_or_of_a_constant_changes_nothing_but_the_value() {
     let file = write(dir.path(), "minimal.toml", MINIMAL);
     for set in ["pressure=0.5", "base=3"] {
         let out = sim(dir.path())
-            .args(["run", "-n", "200", "-q", "--no-charts", "--set", set])
+            .args(["run", "-n", "200", "--no-charts", "--set", set])
             .arg(&file)
             .output()
             .expect("run");
@@ -468,8 +451,8 @@ fn a_closed_stdout_ends_quietly() {
     let file = write(dir.path(), "minimal.toml", MINIMAL);
     let file = file.to_string_lossy().into_owned();
     let commands: Vec<Vec<&str>> = vec![
-        vec!["run", "--json", "-n", "200", "-q", "--no-charts", &file],
-        vec!["run", "-n", "200", "-q", "--no-charts", &file],
+        vec!["run", "--json", "-n", "200", "--no-charts", &file],
+        vec!["run", "-n", "200", "--no-charts", &file],
         vec!["validate", &file],
         vec!["explain", &file],
         vec![
@@ -478,7 +461,6 @@ fn a_closed_stdout_ends_quietly() {
             "pressure=0.2:0.8:3",
             "-n",
             "50",
-            "-q",
             "--no-charts",
             &file,
         ],

@@ -315,7 +315,7 @@ fn a_run_in_one_format_removes_the_per_run_file_of_the_other() {
 fn the_run_says_what_per_run_file_it_wrote_and_why() {
     let dir = tempfile::tempdir().expect("temp dir");
     let output = sim()
-        .args(["run", "--no-charts", "-q", "--runs", "1500", "--out"])
+        .args(["run", "--no-charts", "--runs", "1500", "--out"])
         .arg(dir.path())
         .output()
         .expect("runs");
