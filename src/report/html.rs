@@ -444,13 +444,18 @@ fn metrics_table(h: &mut String, s: &Summary) {
         return;
     }
     let e = escape_html;
+    if s.metrics.iter().all(|m| m.by_value()) {
+        h.push_str("<h2 id=\"metrics\">Metrics</h2>\n");
+        metric_values_table(h, s);
+        return;
+    }
     h.push_str(
         "<h2 id=\"metrics\">Metrics</h2>\n<p>Value at the end of the run.</p>\n<table>\n<thead><tr>\
          <th>Metric</th><th class=\"num\">Mean</th><th class=\"num\">SD</th>\
          <th class=\"num\">5th pct</th><th class=\"num\">Median</th><th class=\"num\">95th pct</th>\
          <th>Unit</th></tr></thead>\n<tbody>\n",
     );
-    for m in &s.metrics {
+    for m in s.metrics.iter().filter(|m| !m.by_value()) {
         let _ = writeln!(
             h,
             "<tr><td>{} <span class=\"muted\"><code>{}</code></span></td><td class=\"num\">{}</td>\
@@ -467,8 +472,76 @@ fn metrics_table(h: &mut String, s: &Summary) {
         );
     }
     h.push_str("</tbody>\n</table>\n");
-    for m in &s.metrics {
+    for m in s.metrics.iter().filter(|m| !m.by_value()) {
         if let Some(note) = m.accuracy_note() {
+            let _ = writeln!(h, "<p class=\"muted\">Note: {}</p>", e(&note));
+        }
+    }
+    metric_values_table(h, s);
+}
+
+/// Count and categorical metrics: the share of runs at each value with its interval, as
+/// outcomes are shown, instead of a mean of status codes.
+fn metric_values_table(h: &mut String, s: &Summary) {
+    let e = escape_html;
+    let by_value: Vec<_> = s.metrics.iter().filter(|m| m.by_value()).collect();
+    if by_value.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<p>Count and categorical metrics: the share of runs that ended at each value.</p>\n\
+         <table>\n<thead><tr><th>Metric</th><th>Value</th><th class=\"num\">Runs</th>\
+         <th class=\"num\">Share</th><th class=\"num\">95% interval</th></tr></thead>\n<tbody>\n",
+    );
+    for m in &by_value {
+        let mut rows: Vec<(String, u64, f64, [f64; 2])> = m
+            .values
+            .iter()
+            .map(|v| {
+                let name = if v.label.is_empty() {
+                    by_magnitude(v.value)
+                } else {
+                    format!(
+                        "{} <span class=\"muted\">{}</span>",
+                        e(&v.label),
+                        by_magnitude(v.value)
+                    )
+                };
+                (name, v.count, v.share, v.ci95)
+            })
+            .collect();
+        if let Some(o) = &m.other {
+            rows.push((
+                "<span class=\"muted\">other</span>".into(),
+                o.count,
+                o.share,
+                o.ci95,
+            ));
+        }
+        for (k, (name, count, share, interval)) in rows.iter().enumerate() {
+            let lead = if k == 0 {
+                format!(
+                    "<td rowspan=\"{}\">{} <span class=\"muted\"><code>{}</code></span></td>",
+                    rows.len(),
+                    e(&m.label),
+                    e(&m.id)
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                h,
+                "<tr>{lead}<td>{name}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td></tr>",
+                group_thousands(*count),
+                percent(*share),
+                ci(*interval)
+            );
+        }
+    }
+    h.push_str("</tbody>\n</table>\n");
+    for m in &by_value {
+        if let Some(note) = m.other_note() {
             let _ = writeln!(h, "<p class=\"muted\">Note: {}</p>", e(&note));
         }
     }
@@ -636,6 +709,57 @@ mod tests {
             assert!(html.contains(&with_code(c)));
         }
         assert!(html.contains("<li><a href=\"#finding\">Finding</a></li>"));
+    }
+
+    /// A status code is shown by the share of runs at each value, with the counts and
+    /// intervals of the summary, and not as a mean among the continuous metrics.
+    #[test]
+    fn a_categorical_metric_is_shown_as_shares_per_value() {
+        use crate::montecarlo::aggregate::wilson;
+        use crate::montecarlo::summary::ValueShare;
+        let mut summary = sample_summary();
+        let runs = summary.runs;
+        let m = &mut summary.metrics[0];
+        m.kind = "categorical".into();
+        m.values = [
+            (1.0, "in force", runs * 3 / 5),
+            (0.5, "notice pending", runs * 2 / 5),
+            (0.0, "lapsed", 0),
+        ]
+        .iter()
+        .map(|&(value, label, count)| ValueShare {
+            value,
+            label: label.into(),
+            count,
+            share: count as f64 / runs as f64,
+            ci95: wilson(count, runs),
+        })
+        .collect();
+        let id = m.id.clone();
+        let values = m.values.clone();
+        let html = render(&summary, &[]);
+        let table = &html[html
+            .find("the share of runs that ended at each value")
+            .expect("value table")..];
+        for v in &values {
+            let row = format!(
+                "<td>{} <span class=\"muted\">{}</span></td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td></tr>",
+                v.label,
+                by_magnitude(v.value),
+                group_thousands(v.count),
+                percent(v.share),
+                ci(v.ci95)
+            );
+            assert!(table.contains(&row), "{row}\n{table}");
+        }
+        // Not among the means: its row in the continuous table would start with its id.
+        let continuous = &html[html.find("id=\"metrics\"").expect("metrics")
+            ..html.find("the share of runs that ended").expect("values")];
+        assert!(
+            !continuous.contains(&format!("<code>{id}</code>")),
+            "{continuous}"
+        );
     }
 
     #[test]

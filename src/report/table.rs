@@ -240,6 +240,9 @@ fn metrics(out: &mut String, summary: &Summary) {
     }
 }
 
+/// One value of a count or categorical metric: its name, runs, share and interval.
+type ValueRow = (String, u64, f64, [f64; 2]);
+
 /// Count and categorical metrics: the share of runs at each value, with its interval.
 fn metric_values(out: &mut String, summary: &Summary) {
     let metrics: Vec<_> = summary.metrics.iter().filter(|m| m.by_value()).collect();
@@ -254,7 +257,7 @@ fn metric_values(out: &mut String, summary: &Summary) {
         }
     };
     // (name, count, share, interval) of every row, then the decimals they all print with.
-    let rows: Vec<Vec<(String, u64, f64, [f64; 2])>> = metrics
+    let rows: Vec<Vec<ValueRow>> = metrics
         .iter()
         .map(|m| {
             let mut rows: Vec<_> = m
