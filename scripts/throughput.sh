@@ -79,7 +79,7 @@ if [ "$charts_runs" != 0 ]; then
 fi
 
 if [ "$csv_runs" != 0 ]; then
-  measure "$csv_runs" "$(nproc)" --no-charts
+  measure "$csv_runs" "$(nproc)" --no-charts --runs-format csv
   printf "runs=%-9s threads=%s  wall=%7.3fs  with runs.csv (%s MB)  peak RSS=%6.1f MB\n" \
     "$csv_runs" "$(nproc)" "$secs" "$(du -m "$out"/*/runs.csv | cut -f1)" "$rss_mb"
 fi
