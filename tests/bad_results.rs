@@ -611,6 +611,37 @@ fn report_refuses_every_bad_summary_naming_the_file() {
             wrong.push(format!("{name}: {problem}"));
         }
     }
+    // A summary as an earlier version wrote it, drivers counts as positional arrays: refused
+    // with the advice to run the study again, not only serde's words.
+    let mut old = real.clone();
+    for p in old["parameters"].as_array_mut().expect("parameters") {
+        for bin in p["drivers"].as_array_mut().expect("drivers") {
+            let counts: Vec<Value> = bin["outcomes"]
+                .as_object()
+                .expect("keyed cells")
+                .values()
+                .map(|cell| cell["count"].clone())
+                .collect();
+            let bin = bin.as_object_mut().expect("a bin");
+            bin.remove("outcomes");
+            bin.insert("outcome_counts".into(), Value::Array(counts));
+        }
+    }
+    let case = dir.path().join("earlier_version");
+    std::fs::create_dir_all(&case).expect("folder");
+    std::fs::write(
+        case.join("summary.json"),
+        serde_json::to_vec(&old).expect("JSON"),
+    )
+    .expect("written");
+    sim()
+        .arg("report")
+        .arg(&case)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("missing field `outcomes`"))
+        .stderr(predicates::str::contains("run the study again"));
+
     // A folder where the file should be, and no file at all.
     let folder = dir.path().join("folder");
     std::fs::create_dir_all(folder.join("summary.json")).expect("folder");

@@ -96,8 +96,16 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<String, String> {
 pub fn read_summary_json(path: &Path) -> Result<Summary, String> {
     let text = read_limited(path, RESULT_FILE_BYTES)?;
     let summary: Summary = serde_json::from_str(&text).map_err(|e| {
+        // A well-formed JSON of the wrong shape is most often a summary an earlier version
+        // wrote (summary.json carries no format number to tell).
+        let hint = if e.classify() == serde_json::error::Category::Data {
+            "\n  = hint: a summary.json written by an earlier alliance-sim cannot be redrawn; \
+             run the study again to write a new one"
+        } else {
+            ""
+        };
         format!(
-            "{}:{}:{}: not a summary written by alliance-sim: {e}",
+            "{}:{}:{}: not a summary written by alliance-sim: {e}{hint}",
             path.display(),
             e.line(),
             e.column()
