@@ -211,6 +211,54 @@ fn a_folder_without_cases_exits_2() {
         .stderr(predicate::str::contains("cannot read the backtest folder"));
 }
 
+/// A probability the model gave that is small but not zero is printed as such: one decimal
+/// printed 0.0% for the observed option of a case the model all but ruled out.
+#[test]
+fn a_small_probability_never_prints_as_zero() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let case = TINY.replace("utility = \"a.x\"", "utility = \"a.x - 5\"");
+    std::fs::write(
+        dir.path().join("unlikely.toml"),
+        format!("{case}\n[backtest]\ndecision = \"go\"\nobserved = \"leave\"\ndate = 2020-02-01\n"),
+    )
+    .expect("write case");
+    let out = dir.path().join("out");
+    let json = sim()
+        .arg("backtest")
+        .arg(dir.path())
+        .args(["--runs", "20000", "--json", "-q", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(json.status.success(), "{json:?}");
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let p = number(&report["cases"][0]["probability"]);
+    assert!(
+        p > 0.0 && p < 0.0005,
+        "the case must be unlikely, not impossible: {p}"
+    );
+    let table = sim()
+        .arg("backtest")
+        .arg(dir.path())
+        .args(["--runs", "20000", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&table.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("2020-02-01"))
+        .unwrap_or_else(|| panic!("no case row:\n{text}"));
+    // date, decider, decision, observed, then p(observed).
+    let printed = row.split_whitespace().nth(4).expect("a p(observed) cell");
+    let shown: f64 = printed
+        .trim_start_matches('<')
+        .trim_end_matches('%')
+        .parse()
+        .expect("a percentage");
+    assert!(shown > 0.0, "{printed} for p = {p}: {row}");
+}
+
 // --- the [backtest] table, through the library ---
 
 const TINY: &str = r#"

@@ -11,6 +11,7 @@ use super::{cancel_flag, Failure};
 use crate::analysis::backtest::{self, BacktestError, BacktestReport};
 use crate::montecarlo::StudyError;
 use crate::report::atomic::write_atomic;
+use crate::report::format::{percent_to, share_decimals};
 
 pub fn run(options: BacktestOptions) -> Result<(), Failure> {
     let BacktestOptions {
@@ -93,18 +94,26 @@ pub fn render_table(report: &BacktestReport, cases_from: &str) -> String {
         "Brier",
         "log"
     );
+    // Shares as the summary table prints them: a probability that is not zero never reads as
+    // 0.0%, and each keeps the digits that tell it from its interval's ends.
+    let shares: Vec<(f64, [f64; 2])> = report
+        .cases
+        .iter()
+        .map(|c| (c.probability, c.ci95))
+        .collect();
+    let decimals = share_decimals(&shares);
     for c in &report.cases {
         let mark = if c.observed_is_most_likely { "" } else { " *" };
         let _ = writeln!(
             out,
-            "{:<10}  {:<7}  {:<16}  {:<22}  {:>7.1}%  [{:>5.1}%, {:>5.1}%]  {:<22}  {:>6.3}  {:>6.3}",
+            "{:<10}  {:<7}  {:<16}  {:<22}  {:>8}  [{:>6}, {:>6}]  {:<22}  {:>6.3}  {:>6.3}",
             c.date,
             c.decider.as_deref().unwrap_or("-"),
             c.decision,
             c.observed,
-            100.0 * c.probability,
-            100.0 * c.ci95[0],
-            100.0 * c.ci95[1],
+            percent_to(c.probability, decimals),
+            percent_to(c.ci95[0], decimals),
+            percent_to(c.ci95[1], decimals),
             format!("{}{mark}", c.most_likely),
             c.brier,
             c.log_score
