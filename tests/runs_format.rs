@@ -385,3 +385,82 @@ fn shards_write_parquet_rows_that_add_up_to_the_whole_run() {
         "the shards' rows are not the whole run's"
     );
 }
+
+/// `--timeline-long` writes every metric at every step of every run: its last step is each
+/// run's end-of-run metric in runs.csv, and each step's quantiles in summary.json are the order
+/// statistics of its values (within the bound summary.json states).
+#[test]
+fn the_long_timeline_is_every_metric_at_every_step_of_every_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runs = 300usize;
+    let folder = run(
+        dir.path(),
+        runs as u64,
+        &["--runs-format", "csv", "--timeline-long"],
+    );
+    let (header, rows) = read_csv(&folder.join("runs.csv"));
+    let (long_header, long) = read_csv(&folder.join("timeline.csv"));
+    assert_eq!(long_header, ["run", "step", "date", "metric", "value"]);
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("summary.json")).expect("summary"),
+    )
+    .expect("JSON");
+    let metrics = summary["metrics"].as_array().expect("metrics");
+    let steps = metrics[0]["timeline"].as_array().expect("timeline").len();
+    assert_eq!(long.len(), runs * steps * metrics.len());
+    // values[metric][step] = every run's value, in run order.
+    let mut values = vec![vec![Vec::with_capacity(runs); steps]; metrics.len()];
+    for (i, line) in long.iter().enumerate() {
+        let (run, rest) = (i / (steps * metrics.len()), i % (steps * metrics.len()));
+        let (step, k) = (rest / metrics.len(), rest % metrics.len());
+        assert_eq!(line[0], run.to_string(), "line {i}");
+        assert_eq!(line[1], step.to_string(), "line {i}");
+        assert_eq!(
+            line[2],
+            metrics[k]["timeline"][step]["date"].as_str().expect("date")
+        );
+        assert_eq!(line[3], metrics[k]["id"].as_str().expect("id"));
+        values[k][step].push(line[4].parse::<f64>().expect("a number"));
+    }
+    for (k, m) in metrics.iter().enumerate() {
+        let id = m["id"].as_str().expect("id");
+        let column = header
+            .iter()
+            .position(|c| c == id)
+            .expect("a metric column");
+        for (r, row) in rows.iter().enumerate() {
+            let end: f64 = row[column].parse().expect("a number");
+            assert_eq!(values[k][steps - 1][r], end, "{id}, run {r}");
+        }
+        let bound = m["timeline_quantile_error"].as_f64().expect("bound");
+        for (step, at) in m["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .enumerate()
+        {
+            let mut sorted = values[k][step].clone();
+            sorted.sort_by(f64::total_cmp);
+            for (name, q) in [("p05", 0.05), ("p50", 0.5), ("p95", 0.95)] {
+                let rank = ((q * runs as f64).ceil() as usize).max(1);
+                let exact = sorted[rank - 1];
+                let said = at[name].as_f64().expect("a quantile");
+                assert!(
+                    (said - exact).abs() <= bound,
+                    "{id} step {step} {name}: {said} against {exact} (bound {bound})"
+                );
+            }
+        }
+    }
+    // It needs the timeline the study records, and a whole study.
+    for clash in [["--no-timeline"], ["--shard=1/2"]] {
+        sim()
+            .args(["run", "--runs", "10", "--timeline-long"])
+            .args(clash)
+            .arg("--out")
+            .arg(dir.path().join("clash"))
+            .assert()
+            .code(2);
+    }
+    assert!(!dir.path().join("clash").exists());
+}

@@ -190,6 +190,10 @@ pub struct RunArgs {
     /// a run; end-of-run results are the same
     #[arg(long)]
     pub no_timeline: bool,
+    /// Also write timeline.csv: every metric at every step of every run, in long form (run,
+    /// step, date, metric, value); steps x metrics lines per run
+    #[arg(long, conflicts_with_all = ["no_timeline", "shard"])]
+    pub timeline_long: bool,
     /// Print the summary as JSON on stdout instead of the table
     #[arg(long)]
     pub json: bool,

@@ -171,6 +171,8 @@ pub struct RunOptions {
     pub folder: PathBuf,
     /// The per-run file, if one is written.
     pub runs_output: Option<RunsOutput>,
+    /// Also write every metric at every step in long form (`timeline.csv`).
+    pub timeline_long: bool,
     pub charts: bool,
     pub json: bool,
     pub main_outcome: Option<String>,
@@ -197,6 +199,7 @@ impl RunOptions {
             model,
             study,
             runs_output,
+            timeline_long: args.timeline_long,
             charts: !args.no_charts,
             json: args.json,
             main_outcome,

@@ -33,6 +33,7 @@ fn study_source(summary: &montecarlo::Summary) -> String {
 fn study_file_names() -> Vec<String> {
     let mut names: Vec<String> = ["summary.json", "report.html"].map(String::from).to_vec();
     names.extend(report::runs::FILE_NAMES.map(String::from));
+    names.push(report::runs::timeline::FILE_NAME.to_string());
     for chart in report::chart_names() {
         names.push(format!("{chart}.png"));
         names.push(format!("{chart}.svg"));
@@ -87,10 +88,29 @@ pub fn run(options: RunOptions) -> Result<(), Failure> {
         }
         None => None,
     };
+    let mut timeline = if options.timeline_long {
+        let path = dir.join(report::runs::timeline::FILE_NAME);
+        Some(
+            report::runs::timeline::TimelineCsv::create(&path, model).with_context(|| {
+                format!(
+                    "creating {} beside {}",
+                    report::runs::timeline::FILE_NAME,
+                    result.target().display()
+                )
+            })?,
+        )
+    } else {
+        None
+    };
     let summary = with_threads(study.threads, || {
-        let sink = runs_writer
-            .as_mut()
-            .map(|c| c as &mut dyn montecarlo::RunSink);
+        let mut tee = report::runs::timeline::Tee {
+            runs: runs_writer
+                .as_mut()
+                .map(|c| c as &mut dyn montecarlo::RunSink),
+            timeline: timeline.as_mut(),
+        };
+        let sink = (tee.runs.is_some() || tee.timeline.is_some())
+            .then_some(&mut tee as &mut dyn montecarlo::RunSink);
         match precision {
             Some(h) => montecarlo::run_until_precise(
                 model,
@@ -115,6 +135,10 @@ pub fn run(options: RunOptions) -> Result<(), Failure> {
         let done = writer.finish().context("writing the per-run file")?;
         written.push(done.path.clone());
         runs_written = Some(done);
+    }
+    if let Some(timeline) = timeline {
+        let (path, _) = timeline.finish().context("writing timeline.csv")?;
+        written.push(path);
     }
     let summary_path = dir.join("summary.json");
     report::write_summary_json(&summary, &summary_path).context("writing summary.json")?;
@@ -391,6 +415,7 @@ pub fn report_command(args: ReportArgs) -> Result<(), Failure> {
     // The charts are the new part of the result; its summary and runs come along unchanged.
     let mut keep = vec!["summary.json"];
     keep.extend(report::runs::FILE_NAMES);
+    keep.push(report::runs::timeline::FILE_NAME);
     commit_result(result, "report", &summary, &keep)?;
     outln!(
         "redrew {} files from {}:",

@@ -53,6 +53,12 @@ pub struct StudyConfig {
 /// Receives per-run rows, in run order.
 pub trait RunSink: Send {
     fn write_rows(&mut self, rows: &RunRows) -> std::io::Result<()>;
+    /// Whether the rows should carry every metric at every step ([`RunRows::timeline`]): a
+    /// study records them only when asked (`StudyConfig::timeline`), and copies them only for
+    /// a sink that wants them.
+    fn wants_timeline(&self) -> bool {
+        false
+    }
 }
 
 /// The rows of one block of runs, stored column-major per kind.
@@ -71,6 +77,12 @@ pub struct RunRows {
     pub outcomes: Vec<u16>,
     pub metrics: Vec<f64>,
     pub event_counts: Vec<u32>,
+    /// Steps of `timeline` per run: the scenario's steps when the sink wants the timeline and
+    /// the study records it, else 0.
+    pub step_count: usize,
+    /// `len * step_count * metric_count`: run by run, step by step, each metric's value at the
+    /// end of the step (the last step's are the end-of-run metrics).
+    pub timeline: Vec<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +153,12 @@ fn simulate_block(
         }
         engine.run(live)?;
         let lanes = engine.results();
+        if let Some(rows) = rows.as_deref_mut().filter(|r| r.step_count > 0) {
+            let values = lanes.timeline();
+            for lane in 0..live {
+                rows.timeline.extend(values.iter().map(|v| v[lane]));
+            }
+        }
         // A row per sketch: the lanes' values go in together (the timeline is step-major on
         // both sides).
         aggregate::add_lanes(&mut acc.metric_end, lanes.end_metrics(), live);
@@ -187,6 +205,11 @@ pub fn run_blocks(
 ) -> Result<Accumulator, StudyError> {
     let total = config.runs;
     let with_rows = sink.is_some();
+    let step_count = if config.timeline && sink.as_deref().is_some_and(|s| s.wants_timeline()) {
+        model.time.steps as usize
+    } else {
+        0
+    };
     let (sender, receiver) = mpsc::sync_channel::<RunRows>(2 * rayon::current_num_threads() + 2);
     let sink_failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -225,6 +248,7 @@ pub fn run_blocks(
                         decision_count: model.decisions.len(),
                         metric_count: model.metrics.len(),
                         event_count: model.events.len(),
+                        step_count,
                         ..RunRows::default()
                     });
                     let simulated = simulate_block(

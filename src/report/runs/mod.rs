@@ -8,6 +8,7 @@
 
 pub mod csv;
 pub mod parquet;
+pub mod timeline;
 
 use std::io;
 use std::path::{Path, PathBuf};
