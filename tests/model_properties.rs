@@ -263,7 +263,7 @@ fn the_cost_sharing_demand_moves_both_channels() {
 /// Each backtest case changes only the conditions of its date: its own file (without what it
 /// extends) may hold `[scenario]`, `[backtest]`, events, and `enabled = false` for decisions the
 /// record has already settled; never parameters, actors, derived values, rules, outcomes or a
-/// decision's options. So the five cases are one model.
+/// decision's options. So every case in the folder, placebos included, is one model.
 #[test]
 fn history_cases_change_only_the_conditions_of_their_date() {
     let dir = root().join("scenarios/history");
@@ -285,11 +285,18 @@ fn history_cases_change_only_the_conditions_of_their_date() {
         }
         if let Some(decisions) = table.get("decisions").and_then(|d| d.as_table()) {
             for (id, decision) in decisions {
-                let keys: Vec<&String> = decision.as_table().expect("table").keys().collect();
+                let decision = decision.as_table().expect("table");
+                let keys: Vec<&String> = decision.keys().collect();
                 assert_eq!(
                     keys,
                     vec!["enabled"],
                     "{}: decision `{id}` may only be switched off (the record settled it)",
+                    path.display()
+                );
+                assert_eq!(
+                    decision.get("enabled").and_then(|v| v.as_bool()),
+                    Some(false),
+                    "{}: decision `{id}` may only be switched off, with `enabled = false`",
                     path.display()
                 );
             }
@@ -321,5 +328,49 @@ fn history_cases_change_only_the_conditions_of_their_date() {
             path.display()
         );
     }
-    assert_eq!(cases, 5, "one case per dated decision in the domain file");
+    assert!(
+        cases >= 13,
+        "the five dated decisions of the domain file, Tokyo's 2023 easing and the placebos of \
+         docs/backtest.md: expected at least 13 cases, found {cases}"
+    );
+}
+
+/// The cases form one chain in date order: the first extends the default scenario, each later
+/// one the case just before it (file names start with the date), and each `[backtest] date` is
+/// the date its file name starts with. So a case holds what its predecessor knew plus what
+/// happened since, and no case can skip or reorder the record.
+#[test]
+fn history_cases_form_one_chain_in_date_order() {
+    let dir = root().join("scenarios/history");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("scenarios/history")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "scenarios/history holds no case");
+    let mut previous = "../gsomia_2019.toml".to_string();
+    for name in &names {
+        let text = std::fs::read_to_string(dir.join(name)).expect("read case");
+        let table: toml::Table = text.parse().expect("case is TOML");
+        let extends = table
+            .get("extends")
+            .and_then(|v| v.as_str())
+            .unwrap_or_else(|| panic!("{name}: a case must extend the case before it"));
+        assert_eq!(
+            extends, previous,
+            "{name}: must extend the case before it in date order"
+        );
+        let date = table
+            .get("backtest")
+            .and_then(|b| b.get("date"))
+            .and_then(|d| d.as_datetime())
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| panic!("{name}: no [backtest] date"));
+        assert!(
+            name.starts_with(&format!("{date}_")),
+            "{name}: the file name must start with its [backtest] date {date}"
+        );
+        previous = name.clone();
+    }
 }
