@@ -40,7 +40,7 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
     assert_eq!(report["runs_per_case"], 2000);
     assert_eq!(report["seed"], 7);
     let cases = report["cases"].as_array().expect("cases");
-    assert_eq!(cases.len(), 5, "one entry per case file");
+    assert_eq!(cases.len(), 13, "one entry per case file");
     let dates: Vec<&str> = cases.iter().filter_map(|c| c["date"].as_str()).collect();
     assert_eq!(
         dates,
@@ -48,7 +48,15 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
             "2019-08-22",
             "2019-11-22",
             "2019-11-22",
+            "2019-12-16",
+            "2020-05-31",
+            "2020-07-01",
             "2020-08-24",
+            "2021-07-01",
+            "2021-08-24",
+            "2022-07-01",
+            "2022-08-24",
+            "2023-03-16",
             "2023-03-21"
         ]
     );
@@ -75,7 +83,7 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
         assert!((0.0..=2.0).contains(&baseline), "baseline Brier: {case}");
     }
     let overall = &report["overall"];
-    assert_eq!(overall["cases"], 5);
+    assert_eq!(overall["cases"], 13);
     let mean = number(&overall["mean_brier"]);
     assert!((0.0..=2.0).contains(&mean));
 }
