@@ -62,6 +62,12 @@ impl SourceMap {
         FileId(self.files.len() as u32 - 1)
     }
 
+    /// The name of the file added last: for a scenario, the base at the end of its `extends`
+    /// chain (a file is added before the base it extends).
+    pub fn last_name(&self) -> Option<&str> {
+        self.files.last().map(|f| f.name.as_str())
+    }
+
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }

@@ -40,10 +40,14 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
     assert_eq!(report["runs_per_case"], 2000);
     assert_eq!(report["seed"], 7);
     let cases = report["cases"].as_array().expect("cases");
-    assert_eq!(cases.len(), 13, "one entry per case file");
+    // GSOMIA's thirteen cases, then THAAD's fifteen in their subfolder.
+    assert_eq!(cases.len(), 28, "one entry per case file, subfolders included");
     let dates: Vec<&str> = cases.iter().filter_map(|c| c["date"].as_str()).collect();
+    assert!(cases[13]["file"]
+        .as_str()
+        .is_some_and(|f| f.contains("thaad")));
     assert_eq!(
-        dates,
+        dates[..13],
         [
             "2019-08-22",
             "2019-11-22",
@@ -83,7 +87,7 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
         assert!((0.0..=2.0).contains(&baseline), "baseline Brier: {case}");
     }
     let overall = &report["overall"];
-    assert_eq!(overall["cases"], 13);
+    assert_eq!(overall["cases"], 28);
     let mean = number(&overall["mean_brier"]);
     assert!((0.0..=2.0).contains(&mean));
 }
@@ -179,19 +183,23 @@ fn backtest_with_no_folder_scores_the_shipped_cases_from_any_directory() {
         }
     }
     assert_eq!(shipped, on_disk);
-    assert_eq!(shipped["cases"].as_array().map(Vec::len), Some(5));
+    assert_eq!(shipped["cases"].as_array().map(Vec::len), Some(28));
 }
 
 /// Every case file in scenarios/history goes with the binary: a case added on disk and not
 /// to the shipped list would be scored by `backtest scenarios/history` and not by `backtest`.
 #[test]
 fn the_shipped_cases_are_the_files_of_scenarios_history() {
-    let mut on_disk: Vec<String> = std::fs::read_dir(history())
-        .expect("scenarios/history")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".toml"))
-        .map(|n| format!("history/{n}"))
-        .collect();
+    let mut on_disk: Vec<String> = Vec::new();
+    for (folder, prefix) in [(history(), "history"), (history().join("thaad"), "history/thaad")] {
+        on_disk.extend(
+            std::fs::read_dir(folder)
+                .expect("scenarios/history")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".toml"))
+                .map(|n| format!("{prefix}/{n}")),
+        );
+    }
     on_disk.sort();
     let shipped: Vec<String> = alliance_sim::scenario::SHIPPED
         .iter()

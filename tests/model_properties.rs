@@ -260,117 +260,165 @@ fn the_cost_sharing_demand_moves_both_channels() {
     );
 }
 
+/// The stories and their cases: each folder holds one chain of cases resting on its base.
+const STORIES: &[(&str, &str, usize)] = &[
+    // The five dated decisions of the domain file, Tokyo's 2023 easing and the placebos of
+    // docs/backtest.md.
+    ("scenarios/history", "scenarios/gsomia_2019.toml", 13),
+    // docs/thaad.md.
+    ("scenarios/history/thaad", "scenarios/thaad_2016.toml", 15),
+];
+
+fn case_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("entry").path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Each backtest case changes only the conditions of its date: its own file (without what it
 /// extends) may hold `[scenario]`, `[backtest]`, events, and `enabled = false` for decisions the
 /// record has already settled; never parameters, actors, derived values, rules, outcomes or a
-/// decision's options. So every case in the folder, placebos included, is one model.
+/// decision's options. So every case in a story's folder, placebos included, is one model.
 #[test]
 fn history_cases_change_only_the_conditions_of_their_date() {
-    let dir = root().join("scenarios/history");
-    let mut cases = 0;
-    for entry in std::fs::read_dir(&dir).expect("scenarios/history") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|x| x != "toml") {
-            continue;
-        }
-        cases += 1;
-        let text = std::fs::read_to_string(&path).expect("read case");
-        let table: toml::Table = text.parse().expect("case is TOML");
-        for key in table.keys() {
-            assert!(
-                ["extends", "scenario", "backtest", "events", "decisions"].contains(&key.as_str()),
-                "{}: a case may not change `{key}`; move the mechanism to the base",
-                path.display()
-            );
-        }
-        if let Some(decisions) = table.get("decisions").and_then(|d| d.as_table()) {
-            for (id, decision) in decisions {
-                let decision = decision.as_table().expect("table");
-                let keys: Vec<&String> = decision.keys().collect();
-                assert_eq!(
-                    keys,
-                    vec!["enabled"],
-                    "{}: decision `{id}` may only be switched off (the record settled it)",
-                    path.display()
-                );
-                assert_eq!(
-                    decision.get("enabled").and_then(|v| v.as_bool()),
-                    Some(false),
-                    "{}: decision `{id}` may only be switched off, with `enabled = false`",
+    for &(folder, base, at_least) in STORIES {
+        let base = load(&root().join(base));
+        let files = case_files(&root().join(folder));
+        for path in &files {
+            let text = std::fs::read_to_string(path).expect("read case");
+            let table: toml::Table = text.parse().expect("case is TOML");
+            for key in table.keys() {
+                assert!(
+                    ["extends", "scenario", "backtest", "events", "decisions"]
+                        .contains(&key.as_str()),
+                    "{}: a case may not change `{key}`; move the mechanism to the base",
                     path.display()
                 );
             }
+            if let Some(decisions) = table.get("decisions").and_then(|d| d.as_table()) {
+                for (id, decision) in decisions {
+                    let decision = decision.as_table().expect("table");
+                    let keys: Vec<&String> = decision.keys().collect();
+                    assert_eq!(
+                        keys,
+                        vec!["enabled"],
+                        "{}: decision `{id}` may only be switched off (the record settled it)",
+                        path.display()
+                    );
+                    assert_eq!(
+                        decision.get("enabled").and_then(|v| v.as_bool()),
+                        Some(false),
+                        "{}: decision `{id}` may only be switched off, with `enabled = false`",
+                        path.display()
+                    );
+                }
+            }
+            let model = load(path);
+            assert!(
+                model.backtest.is_some(),
+                "{} has no [backtest]",
+                path.display()
+            );
+            let parameters = |m: &Model| {
+                m.parameters
+                    .iter()
+                    .map(|p| (p.id.clone(), p.distribution.clone(), p.calibrate))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                parameters(&model),
+                parameters(&base),
+                "{}: parameters differ",
+                path.display()
+            );
+            let rules = |m: &Model| m.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+            assert_eq!(
+                rules(&model),
+                rules(&base),
+                "{}: rules differ",
+                path.display()
+            );
         }
-        let model = load(&path);
         assert!(
-            model.backtest.is_some(),
-            "{} has no [backtest]",
-            path.display()
-        );
-        let base = default_model();
-        let ids = |m: &Model| {
-            m.parameters
-                .iter()
-                .map(|p| p.id.clone())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            ids(&model),
-            ids(base),
-            "{}: parameters differ",
-            path.display()
-        );
-        let rules = |m: &Model| m.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
-        assert_eq!(
-            rules(&model),
-            rules(base),
-            "{}: rules differ",
-            path.display()
+            files.len() >= at_least,
+            "{folder}: expected at least {at_least} cases, found {}",
+            files.len()
         );
     }
-    assert!(
-        cases >= 13,
-        "the five dated decisions of the domain file, Tokyo's 2023 easing and the placebos of \
-         docs/backtest.md: expected at least 13 cases, found {cases}"
-    );
 }
 
-/// The cases form one chain in date order: the first extends the default scenario, each later
+/// The cases form one chain in date order: the first extends the story's base, each later
 /// one the case just before it (file names start with the date), and each `[backtest] date` is
 /// the date its file name starts with. So a case holds what its predecessor knew plus what
 /// happened since, and no case can skip or reorder the record.
 #[test]
 fn history_cases_form_one_chain_in_date_order() {
-    let dir = root().join("scenarios/history");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .expect("scenarios/history")
-        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".toml"))
-        .collect();
-    names.sort();
-    assert!(!names.is_empty(), "scenarios/history holds no case");
-    let mut previous = "../gsomia_2019.toml".to_string();
-    for name in &names {
-        let text = std::fs::read_to_string(dir.join(name)).expect("read case");
-        let table: toml::Table = text.parse().expect("case is TOML");
-        let extends = table
-            .get("extends")
-            .and_then(|v| v.as_str())
-            .unwrap_or_else(|| panic!("{name}: a case must extend the case before it"));
-        assert_eq!(
-            extends, previous,
-            "{name}: must extend the case before it in date order"
-        );
-        let date = table
-            .get("backtest")
-            .and_then(|b| b.get("date"))
-            .and_then(|d| d.as_datetime())
-            .map(|d| d.to_string())
-            .unwrap_or_else(|| panic!("{name}: no [backtest] date"));
-        assert!(
-            name.starts_with(&format!("{date}_")),
-            "{name}: the file name must start with its [backtest] date {date}"
-        );
-        previous = name.clone();
+    for &(folder, base, _) in STORIES {
+        let dir = root().join(folder);
+        let files = case_files(&dir);
+        assert!(!files.is_empty(), "{folder} holds no case");
+        let mut previous = relative(&dir, &root().join(base));
+        for path in &files {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .expect("name");
+            let text = std::fs::read_to_string(path).expect("read case");
+            let table: toml::Table = text.parse().expect("case is TOML");
+            let extends = table
+                .get("extends")
+                .and_then(|v| v.as_str())
+                .unwrap_or_else(|| panic!("{name}: a case must extend the case before it"));
+            assert_eq!(
+                extends, previous,
+                "{folder}/{name}: must extend the case before it in date order"
+            );
+            let date = table
+                .get("backtest")
+                .and_then(|b| b.get("date"))
+                .and_then(|d| d.as_datetime())
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| panic!("{name}: no [backtest] date"));
+            assert!(
+                name.starts_with(&format!("{date}_")),
+                "{name}: the file name must start with its [backtest] date {date}"
+            );
+            previous = name;
+        }
     }
+}
+
+/// `base` as `extends` names it from a case in `dir` (`../gsomia_2019.toml`).
+fn relative(dir: &Path, base: &Path) -> String {
+    let depth = dir
+        .strip_prefix(root().join("scenarios"))
+        .expect("under scenarios/")
+        .components()
+        .count();
+    let name = base.file_name().expect("name").to_string_lossy();
+    format!("{}{name}", "../".repeat(depth))
+}
+
+/// One alliance-coercion model, two instances: a parameter both stories declare is the same
+/// parameter (distribution, rationale, source and whether it is calibrated), so that a draw of
+/// it is the same draw in both and `calibrate` fits one value to the cases of both.
+#[test]
+fn parameters_shared_by_the_two_stories_are_one_definition() {
+    let gsomia = load(&root().join("scenarios/gsomia_2019.toml"));
+    let thaad = load(&root().join("scenarios/thaad_2016.toml"));
+    let mut shared = 0;
+    for p in &thaad.parameters {
+        if let Some(q) = gsomia.parameters.iter().find(|q| q.id == p.id) {
+            shared += 1;
+            assert_eq!(p.distribution, q.distribution, "`{}`: distribution", p.id);
+            assert_eq!(p.calibrate, q.calibrate, "`{}`: calibrate", p.id);
+            assert_eq!(p.doc.rationale, q.doc.rationale, "`{}`: rationale", p.id);
+            assert_eq!(p.doc.source, q.doc.source, "`{}`: source", p.id);
+        }
+    }
+    assert!(shared >= 5, "the stories share {shared} parameters");
 }

@@ -2,6 +2,7 @@
 //! most (sensitivity), and how well it foresaw what happened (backtests).
 
 pub mod backtest;
+pub mod calibrate;
 pub mod compare;
 pub mod sensitivity;
 pub mod sweep;

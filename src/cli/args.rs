@@ -55,6 +55,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// Score the model against history: run each case in a folder and compare with what happened
     Backtest(BacktestArgs),
+    /// Fit the parameters marked `calibrate = true` to the backtest cases, and score the
+    /// forecasts in sample, leaving each case out, and in time order
+    Calibrate(CalibrateArgs),
     /// Run a base scenario and variants on common random numbers and compare outcomes
     Compare(CompareArgs),
     /// Run the scenario over a grid of one or two parameters' values
@@ -78,6 +81,7 @@ impl Command {
             Command::Sweep(a) => a.common.quiet,
             Command::Sensitivity(a) => a.common.quiet,
             Command::Backtest(a) => a.quiet,
+            Command::Calibrate(a) => a.quiet,
             Command::Validate(_)
             | Command::Report(_)
             | Command::Merge(_)
@@ -285,6 +289,47 @@ pub struct BacktestArgs {
     pub json: bool,
     /// Print nothing but errors and warnings: no progress bar, notes, table or list of files
     /// (the JSON of --json is still printed)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Each run is weighted by the product over the cases of the probability it gave \
+    the option really taken; the weighted parameter draws are the posterior. Leave-one-out \
+    scores weigh by the other cases only, time-ordered scores by the earlier ones only. \
+    Writes DIR/calibrate/calibration.json, the calibrated variant of each base scenario \
+    (`<base>_calibrated.toml`, which `run` and every analysis take) and a chart of prior \
+    against posterior. Exits 0 when it ran, 2 on an invalid case or a calibration that \
+    cannot be trusted (weights that collapse, an impossible case, an unused parameter).\n\n\
+    Examples:\n  alliance-sim calibrate\n  \
+    alliance-sim calibrate scenarios/history --runs 50000\n  \
+    alliance-sim calibrate --json -q > calibration.json\n  \
+    alliance-sim run output/calibrate/gsomia_2019_calibrated.toml"
+)]
+pub struct CalibrateArgs {
+    /// Folder of backtest cases, subfolders included [default: the shipped cases of every
+    /// story, built into the binary]
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Runs per case (the same run indexes in every case)
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 20_000)]
+    pub runs: u64,
+    /// The one random seed of every case [default: the first case's `seed`]
+    #[arg(long, short = 's', value_name = "S")]
+    pub seed: Option<u64>,
+    /// Smallest effective sample size of any set of weights that is still reported
+    #[arg(long, value_name = "N", default_value_t = 100.0)]
+    pub min_ess: f64,
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
+    /// Folder for results; they go to DIR/calibrate/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the report as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Print nothing but errors and warnings (the JSON of --json is still printed)
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }

@@ -50,6 +50,7 @@ macro_rules! tellln {
 mod analyze;
 mod args;
 mod backtest;
+mod calibrate;
 mod execute;
 mod explain;
 mod init;
@@ -182,6 +183,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Report(a) => run::report_command(a),
         Command::Merge(a) => run::merge_command(a),
         Command::Backtest(a) => backtest::run(options::BacktestOptions::new(a)?),
+        Command::Calibrate(a) => calibrate::run(options::CalibrateOptions::new(a)?),
         Command::Compare(a) => analyze::compare_command(options::CompareOptions::new(a)?),
         Command::Sweep(a) => analyze::sweep_command(options::SweepOptions::new(a)?),
         Command::Sensitivity(a) => {

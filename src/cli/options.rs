@@ -10,12 +10,13 @@
 use std::path::{Path, PathBuf};
 
 use super::args::{
-    BacktestArgs, CommonRunArgs, CompareArgs, ExplainArgs, Method, RunArgs, RunsFormatArg,
+    BacktestArgs, CalibrateArgs, CommonRunArgs, CompareArgs, ExplainArgs, Method, RunArgs, RunsFormatArg,
     SensitivityArgs, SweepArgs, ThreadsArgs,
 };
 use super::syntax::{GridFlag, SetFlag};
 use super::{print_stderr, use_color, Failure};
 use crate::analysis::backtest::BacktestConfig;
+use crate::analysis::calibrate::CalibrateConfig;
 use crate::analysis::sensitivity::{varied_parameters, Target};
 use crate::analysis::sweep::Axis;
 use crate::diagnostic::suggest;
@@ -506,6 +507,72 @@ impl BacktestOptions {
     }
 }
 
+/// `calibrate`, checked.
+#[derive(Debug)]
+pub struct CalibrateOptions {
+    pub cases_from: String,
+    pub cases: Vec<Model>,
+    pub skipped: Vec<PathBuf>,
+    /// Whether the cases are the shipped ones, whose bases are not on disk.
+    pub shipped: bool,
+    pub config: CalibrateConfig,
+    pub threads: Threads,
+    pub quiet: bool,
+    /// The output folder, DIR/calibrate.
+    pub folder: PathBuf,
+    pub json: bool,
+}
+
+impl CalibrateOptions {
+    pub fn new(args: CalibrateArgs) -> Result<CalibrateOptions, Failure> {
+        let threads = Threads::check(args.threads)?;
+        let runs = check_runs(args.runs)?;
+        if !(args.min_ess.is_finite() && args.min_ess >= 1.0) {
+            return Err(Failure::Invalid(format!(
+                "error: --min-ess must be a number of runs, at least 1 (got {})",
+                args.min_ess
+            )));
+        }
+        if (runs as f64) < args.min_ess {
+            return Err(Failure::Invalid(format!(
+                "error: --runs {runs} is below --min-ess {}: the weights could never be trusted
+  = hint: give more runs (the default is 20,000)",
+                args.min_ess
+            )));
+        }
+        let shipped = args.dir.is_none();
+        let (cases, skipped, cases_from) = match &args.dir {
+            Some(dir) => {
+                let (cases, skipped) = load_cases(dir)?;
+                (cases, skipped, dir.display().to_string())
+            }
+            None => (
+                shipped_cases()?,
+                Vec::new(),
+                "the shipped cases".to_string(),
+            ),
+        };
+        let seed = args
+            .seed
+            .unwrap_or_else(|| cases.first().map_or(0, |m| m.default_seed));
+        Ok(CalibrateOptions {
+            cases,
+            skipped,
+            shipped,
+            config: CalibrateConfig {
+                runs,
+                seed,
+                min_effective_sample_size: args.min_ess,
+            },
+            threads,
+            quiet: args.quiet,
+            folder: args.out.join("calibrate"),
+            json: args.json,
+            cases_from,
+        })
+    }
+}
+
 /// The backtest cases that go with the binary (`scenarios/history`), in file-name order.
 fn shipped_cases() -> Result<Vec<Model>, Failure> {
     let prefix = format!("{}/", scenario::SHIPPED_HISTORY);
@@ -531,10 +598,8 @@ fn load_cases(dir: &Path) -> Result<(Vec<Model>, Vec<PathBuf>), Failure> {
             dir.display()
         ))
     })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-        .collect();
+    let mut files = Vec::new();
+    collect_case_files(entries, 0, &mut files);
     files.sort();
     let mut cases = Vec::new();
     let mut skipped = Vec::new();
@@ -557,6 +622,25 @@ fn load_cases(dir: &Path) -> Result<(Vec<Model>, Vec<PathBuf>), Failure> {
         )));
     }
     Ok((cases, skipped))
+}
+
+/// Every `*.toml` file under `dir`, one story per subfolder (`history/thaad/`), at most a few
+/// folders deep so that a link loop cannot hold the command.
+fn collect_case_files(
+    entries: std::fs::ReadDir,
+    depth: usize,
+    files: &mut Vec<PathBuf>,
+) {
+    const MAX_DEPTH: usize = 3;
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.is_file() && path.extension().is_some_and(|x| x == "toml") {
+            files.push(path);
+        } else if path.is_dir() && depth < MAX_DEPTH {
+            if let Ok(inner) = std::fs::read_dir(&path) {
+                collect_case_files(inner, depth + 1, files);
+            }
+        }
+    }
 }
 
 /// `explain`, checked.

@@ -34,6 +34,13 @@ impl<'m> Batches<'m> {
         }
     }
 
+    /// Keeps each option's probability when its decision is taken (see
+    /// [`Engine::keep_option_probabilities`]).
+    pub fn keep_option_probabilities(&mut self) {
+        self.lanes.keep_option_probabilities();
+        self.one.keep_option_probabilities();
+    }
+
     /// Puts run `run` in lane `lane` (see [`Engine::load`]).
     pub fn load(&mut self, lane: usize, run: u64, stream: RunStream, parameters: &[f64]) {
         self.lanes.load(lane, run, stream, parameters);

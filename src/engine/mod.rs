@@ -99,6 +99,11 @@ pub struct Engine<'m, const N: usize> {
     outcomes: [usize; N],
     utilities: Vec<[f64; N]>,
     probabilities: Vec<f64>,
+    /// Each option's probability when its decision was taken, `decision * max_options +
+    /// option`; kept only when asked ([`Engine::keep_option_probabilities`]), for analyses that
+    /// weigh a run by how likely it made what happened.
+    option_probabilities: Vec<[f64; N]>,
+    max_options: usize,
     /// Lane 0's (var, before, after) of the item being applied, for an observer.
     changes: Vec<(usize, f64, f64)>,
 }
@@ -132,8 +137,25 @@ impl<'m, const N: usize> Engine<'m, N> {
             outcomes: [0; N],
             utilities: vec![[0.0; N]; max_options],
             probabilities: vec![0.0; max_options],
+            option_probabilities: Vec::new(),
+            max_options,
             changes: Vec::new(),
         }
+    }
+
+    /// From now on, keeps the probability each option had when its decision was taken
+    /// ([`Engine::option_probability`]). Off by default: studies need only the choice.
+    pub fn keep_option_probabilities(&mut self) {
+        self.option_probabilities = vec![[0.0; N]; self.model.decisions.len() * self.max_options];
+    }
+
+    /// The probability option `option` of decision `decision` had in lane `lane` when the
+    /// decision was taken: the logit share, or 1 and 0 for an argmax choice. 0 when the decision
+    /// was not taken, or when probabilities are not kept.
+    pub fn option_probability(&self, decision: usize, option: usize, lane: usize) -> f64 {
+        self.option_probabilities
+            .get(decision * self.max_options + option)
+            .map_or(0.0, |p| p[lane])
     }
 
     /// Puts run `run` in lane `lane`: its random stream and parameter values.
@@ -210,6 +232,7 @@ impl<'m, const N: usize> Engine<'m, N> {
         copy(&mut self.choices, &one.choices, lane);
         copy(&mut self.metrics, &one.metrics, lane);
         copy(&mut self.timeline, &one.timeline, lane);
+        copy(&mut self.option_probabilities, &one.option_probabilities, lane);
         self.outcomes[lane] = one.outcomes[0];
     }
 
@@ -261,6 +284,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             self.slots[hoisted + k] = program.eval(&self.slots, &mut self.stack);
         }
         self.choices.fill([NOT_TAKEN; N]);
+        self.option_probabilities.fill([0.0; N]);
         let vars = model.layout.vars as usize;
         for &i in &model.init_order {
             let var = &model.vars[i];
@@ -404,6 +428,17 @@ impl<'m, const N: usize> Engine<'m, N> {
                         }
                         *c = best;
                     }
+                    if !self.option_probabilities.is_empty() {
+                        let at = i * self.max_options;
+                        for l in 0..N {
+                            if due[l] {
+                                for k in 0..n {
+                                    self.option_probabilities[at + k][l] =
+                                        f64::from(u8::from(k == chosen[l]));
+                                }
+                            }
+                        }
+                    }
                     if O::WANTS_DETAIL {
                         for k in 0..n {
                             self.probabilities[k] = f64::from(u8::from(k == chosen[0]));
@@ -435,6 +470,12 @@ impl<'m, const N: usize> Engine<'m, N> {
                                 t[l],
                                 u,
                             );
+                            if !self.option_probabilities.is_empty() {
+                                let at = i * self.max_options;
+                                for k in 0..n {
+                                    self.option_probabilities[at + k][l] = self.probabilities[k];
+                                }
+                            }
                         }
                     }
                     temperature = Some(t[0]);

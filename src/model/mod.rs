@@ -42,6 +42,11 @@ pub struct Model {
     pub stack_size: usize,
     /// What really happened, when the scenario is a backtest case (its `[backtest]` table).
     pub backtest: Option<BacktestCase>,
+    /// A calibrated variant's provenance (its `[calibration]` table), for `summary.json`.
+    pub calibration: Option<scenario::Calibration>,
+    /// The file at the end of the `extends` chain (the file itself when it extends nothing),
+    /// as the loader named it: what a calibrated variant extends.
+    pub base_file: String,
 }
 
 /// A backtest case, resolved: which choice is scored and which of its classes happened.
@@ -85,6 +90,8 @@ pub struct ParameterModel {
     pub distribution: Distribution,
     /// Key of the random stream this parameter is sampled from.
     pub stream: u64,
+    /// Marked `calibrate = true`: fitted by `alliance-sim calibrate`.
+    pub calibrate: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +207,88 @@ pub struct MetricModel {
 
 impl Model {
     /// The most options any decision has (0 without decisions): scratch space for engines.
+    /// Whether each parameter can change what the backtest case scores (its decision, or the
+    /// outcome), through any chain of expressions, effects and earlier decisions. An
+    /// over-approximation: a parameter that is read on the way may still cancel out, but one
+    /// marked `false` cannot matter. Without a `[backtest]` table, whether it is read at all.
+    pub fn parameters_scored_decision_reads(&self) -> Vec<bool> {
+        // For each slot, the slots its value is computed from (a var: every expression that
+        // writes it, with the conditions under which it does).
+        let mut from: Vec<Vec<u32>> = vec![Vec::new(); self.layout.len as usize];
+        let reads = |programs: &[&Program]| -> Vec<u32> {
+            programs.iter().flat_map(|p| p.slots_read()).collect()
+        };
+        let var_slot = |v: usize| self.layout.vars + v as u32;
+        for (k, p) in self.hoisted.iter().enumerate() {
+            from[(self.layout.hoisted + k as u32) as usize].extend(p.slots_read());
+        }
+        for (v, var) in self.vars.iter().enumerate() {
+            from[var_slot(v) as usize].extend(var.init.slots_read());
+        }
+        for e in &self.events {
+            let mut guard: Vec<&Program> = e.when.iter().collect();
+            if let TriggerModel::Chance { probability, .. } = &e.trigger {
+                guard.push(probability);
+            }
+            let guard = reads(&guard);
+            for slot in [e.count_slot, e.fired_slot] {
+                from[slot as usize].extend(&guard);
+            }
+            for effect in &e.effects {
+                let slot = var_slot(effect.var) as usize;
+                from[slot].extend(&guard);
+                from[slot].extend(effect.value.slots_read());
+            }
+        }
+        for r in &self.rules {
+            let guard = reads(&r.when.iter().collect::<Vec<_>>());
+            for effect in &r.effects {
+                let slot = var_slot(effect.var) as usize;
+                from[slot].extend(&guard);
+                from[slot].extend(effect.value.slots_read());
+            }
+        }
+        let decision_reads = |d: &DecisionModel| -> Vec<u32> {
+            let mut programs: Vec<&Program> = d.when.iter().collect();
+            programs.extend(d.options.iter().map(|o| &o.utility));
+            if let ChoiceModel::Logit { temperature } = &d.choice {
+                programs.push(temperature);
+            }
+            reads(&programs)
+        };
+        for d in &self.decisions {
+            let choice = decision_reads(d);
+            from[d.decided_slot as usize].extend(&choice);
+            for option in &d.options {
+                from[option.slot as usize].extend(&choice);
+                for effect in &option.effects {
+                    let slot = var_slot(effect.var) as usize;
+                    from[slot].extend(&choice);
+                    from[slot].extend(effect.value.slots_read());
+                }
+            }
+        }
+        let mut pending: Vec<u32> = match self.backtest.as_ref().map(|b| b.scored) {
+            Some(Scored::Decision(d)) => decision_reads(&self.decisions[d]),
+            Some(Scored::Outcome) => self
+                .outcomes
+                .iter()
+                .flat_map(|o| o.when.iter().flat_map(|p| p.slots_read()))
+                .collect(),
+            None => (0..from.len() as u32).flat_map(|s| from[s as usize].clone()).collect(),
+        };
+        let mut seen = vec![false; from.len()];
+        while let Some(slot) = pending.pop() {
+            let s = slot as usize;
+            if s >= seen.len() || seen[s] {
+                continue;
+            }
+            seen[s] = true;
+            pending.extend(&from[s]);
+        }
+        (0..self.parameters.len()).map(|p| seen[p]).collect()
+    }
+
     pub fn max_options(&self) -> usize {
         self.decisions
             .iter()
@@ -309,6 +398,7 @@ impl<'a> Compiler<'a> {
                 doc: p.doc.clone(),
                 distribution: p.distribution.clone(),
                 stream: stream_key("parameter", &p.id.name),
+                calibrate: p.calibrate,
             })
             .collect();
 
@@ -484,6 +574,8 @@ impl<'a> Compiler<'a> {
             layout,
             stack_size: 0,
             backtest: None,
+            calibration: s.calibration.clone(),
+            base_file: s.sources.last_name().unwrap_or(&s.file).to_string(),
         };
         model.backtest = s.backtest.as_ref().and_then(|b| backtest_case(&model, b));
         model.stack_size = max_stack(&model).max(1);

@@ -59,6 +59,11 @@ pub trait RunSink: Send {
     fn wants_timeline(&self) -> bool {
         false
     }
+    /// Whether the rows should carry each option's probability when its decision was taken
+    /// ([`RunRows::option_probabilities`]), for weighing runs by what happened.
+    fn wants_option_probabilities(&self) -> bool {
+        false
+    }
 }
 
 /// The rows of one block of runs, stored column-major per kind.
@@ -83,6 +88,13 @@ pub struct RunRows {
     /// `len * step_count * metric_count`: run by run, step by step, each metric's value at the
     /// end of the step (the last step's are the end-of-run metrics).
     pub timeline: Vec<f64>,
+    /// Options per decision in `option_probabilities`: the model's largest option count when
+    /// the sink wants them, else 0.
+    pub option_stride: usize,
+    /// `len * decision_count * option_stride`: run by run, decision by decision, each
+    /// option's probability when the decision was taken (0 for every option of a decision not
+    /// taken, and past a decision's own options).
+    pub option_probabilities: Vec<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +199,14 @@ fn simulate_block(
                 event_counts: &scratch.event_counts,
             };
             record(model, &scratch.drivers, acc, rows.as_deref_mut(), &result);
+            if let Some(rows) = rows.as_deref_mut().filter(|r| r.option_stride > 0) {
+                for d in 0..model.decisions.len() {
+                    for k in 0..rows.option_stride {
+                        let p = lanes.option_probability(d, k, lane);
+                        rows.option_probabilities.push(p);
+                    }
+                }
+            }
         }
         run += live as u64;
     }
@@ -207,6 +227,14 @@ pub fn run_blocks(
     let with_rows = sink.is_some();
     let step_count = if config.timeline && sink.as_deref().is_some_and(|s| s.wants_timeline()) {
         model.time.steps as usize
+    } else {
+        0
+    };
+    let option_stride = if sink
+        .as_deref()
+        .is_some_and(|s| s.wants_option_probabilities())
+    {
+        model.max_options()
     } else {
         0
     };
@@ -231,6 +259,9 @@ pub fn run_blocks(
             .into_par_iter()
             .map(|_| {
                 let mut engine = Batches::new(model, config.timeline);
+                if option_stride > 0 {
+                    engine.keep_option_probabilities();
+                }
                 let mut acc = Accumulator::new(model, config.timeline);
                 loop {
                     let block = next_block.fetch_add(1, Ordering::Relaxed);
@@ -249,6 +280,7 @@ pub fn run_blocks(
                         metric_count: model.metrics.len(),
                         event_count: model.events.len(),
                         step_count,
+                        option_stride,
                         ..RunRows::default()
                     });
                     let simulated = simulate_block(

@@ -36,6 +36,21 @@ pub struct ScenarioInfo {
     pub file: String,
     /// SHA-256 of the resolved scenario (after `extends` and `--set`), hex.
     pub sha256: String,
+    /// Where a calibrated variant's distributions came from (its `[calibration]` table);
+    /// absent for other scenarios, whose summaries keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationInfo>,
+}
+
+/// The provenance `alliance-sim calibrate` writes into a calibrated variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationInfo {
+    pub method: String,
+    pub cases: Vec<String>,
+    pub runs: Option<u64>,
+    pub seed: Option<u64>,
+    pub effective_sample_size: Option<f64>,
+    pub written_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

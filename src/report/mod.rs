@@ -18,6 +18,7 @@
 
 pub mod analysis;
 pub mod analysis_charts;
+pub mod calibration;
 pub mod atomic;
 mod charts;
 mod finding;

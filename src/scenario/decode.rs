@@ -34,7 +34,7 @@ pub const LIMITS: Limits = Limits {
     steps: 10_000,
     runs: 1_000_000_000,
     file_bytes: 1 << 20,
-    extends_depth: 16,
+    extends_depth: 64,
     expression_chars: 4_096,
     expression_depth: 64,
     items: 10_000,
@@ -55,6 +55,7 @@ pub(super) struct Parts {
     pub outcomes: Vec<Outcome>,
     pub metrics: Vec<Metric>,
     pub backtest: Option<Backtest>,
+    pub calibration: Option<Calibration>,
     pub switched_off: Vec<SwitchedOff>,
 }
 
@@ -71,6 +72,7 @@ const TOP_KEYS: &[&str] = &[
     "outcomes",
     "metrics",
     "backtest",
+    "calibration",
 ];
 
 pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
@@ -100,6 +102,7 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
     let outcomes_table = top.table("outcomes", false);
     let metrics_table = top.table("metrics", false);
     let backtest_table = top.table("backtest", false);
+    let calibration_table = top.table("calibration", false);
     for (key, entry) in &root.entries {
         if SCENARIO_KEYS.contains(&key.as_str()) {
             top.taken.push(key);
@@ -186,6 +189,9 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
         decode_backtest(table, span, declared, &decisions, &outcomes, errors)
     });
 
+    let calibration =
+        calibration_table.map(|(table, span)| decode_calibration(table, span, errors));
+
     let mut switched_off = Vec::new();
     for (kind, section) in [("event", events_table), ("decision", decisions_table)] {
         for (id, entry) in section.iter().flat_map(|(t, _)| &t.entries) {
@@ -217,6 +223,7 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
         outcomes,
         metrics,
         backtest,
+        calibration,
         switched_off,
     };
     check_unique_ids(&parts, errors);
@@ -988,6 +995,35 @@ fn decode_metric_kind(id: &Ident, span: Span, r: &mut Reader<'_, '_>) -> Option<
             Some(MetricKind::Categorical { values, labels })
         }
         _ => None,
+    }
+}
+
+/// `[calibration]`: where a calibrated variant's distributions came from, written by
+/// `alliance-sim calibrate` and carried into `summary.json`. Every key is optional text or a
+/// number; the table is provenance, not an instruction, so nothing in it changes a run.
+fn decode_calibration(table: &Table, span: Span, errors: &mut Errors) -> Calibration {
+    let mut r = Reader::new(table, span, "[calibration]", errors);
+    let method = r.string("method", false).unwrap_or_default();
+    let cases = r.string_array("cases").unwrap_or_default();
+    let runs = r.integer("runs", false, 0, i64::MAX).map(|n| n as u64);
+    let seed = r.integer("seed", false, 0, i64::MAX).map(|n| n as u64);
+    let effective_sample_size = r.number("effective_sample_size", false);
+    let written_by = r.string("written_by", false).unwrap_or_default();
+    r.finish(&[
+        "method",
+        "cases",
+        "runs",
+        "seed",
+        "effective_sample_size",
+        "written_by",
+    ]);
+    Calibration {
+        method,
+        cases,
+        runs,
+        seed,
+        effective_sample_size,
+        written_by,
     }
 }
 

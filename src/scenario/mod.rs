@@ -47,6 +47,9 @@ pub struct Scenario {
     pub metrics: Vec<Metric>,
     /// Present in backtest cases only: what really happened, for `alliance-sim backtest`.
     pub backtest: Option<Backtest>,
+    /// Present in a variant written by `alliance-sim calibrate`: where its distributions came
+    /// from.
+    pub calibration: Option<Calibration>,
     /// Events and decisions with `enabled = false`: left out of the model, but kept so that an
     /// expression still reading one can be told so, rather than of an unknown name.
     pub switched_off: Vec<SwitchedOff>,
@@ -60,6 +63,19 @@ pub struct SwitchedOff {
     pub id: String,
     /// Where `enabled = false` is written (in a variant, the line that switched it off).
     pub at: Span,
+}
+
+/// The `[calibration]` table of a calibrated variant: provenance only, never read by the
+/// engine.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Calibration {
+    pub method: String,
+    /// The cases the parameters were fitted to.
+    pub cases: Vec<String>,
+    pub runs: Option<u64>,
+    pub seed: Option<u64>,
+    pub effective_sample_size: Option<f64>,
+    pub written_by: String,
 }
 
 /// The `[backtest]` table of a backtest case: the decision it scores and what really happened.
@@ -180,6 +196,8 @@ pub struct Parameter {
     pub id: Ident,
     pub doc: Documentation,
     pub distribution: Distribution,
+    /// `calibrate = true`: `alliance-sim calibrate` fits it to the backtest cases.
+    pub calibrate: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -343,6 +361,10 @@ pub fn load_default() -> Result<Scenario, Diagnostics> {
 pub const SHIPPED: &[(&str, &str)] = &[
     (DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO),
     (
+        "thaad_2016.toml",
+        include_str!("../../scenarios/thaad_2016.toml"),
+    ),
+    (
         "history/2019-08-22_seoul_notice.toml",
         include_str!("../../scenarios/history/2019-08-22_seoul_notice.toml"),
     ),
@@ -355,12 +377,104 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../scenarios/history/2019-11-22_tokyo_controls.toml"),
     ),
     (
+        "history/2019-12-16_tokyo_keeps_controls.toml",
+        include_str!("../../scenarios/history/2019-12-16_tokyo_keeps_controls.toml"),
+    ),
+    (
+        "history/2020-05-31_tokyo_keeps_controls.toml",
+        include_str!("../../scenarios/history/2020-05-31_tokyo_keeps_controls.toml"),
+    ),
+    (
+        "history/2020-07-01_tokyo_keeps_controls.toml",
+        include_str!("../../scenarios/history/2020-07-01_tokyo_keeps_controls.toml"),
+    ),
+    (
         "history/2020-08-24_seoul_no_new_notice.toml",
         include_str!("../../scenarios/history/2020-08-24_seoul_no_new_notice.toml"),
     ),
     (
+        "history/2021-07-01_tokyo_keeps_controls.toml",
+        include_str!("../../scenarios/history/2021-07-01_tokyo_keeps_controls.toml"),
+    ),
+    (
+        "history/2021-08-24_seoul_no_new_notice.toml",
+        include_str!("../../scenarios/history/2021-08-24_seoul_no_new_notice.toml"),
+    ),
+    (
+        "history/2022-07-01_tokyo_keeps_controls.toml",
+        include_str!("../../scenarios/history/2022-07-01_tokyo_keeps_controls.toml"),
+    ),
+    (
+        "history/2022-08-24_seoul_no_new_notice.toml",
+        include_str!("../../scenarios/history/2022-08-24_seoul_no_new_notice.toml"),
+    ),
+    (
+        "history/2023-03-16_tokyo_eases_controls.toml",
+        include_str!("../../scenarios/history/2023-03-16_tokyo_eases_controls.toml"),
+    ),
+    (
         "history/2023-03-21_seoul_normalises.toml",
         include_str!("../../scenarios/history/2023-03-21_seoul_normalises.toml"),
+    ),
+    (
+        "history/thaad/2016-07-08_seoul_deployment.toml",
+        include_str!("../../scenarios/history/thaad/2016-07-08_seoul_deployment.toml"),
+    ),
+    (
+        "history/thaad/2017-03-02_beijing_tour_ban.toml",
+        include_str!("../../scenarios/history/thaad/2017-03-02_beijing_tour_ban.toml"),
+    ),
+    (
+        "history/thaad/2017-03-06_seoul_early_delivery.toml",
+        include_str!("../../scenarios/history/thaad/2017-03-06_seoul_early_delivery.toml"),
+    ),
+    (
+        "history/thaad/2017-05-10_seoul_moon_keeps.toml",
+        include_str!("../../scenarios/history/thaad/2017-05-10_seoul_moon_keeps.toml"),
+    ),
+    (
+        "history/thaad/2017-05-15_beijing_keeps_measures.toml",
+        include_str!("../../scenarios/history/thaad/2017-05-15_beijing_keeps_measures.toml"),
+    ),
+    (
+        "history/thaad/2017-06-07_seoul_suspends.toml",
+        include_str!("../../scenarios/history/thaad/2017-06-07_seoul_suspends.toml"),
+    ),
+    (
+        "history/thaad/2017-06-15_beijing_keeps_measures.toml",
+        include_str!("../../scenarios/history/thaad/2017-06-15_beijing_keeps_measures.toml"),
+    ),
+    (
+        "history/thaad/2017-07-04_seoul_waits_after_first_icbm.toml",
+        include_str!("../../scenarios/history/thaad/2017-07-04_seoul_waits_after_first_icbm.toml"),
+    ),
+    (
+        "history/thaad/2017-07-15_beijing_keeps_measures.toml",
+        include_str!("../../scenarios/history/thaad/2017-07-15_beijing_keeps_measures.toml"),
+    ),
+    (
+        "history/thaad/2017-07-29_seoul_orders_launchers.toml",
+        include_str!("../../scenarios/history/thaad/2017-07-29_seoul_orders_launchers.toml"),
+    ),
+    (
+        "history/thaad/2017-08-15_beijing_keeps_measures.toml",
+        include_str!("../../scenarios/history/thaad/2017-08-15_beijing_keeps_measures.toml"),
+    ),
+    (
+        "history/thaad/2017-09-07_seoul_completes_battery.toml",
+        include_str!("../../scenarios/history/thaad/2017-09-07_seoul_completes_battery.toml"),
+    ),
+    (
+        "history/thaad/2017-10-30_seoul_three_nos.toml",
+        include_str!("../../scenarios/history/thaad/2017-10-30_seoul_three_nos.toml"),
+    ),
+    (
+        "history/thaad/2017-10-31_beijing_normalises.toml",
+        include_str!("../../scenarios/history/thaad/2017-10-31_beijing_normalises.toml"),
+    ),
+    (
+        "history/thaad/2017-11-28_beijing_eases_in_part.toml",
+        include_str!("../../scenarios/history/thaad/2017-11-28_beijing_eases_in_part.toml"),
     ),
 ];
 
@@ -384,6 +498,11 @@ pub fn load_shipped(name: &str) -> Result<Scenario, Diagnostics> {
             "no shipped scenario is named `{name}`"
         )))),
     }
+}
+
+/// The text of a shipped file, by a path relative to `scenarios/` (`..` and `.` allowed).
+pub fn shipped_file(path: &Path) -> Option<&'static str> {
+    shipped_text(path)
 }
 
 /// The text of a shipped file, by a path relative to `scenarios/` (`..` and `.` allowed).
@@ -526,6 +645,7 @@ impl Loader {
                 outcomes: parts.outcomes,
                 metrics: parts.metrics,
                 backtest: parts.backtest,
+                calibration: parts.calibration,
                 switched_off: parts.switched_off,
             }),
             _ => Err(Diagnostics {
@@ -699,7 +819,7 @@ mod tests {
         let d = load(&top).expect_err("too deep");
         let item = &d.items[0];
         assert!(
-            item.message.contains("deeper than 16 files"),
+            item.message.contains("deeper than 64 files"),
             "{}",
             item.message
         );

@@ -247,6 +247,14 @@ pub struct Program {
 }
 
 impl Program {
+    /// The slots the program reads, for questions of what depends on what.
+    pub fn slots_read(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ops.iter().filter_map(|op| match *op {
+            Op::Load(s) | Op::AddL(s) | Op::SubL(s) | Op::MulL(s) | Op::DivL(s) => Some(s),
+            _ => None,
+        })
+    }
+
     /// The program of `ops`, which the compiler emitted in stack order.
     pub(super) fn new(ops: Vec<Op>, ty: Type) -> Program {
         let mut depth = 0isize;

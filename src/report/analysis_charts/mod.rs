@@ -7,6 +7,7 @@
 //! chart, each a type implementing [`AnalysisChart`]; [`write_chart`] renders it as
 //! `<name>.png` and `<name>.svg` (same content), each written atomically.
 
+mod calibration;
 mod comparison;
 mod sobol;
 mod sweep;
@@ -34,6 +35,16 @@ pub const SWEEP_CHART: &str = "sweep";
 pub const SWEEP_HEATMAP_CHART: &str = "sweep_heatmap";
 pub const TORNADO_CHART: &str = "tornado";
 pub const SOBOL_CHART: &str = "sobol";
+pub const CALIBRATION_CHART: &str = "calibration";
+
+/// Draws `calibration.png` and `calibration.svg` into `dir` (created if missing): each
+/// calibrated parameter's prior against its posterior. Returns the files written.
+pub fn write_calibration_chart(
+    r: &crate::analysis::calibrate::CalibrationReport,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ReportError> {
+    write_chart(&calibration::CalibrationChart::new(r), dir)
+}
 
 /// Draws `comparison.png` and `comparison.svg` into `dir` (created if missing): each variant's
 /// difference from the base, per outcome, with its 95% paired interval. Returns the files

@@ -65,7 +65,8 @@ pub(super) fn decode_parameter(id: Ident, value: &Value, errors: &mut Errors) ->
         None
     };
     let kind = kind?;
-    let mut keys: Vec<&'static str> = with_doc_keys(&["dist"]);
+    let calibrate = r.boolean("calibrate", false).unwrap_or(false);
+    let mut keys: Vec<&'static str> = with_doc_keys(&["dist", "calibrate"]);
     let result: Option<Result<Distribution, DistError>> = match kind {
         "fixed" => {
             keys.push("value");
@@ -151,6 +152,7 @@ pub(super) fn decode_parameter(id: Ident, value: &Value, errors: &mut Errors) ->
             id,
             doc,
             distribution,
+            calibrate,
         }),
         Err(err) => {
             let at = table
