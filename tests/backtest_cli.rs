@@ -41,7 +41,11 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
     assert_eq!(report["seed"], 7);
     let cases = report["cases"].as_array().expect("cases");
     // GSOMIA's thirteen cases, then THAAD's fifteen in their subfolder.
-    assert_eq!(cases.len(), 28, "one entry per case file, subfolders included");
+    assert_eq!(
+        cases.len(),
+        28,
+        "one entry per case file, subfolders included"
+    );
     let dates: Vec<&str> = cases.iter().filter_map(|c| c["date"].as_str()).collect();
     assert!(cases[13]["file"]
         .as_str()
@@ -191,7 +195,10 @@ fn backtest_with_no_folder_scores_the_shipped_cases_from_any_directory() {
 #[test]
 fn the_shipped_cases_are_the_files_of_scenarios_history() {
     let mut on_disk: Vec<String> = Vec::new();
-    for (folder, prefix) in [(history(), "history"), (history().join("thaad"), "history/thaad")] {
+    for (folder, prefix) in [
+        (history(), "history"),
+        (history().join("thaad"), "history/thaad"),
+    ] {
         on_disk.extend(
             std::fs::read_dir(folder)
                 .expect("scenarios/history")

@@ -81,7 +81,9 @@ fn cases(dir: &Path, flips: &[bool]) -> PathBuf {
 
 /// 14 heads in 20, as a coin of bias 0.7 would give: the truth the posterior must hold.
 fn flips() -> Vec<bool> {
-    (0..20).map(|i| !matches!(i, 2 | 5 | 9 | 12 | 16 | 19)).collect()
+    (0..20)
+        .map(|i| !matches!(i, 2 | 5 | 9 | 12 | 16 | 19))
+        .collect()
 }
 
 fn calibrate(cases: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
@@ -115,7 +117,10 @@ fn calibration_recovers_a_known_bias_within_its_interval() {
     let flips = flips();
     let cases = cases(dir.path(), &flips);
     let report = calibrate(&cases, &dir.path().join("out"), &[]);
-    let (h, n) = (flips.iter().filter(|&&x| x).count() as f64, flips.len() as f64);
+    let (h, n) = (
+        flips.iter().filter(|&&x| x).count() as f64,
+        flips.len() as f64,
+    );
     let bias = &report["parameters"][0];
     assert_eq!(bias["id"], "bias");
     let posterior = &bias["posterior"];
@@ -126,7 +131,10 @@ fn calibration_recovers_a_known_bias_within_its_interval() {
     let sd = (a * b / ((a + b).powi(2) * (a + b + 1.0))).sqrt();
     assert!((f(&posterior["mean"]) - mean).abs() < 0.01, "{posterior}");
     assert!((f(&posterior["sd"]) - sd).abs() < 0.01, "{posterior}");
-    assert!(f(&posterior["q05"]) < 0.7 && 0.7 < f(&posterior["q95"]), "{posterior}");
+    assert!(
+        f(&posterior["q05"]) < 0.7 && 0.7 < f(&posterior["q95"]),
+        "{posterior}"
+    );
     // The uncalibrated parameter is not reported, and the prior is uniform's.
     assert_eq!(report["parameters"].as_array().map(Vec::len), Some(1));
     assert!((f(&bias["prior"]["mean"]) - 0.5).abs() < 0.01);
@@ -161,7 +169,10 @@ fn leave_one_out_and_time_ordered_scores_are_laplaces_rule() {
             ("prior", 0.5),
         ] {
             let got = f(&case[key]["probability"]);
-            assert!((got - want).abs() < 0.012, "case {i} {key}: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 0.012,
+                "case {i} {key}: {got} vs {want}"
+            );
         }
         assert_eq!(case["earlier_cases"], i);
         loo += brier2(p_loo) / n as f64;
@@ -200,12 +211,20 @@ fn the_posterior_is_the_weighted_mean_of_the_runs_draws() {
     let csv = std::fs::read_to_string(run_out.join("coin/runs.csv")).expect("runs.csv");
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let col = header.iter().position(|h| *h == "bias").expect("bias column");
+    let col = header
+        .iter()
+        .position(|h| *h == "bias")
+        .expect("bias column");
     let h = flips.iter().filter(|&&x| x).count() as i32;
     let t = flips.len() as i32 - h;
     let (mut sw, mut swx, mut sw2) = (0.0, 0.0, 0.0);
     for line in lines {
-        let bias: f64 = line.split(',').nth(col).expect("cell").parse().expect("number");
+        let bias: f64 = line
+            .split(',')
+            .nth(col)
+            .expect("cell")
+            .parse()
+            .expect("number");
         let w = bias.powi(h) * (1.0 - bias).powi(t);
         sw += w;
         swx += w * bias;
@@ -286,7 +305,10 @@ fn fails_with(cases: &Path, out: &Path, extra: &[&str], message: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains(message), "{stderr}");
-    assert!(!out.join("calibrate").exists(), "a failed calibration writes nothing");
+    assert!(
+        !out.join("calibrate").exists(),
+        "a failed calibration writes nothing"
+    );
 }
 
 #[test]
@@ -372,10 +394,38 @@ fn a_case_that_changes_a_calibrated_prior_is_refused() {
 fn calibrate_key_must_be_a_boolean() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("coin.toml");
-    std::fs::write(&path, COIN.replace("calibrate = true", "calibrate = \"yes\"")).expect("write");
+    std::fs::write(
+        &path,
+        COIN.replace("calibrate = true", "calibrate = \"yes\""),
+    )
+    .expect("write");
     let output = sim().arg("validate").arg(&path).output().expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("calibrate"), "{stderr}");
     assert!(stderr.contains("coin.toml:"), "located: {stderr}");
+}
+
+/// The calibrated variants in `scenarios/` are what `calibrate` writes from the shipped cases
+/// today: a change to the model or the cases that moves the posterior must regenerate them
+/// (`alliance-sim calibrate` and copy `output/calibrate/*_calibrated.toml` to `scenarios/`).
+#[test]
+fn the_shipped_calibrated_variants_are_what_calibrate_writes() {
+    let out = tempfile::tempdir().expect("tempdir");
+    sim()
+        .args(["calibrate", "-q", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["gsomia_2019_calibrated.toml", "thaad_2016_calibrated.toml"] {
+        let written =
+            std::fs::read_to_string(out.path().join("calibrate").join(name)).expect("written");
+        let shipped =
+            std::fs::read_to_string(root.join("scenarios").join(name)).expect("shipped");
+        assert!(
+            written == shipped,
+            "scenarios/{name} is stale: run `alliance-sim calibrate` and copy output/calibrate/{name} to scenarios/"
+        );
+    }
 }

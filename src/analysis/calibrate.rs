@@ -247,7 +247,8 @@ pub fn run_calibration(
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); calibrated.len()];
     let mut case_runs = Vec::with_capacity(cases.len());
     for model in cases {
-        let (runs_of_case, case_values) = simulate_case(model, &calibrated, config, progress, cancel)?;
+        let (runs_of_case, case_values) =
+            simulate_case(model, &calibrated, config, progress, cancel)?;
         for (c, v) in case_values.into_iter().enumerate() {
             if values[c].is_empty() {
                 values[c] = v;
@@ -483,7 +484,10 @@ fn simulate_case(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<(CaseRuns, CaseValues), CalibrateError> {
-    let case = model.backtest.as_ref().expect("checked: every model is a case");
+    let case = model
+        .backtest
+        .as_ref()
+        .expect("checked: every model is a case");
     let (mut classes, width) = match case.scored {
         Scored::Decision(d) => {
             let mut classes: Vec<String> = model.decisions[d]
@@ -743,7 +747,11 @@ fn beta_by_moments(mean: f64, sd: f64, min: f64, max: f64) -> (f64, f64, Option<
     let v = (sd / width).powi(2);
     let limit = m * (1.0 - m);
     if v <= 0.0 {
-        return (m * 1e6, (1.0 - m) * 1e6, Some("every weighted draw has one value: written as a very narrow beta".into()));
+        return (
+            m * 1e6,
+            (1.0 - m) * 1e6,
+            Some("every weighted draw has one value: written as a very narrow beta".into()),
+        );
     }
     if v >= limit {
         return (m, 1.0 - m, Some("the posterior is as spread as a distribution on this range can be: written with its mean".into()));

@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use super::args::{
-    BacktestArgs, CalibrateArgs, CommonRunArgs, CompareArgs, ExplainArgs, Method, RunArgs, RunsFormatArg,
-    SensitivityArgs, SweepArgs, ThreadsArgs,
+    BacktestArgs, CalibrateArgs, CommonRunArgs, CompareArgs, ExplainArgs, Method, RunArgs,
+    RunsFormatArg, SensitivityArgs, SweepArgs, ThreadsArgs,
 };
 use super::syntax::{GridFlag, SetFlag};
 use super::{print_stderr, use_color, Failure};
@@ -626,11 +626,7 @@ fn load_cases(dir: &Path) -> Result<(Vec<Model>, Vec<PathBuf>), Failure> {
 
 /// Every `*.toml` file under `dir`, one story per subfolder (`history/thaad/`), at most a few
 /// folders deep so that a link loop cannot hold the command.
-fn collect_case_files(
-    entries: std::fs::ReadDir,
-    depth: usize,
-    files: &mut Vec<PathBuf>,
-) {
+fn collect_case_files(entries: std::fs::ReadDir, depth: usize, files: &mut Vec<PathBuf>) {
     const MAX_DEPTH: usize = 3;
     for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
         if path.is_file() && path.extension().is_some_and(|x| x == "toml") {

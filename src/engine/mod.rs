@@ -232,7 +232,11 @@ impl<'m, const N: usize> Engine<'m, N> {
         copy(&mut self.choices, &one.choices, lane);
         copy(&mut self.metrics, &one.metrics, lane);
         copy(&mut self.timeline, &one.timeline, lane);
-        copy(&mut self.option_probabilities, &one.option_probabilities, lane);
+        copy(
+            &mut self.option_probabilities,
+            &one.option_probabilities,
+            lane,
+        );
         self.outcomes[lane] = one.outcomes[0];
     }
 

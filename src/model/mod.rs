@@ -275,7 +275,9 @@ impl Model {
                 .iter()
                 .flat_map(|o| o.when.iter().flat_map(|p| p.slots_read()))
                 .collect(),
-            None => (0..from.len() as u32).flat_map(|s| from[s as usize].clone()).collect(),
+            None => (0..from.len() as u32)
+                .flat_map(|s| from[s as usize].clone())
+                .collect(),
         };
         let mut seen = vec![false; from.len()];
         while let Some(slot) = pending.pop() {

@@ -26,7 +26,11 @@ pub fn variant_text(
     );
     let _ = writeln!(out, "extends = {}\n", quote(extends));
     let _ = writeln!(out, "[scenario]");
-    let _ = writeln!(out, "name = {}", quote(&format!("{base_name} (calibrated)")));
+    let _ = writeln!(
+        out,
+        "name = {}",
+        quote(&format!("{base_name} (calibrated)"))
+    );
     let _ = writeln!(
         out,
         "description = {}\n",
@@ -196,7 +200,11 @@ pub fn render_table(report: &CalibrationReport, cases_from: &str) -> String {
     row(&mut out, "as written (prior)", &report.prior);
     row(&mut out, "in sample", &report.in_sample);
     row(&mut out, "leave one case out", &report.leave_one_out);
-    row(&mut out, "time-ordered (earlier cases only)", &report.time_ordered);
+    row(
+        &mut out,
+        "time-ordered (earlier cases only)",
+        &report.time_ordered,
+    );
     if let Some(b) = &report.baseline_status_quo {
         let _ = writeln!(
             out,
@@ -210,7 +218,9 @@ pub fn render_table(report: &CalibrationReport, cases_from: &str) -> String {
     let _ = writeln!(
         out,
         "{:<34}  {:>10.3}  {:>9.3}",
-        "baseline: uniform", report.baseline_uniform.mean_brier, report.baseline_uniform.mean_log_score
+        "baseline: uniform",
+        report.baseline_uniform.mean_brier,
+        report.baseline_uniform.mean_log_score
     );
     let _ = writeln!(
         out,

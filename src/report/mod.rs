@@ -18,8 +18,8 @@
 
 pub mod analysis;
 pub mod analysis_charts;
-pub mod calibration;
 pub mod atomic;
+pub mod calibration;
 mod charts;
 mod finding;
 pub(crate) mod format;

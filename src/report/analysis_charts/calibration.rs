@@ -60,8 +60,20 @@ impl AnalysisChart for CalibrationChart<'_> {
         let (ax, ay) = area.get_base_pixel();
         let (aw, _) = area.dim_in_pixel();
         let mid = ay + 10;
-        let x = legend_swatch(root, raster, (ax + 8, mid), prior_colour(), "prior, as written")?;
-        legend_swatch(root, raster, (x, mid), posterior_colour(), "posterior, fitted to the cases")?;
+        let x = legend_swatch(
+            root,
+            raster,
+            (ax + 8, mid),
+            prior_colour(),
+            "prior, as written",
+        )?;
+        legend_swatch(
+            root,
+            raster,
+            (x, mid),
+            posterior_colour(),
+            "posterior, fitted to the cases",
+        )?;
 
         let label_w = r
             .parameters
@@ -87,7 +99,8 @@ impl AnalysisChart for CalibrationChart<'_> {
             let hi = p.prior.q95.max(p.posterior.q95);
             let pad = ((hi - lo) * 0.06).max(f64::MIN_POSITIVE);
             let (lo, hi) = (lo - pad, hi + pad);
-            let to_x = |v: f64| left + ((v - lo) / (hi - lo) * (right - left) as f64).round() as i32;
+            let to_x =
+                |v: f64| left + ((v - lo) / (hi - lo) * (right - left) as f64).round() as i32;
             root.draw(&PathElement::new(
                 vec![(left, cy), (right, cy)],
                 ShapeStyle::from(&MUTED.mix(0.35)).stroke_width(1),
