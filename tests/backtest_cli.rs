@@ -40,12 +40,8 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
     assert_eq!(report["runs_per_case"], 2000);
     assert_eq!(report["seed"], 7);
     let cases = report["cases"].as_array().expect("cases");
-    // GSOMIA's thirteen cases, then THAAD's fifteen in their subfolder.
-    assert_eq!(
-        cases.len(),
-        28,
-        "one entry per case file, subfolders included"
-    );
+    // GSOMIA's thirteen cases, then THAAD's twenty-two in their subfolder.
+    assert_eq!(cases.len(), 35, "one entry per case file, subfolders included");
     let dates: Vec<&str> = cases.iter().filter_map(|c| c["date"].as_str()).collect();
     assert!(cases[13]["file"]
         .as_str()
@@ -91,7 +87,7 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
         assert!((0.0..=2.0).contains(&baseline), "baseline Brier: {case}");
     }
     let overall = &report["overall"];
-    assert_eq!(overall["cases"], 28);
+    assert_eq!(overall["cases"], 35);
     let mean = number(&overall["mean_brier"]);
     assert!((0.0..=2.0).contains(&mean));
 }
@@ -187,7 +183,7 @@ fn backtest_with_no_folder_scores_the_shipped_cases_from_any_directory() {
         }
     }
     assert_eq!(shipped, on_disk);
-    assert_eq!(shipped["cases"].as_array().map(Vec::len), Some(28));
+    assert_eq!(shipped["cases"].as_array().map(Vec::len), Some(35));
 }
 
 /// Every case file in scenarios/history goes with the binary: a case added on disk and not

@@ -266,7 +266,7 @@ const STORIES: &[(&str, &str, usize)] = &[
     // docs/backtest.md.
     ("scenarios/history", "scenarios/gsomia_2019.toml", 13),
     // docs/thaad.md.
-    ("scenarios/history/thaad", "scenarios/thaad_2016.toml", 15),
+    ("scenarios/history/thaad", "scenarios/thaad_2016.toml", 22),
 ];
 
 fn case_files(dir: &Path) -> Vec<PathBuf> {

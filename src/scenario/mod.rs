@@ -417,6 +417,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../scenarios/history/2023-03-21_seoul_normalises.toml"),
     ),
     (
+        "history/thaad/2016-02-07_seoul_formal_talks.toml",
+        include_str!("../../scenarios/history/thaad/2016-02-07_seoul_formal_talks.toml"),
+    ),
+    (
         "history/thaad/2016-07-08_seoul_deployment.toml",
         include_str!("../../scenarios/history/thaad/2016-07-08_seoul_deployment.toml"),
     ),
@@ -465,6 +469,14 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../../scenarios/history/thaad/2017-09-07_seoul_completes_battery.toml"),
     ),
     (
+        "history/thaad/2017-09-15_beijing_keeps_measures.toml",
+        include_str!("../../scenarios/history/thaad/2017-09-15_beijing_keeps_measures.toml"),
+    ),
+    (
+        "history/thaad/2017-10-15_beijing_keeps_measures.toml",
+        include_str!("../../scenarios/history/thaad/2017-10-15_beijing_keeps_measures.toml"),
+    ),
+    (
         "history/thaad/2017-10-30_seoul_three_nos.toml",
         include_str!("../../scenarios/history/thaad/2017-10-30_seoul_three_nos.toml"),
     ),
@@ -475,6 +487,22 @@ pub const SHIPPED: &[(&str, &str)] = &[
     (
         "history/thaad/2017-11-28_beijing_eases_in_part.toml",
         include_str!("../../scenarios/history/thaad/2017-11-28_beijing_eases_in_part.toml"),
+    ),
+    (
+        "history/thaad/2018-10-30_seoul_no_added_battery.toml",
+        include_str!("../../scenarios/history/thaad/2018-10-30_seoul_no_added_battery.toml"),
+    ),
+    (
+        "history/thaad/2019-10-30_seoul_no_added_battery.toml",
+        include_str!("../../scenarios/history/thaad/2019-10-30_seoul_no_added_battery.toml"),
+    ),
+    (
+        "history/thaad/2020-10-30_seoul_no_added_battery.toml",
+        include_str!("../../scenarios/history/thaad/2020-10-30_seoul_no_added_battery.toml"),
+    ),
+    (
+        "history/thaad/2021-10-30_seoul_no_added_battery.toml",
+        include_str!("../../scenarios/history/thaad/2021-10-30_seoul_no_added_battery.toml"),
     ),
 ];
 
