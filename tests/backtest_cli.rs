@@ -41,7 +41,11 @@ fn backtest_scores_every_history_case_and_writes_the_report() {
     assert_eq!(report["seed"], 7);
     let cases = report["cases"].as_array().expect("cases");
     // GSOMIA's thirteen cases, then THAAD's twenty-two in their subfolder.
-    assert_eq!(cases.len(), 35, "one entry per case file, subfolders included");
+    assert_eq!(
+        cases.len(),
+        35,
+        "one entry per case file, subfolders included"
+    );
     let dates: Vec<&str> = cases.iter().filter_map(|c| c["date"].as_str()).collect();
     assert!(cases[13]["file"]
         .as_str()

@@ -143,8 +143,20 @@ fn calibration_recovers_a_known_bias_within_its_interval() {
 
 #[test]
 fn leave_one_out_and_time_ordered_scores_are_laplaces_rule() {
+    laplace(&flips());
+}
+
+/// Three cases, small enough to check by hand: heads, tails, heads. Leaving out a head, the
+/// others hold one head in two flips: 2/4; leaving out the tail, two heads in two: p(tails) =
+/// 1/4. In time order: 1/2, then p(tails) = 1/3 after one head, then p(heads) = 2/4.
+#[test]
+fn leave_one_out_and_time_ordered_scores_on_three_cases() {
+    laplace(&[true, false, true]);
+}
+
+fn laplace(flips: &[bool]) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let flips = flips();
+    let flips = flips.to_vec();
     let cases = cases(dir.path(), &flips);
     let report = calibrate(&cases, &dir.path().join("out"), &[]);
     let n = flips.len();
@@ -185,8 +197,9 @@ fn leave_one_out_and_time_ordered_scores_are_laplaces_rule() {
     assert!((f(&report["prior"]["mean_brier"]) - 0.5).abs() < 0.01);
     // The out-of-sample score is worse than the in-sample one, as it must be here.
     assert!(loo > inside);
-    // The status quo (tails, p = 0.95) is right in 6 of 20 cases.
-    let sq = (6.0 * 2.0 * 0.05f64.powi(2) + 14.0 * 2.0 * 0.95f64.powi(2)) / 20.0;
+    // The status quo (tails, p = 0.95) is right on every tail.
+    let tails = (n - h) as f64;
+    let sq = (tails * 2.0 * 0.05f64.powi(2) + h as f64 * 2.0 * 0.95f64.powi(2)) / n as f64;
     assert!((f(&report["baseline_status_quo"]["mean_brier"]) - sq).abs() < 1e-12);
     assert!((f(&report["baseline_uniform"]["mean_brier"]) - 0.5).abs() < 1e-12);
 }
@@ -421,8 +434,7 @@ fn the_shipped_calibrated_variants_are_what_calibrate_writes() {
     for name in ["gsomia_2019_calibrated.toml", "thaad_2016_calibrated.toml"] {
         let written =
             std::fs::read_to_string(out.path().join("calibrate").join(name)).expect("written");
-        let shipped =
-            std::fs::read_to_string(root.join("scenarios").join(name)).expect("shipped");
+        let shipped = std::fs::read_to_string(root.join("scenarios").join(name)).expect("shipped");
         assert!(
             written == shipped,
             "scenarios/{name} is stale: run `alliance-sim calibrate` and copy output/calibrate/{name} to scenarios/"
