@@ -101,7 +101,14 @@ pub fn run(options: CalibrateOptions) -> Result<(), Failure> {
         } else {
             relative_path(&folder, base_path)?
         };
-        let variant = variant_text(&report, &extends, &stem, &parameters, &case_files);
+        // The variant is named after its base ("GSOMIA 2019 (calibrated)").
+        let loaded = if shipped {
+            crate::scenario::load_shipped(base).ok()
+        } else {
+            crate::scenario::load(base_path).ok()
+        };
+        let name = loaded.map_or_else(|| stem.clone(), |s| s.name);
+        let variant = variant_text(&report, &extends, &name, &parameters, &case_files);
         let file_name = format!("{stem}_calibrated.toml");
         write_atomic(&result.path().join(&file_name), variant.as_bytes())
             .with_context(|| format!("writing {file_name}"))?;

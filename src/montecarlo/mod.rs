@@ -30,7 +30,7 @@ use aggregate::wilson;
 use design::sample_lanes;
 pub use design::{sample_parameters, Sampling};
 pub use summarize::summarize;
-pub use summary::Summary;
+pub use summary::{CalibrationInfo, Summary};
 
 /// Runs per block: the unit of parallel work and of in-order summation.
 pub const BLOCK: u64 = 1024;

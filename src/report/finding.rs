@@ -317,9 +317,22 @@ fn caveats(s: &Summary) -> Vec<String> {
          samples, each parameter's tenths compared with the others varying; it is not \
          evidence about the world beyond the model."
             .to_string(),
-        "Where the scenario's weights were calibrated on past decisions (backtests), agreement \
-         with those decisions is in-sample: a fit, not a test of prediction."
-            .to_string(),
+        match &s.scenario.calibration {
+            Some(c) => format!(
+                "This is a calibrated variant: its calibrated parameters were fitted to {} \
+                 backtest cases by `alliance-sim calibrate`{}. Agreement with those cases is \
+                 in-sample; the leave-one-out and time-ordered scores in calibration.json are \
+                 the tests of prediction.",
+                c.cases.len(),
+                c.effective_sample_size
+                    .map(|e| format!(" (an effective sample of {e:.0} runs)"))
+                    .unwrap_or_default()
+            ),
+            None => "Where the scenario's weights were calibrated on past decisions \
+                     (backtests), agreement with those decisions is in-sample: a fit, not a \
+                     test of prediction."
+                .to_string(),
+        },
     ];
     if !s.fixed.is_empty() {
         let fixed: Vec<String> = s
@@ -616,6 +629,23 @@ mod tests {
         assert!(c.contains("`us_mediation` = 1"), "{c}");
         s.fixed.clear();
         assert!(!finding(&s).caveats.join(" ").contains("--set"));
+    }
+
+    #[test]
+    fn a_calibrated_variant_s_caveat_names_its_cases_and_the_out_of_sample_scores() {
+        let mut s = sample_summary();
+        s.scenario.calibration = Some(crate::montecarlo::CalibrationInfo {
+            method: "importance sampling".into(),
+            cases: vec!["a.toml".into(), "b.toml".into(), "c.toml".into()],
+            runs: Some(20_000),
+            seed: Some(1),
+            effective_sample_size: Some(5861.4),
+            written_by: "alliance-sim 0.1.0".into(),
+        });
+        let c = finding(&s).caveats.join(" ");
+        assert!(c.contains("fitted to 3 backtest cases"), "{c}");
+        assert!(c.contains("an effective sample of 5861 runs"), "{c}");
+        assert!(c.contains("leave-one-out"), "{c}");
     }
 
     #[test]

@@ -228,6 +228,22 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
         "Scenario SHA-256",
         format!("<code>{}</code>", e(&s.scenario.sha256)),
     );
+    if let Some(c) = &s.scenario.calibration {
+        row(
+            "Calibrated",
+            e(&format!(
+                "{} ({} cases{}{})",
+                c.written_by,
+                c.cases.len(),
+                c.runs
+                    .map(|r| format!(", {} runs each", group_thousands(r)))
+                    .unwrap_or_default(),
+                c.effective_sample_size
+                    .map(|x| format!(", effective sample {x:.0} runs"))
+                    .unwrap_or_default()
+            )),
+        );
+    }
     row(
         "Time axis",
         e(&format!(
