@@ -4,5 +4,6 @@
 pub mod backtest;
 pub mod calibrate;
 pub mod compare;
+pub mod discover;
 pub mod sensitivity;
 pub mod sweep;

@@ -6,7 +6,8 @@ use anyhow::Context;
 
 use super::execute::{begin_result, progress_bar, study_error, with_threads};
 use super::options::{
-    CompareOptions, SensitivityMethod, SensitivityOptions, StudyOptions, SweepOptions,
+    CompareOptions, DiscoverOptions, SensitivityMethod, SensitivityOptions, StudyOptions,
+    SweepOptions,
 };
 use super::{cancel_flag, Failure};
 use crate::analysis::compare::compare;
@@ -31,6 +32,7 @@ fn analysis_file_names() -> Vec<String> {
         "sweep.json",
         "tornado.json",
         "sobol.json",
+        "discovery.json",
     ]
     .map(String::from)
     .to_vec();
@@ -40,6 +42,7 @@ fn analysis_file_names() -> Vec<String> {
         report::analysis_charts::SWEEP_HEATMAP_CHART,
         report::analysis_charts::TORNADO_CHART,
         report::analysis_charts::SOBOL_CHART,
+        report::analysis_charts::DISCOVERY_CHART,
     ] {
         names.push(format!("{chart}.png"));
         names.push(format!("{chart}.svg"));
@@ -304,4 +307,57 @@ pub fn sensitivity_command(options: SensitivityOptions) -> Result<(), Failure> {
             )
         }
     }
+}
+
+/// `discover`: PRIM boxes where an outcome is concentrated.
+pub fn discover_command(options: DiscoverOptions) -> Result<(), Failure> {
+    let DiscoverOptions {
+        model,
+        study: StudyOptions {
+            config,
+            threads,
+            quiet,
+        },
+        outcome,
+        config: discover_config,
+        folder,
+        charts,
+        json,
+    } = options;
+    let cancel = cancel_flag();
+    let result_dir = begin_result(&folder)?;
+    let bar = progress_bar(config.runs, quiet, "discover");
+    let result = with_threads(threads, || {
+        crate::analysis::discover::discover(
+            &model,
+            &config,
+            outcome,
+            &discover_config,
+            &|n| bar.inc(n),
+            &cancel,
+        )
+    })?
+    .map_err(study_error)?;
+    bar.finish_and_clear();
+    Publish {
+        result: result_dir,
+        command: "discover",
+        source: format!(
+            "{}; outcome {}",
+            analysis_source(&model, &config),
+            model.outcomes[outcome].id
+        ),
+        json_name: "discovery.json",
+        written: Vec::new(),
+        no_charts: !charts,
+        print_json: json,
+    }
+    .run(
+        &result,
+        report::analysis::render_discovery(&result),
+        |dir| {
+            report::write_discovery_chart(&result, &model.name, dir)
+                .context("drawing the discovery chart")
+        },
+    )
 }

@@ -64,6 +64,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Rank parameters by how much they move an outcome or metric (tornado or Sobol)
     Sensitivity(SensitivityArgs),
+    /// Find the regions of the parameter space where an outcome is concentrated (PRIM)
+    Discover(DiscoverArgs),
     /// Replay one run and tell its story: parameters, events, rules, decisions, outcome
     Explain(ExplainArgs),
     /// Write a small commented starter scenario
@@ -80,6 +82,7 @@ impl Command {
             Command::Compare(a) => a.common.quiet,
             Command::Sweep(a) => a.common.quiet,
             Command::Sensitivity(a) => a.common.quiet,
+            Command::Discover(a) => a.common.quiet,
             Command::Backtest(a) => a.quiet,
             Command::Calibrate(a) => a.quiet,
             Command::Validate(_)
@@ -420,6 +423,45 @@ pub struct SensitivityArgs {
     #[arg(long)]
     pub json: bool,
     /// Do not draw the charts
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Boxes are found on the even runs and measured on the odd ones, so a box's \
+    density and coverage are those of runs it was not chosen on; a box is reported only when \
+    its density's 95% interval lies above the outcome's share, and the answer may be that no \
+    box concentrates the outcome. Writes DIR/<scenario>/discover/discovery.json and a chart of \
+    the peeling trajectory and the box.\n\n\
+    Examples:\n  alliance-sim discover --outcome terminated --runs 100000\n  \
+    alliance-sim discover scenarios/thaad_2016.toml --outcome no_battery --min-coverage 0.3\n  \
+    alliance-sim discover --outcome terminated --runs 100000 --json -q"
+)]
+pub struct DiscoverArgs {
+    /// Scenario file [default: the built-in GSOMIA 2019 scenario]
+    pub scenario: Option<PathBuf>,
+    /// The outcome to explain [default: the first outcome]
+    #[arg(long, value_name = "OUTCOME")]
+    pub outcome: Option<String>,
+    /// The box recommended is the densest that still holds this share of the outcome's runs
+    #[arg(long, value_name = "SHARE", default_value_t = 0.3)]
+    pub min_coverage: f64,
+    /// Share of the box's runs each peeling step removes
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
+    pub peel: f64,
+    /// Half-samples of the runs for each restriction's stability (0 to skip)
+    #[arg(long, value_name = "B", default_value_t = 10)]
+    pub resamples: usize,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Folder for results; they go to DIR/<scenario file stem>/discover/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the result as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Do not draw the chart
     #[arg(long)]
     pub no_charts: bool,
 }

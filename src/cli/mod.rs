@@ -189,6 +189,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Sensitivity(a) => {
             analyze::sensitivity_command(options::SensitivityOptions::new(a)?)
         }
+        Command::Discover(a) => analyze::discover_command(options::DiscoverOptions::new(a)?),
         Command::Explain(a) => explain::run(options::ExplainOptions::new(a)?),
         Command::Init(a) => init::init(a),
         Command::Completions(a) => init::completions(a),

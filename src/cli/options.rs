@@ -10,13 +10,14 @@
 use std::path::{Path, PathBuf};
 
 use super::args::{
-    BacktestArgs, CalibrateArgs, CommonRunArgs, CompareArgs, ExplainArgs, Method, RunArgs,
-    RunsFormatArg, SensitivityArgs, SweepArgs, ThreadsArgs,
+    BacktestArgs, CalibrateArgs, CommonRunArgs, CompareArgs, DiscoverArgs, ExplainArgs, Method,
+    RunArgs, RunsFormatArg, SensitivityArgs, SweepArgs, ThreadsArgs,
 };
 use super::syntax::{GridFlag, SetFlag};
 use super::{print_stderr, use_color, Failure};
 use crate::analysis::backtest::BacktestConfig;
 use crate::analysis::calibrate::CalibrateConfig;
+use crate::analysis::discover::DiscoverConfig;
 use crate::analysis::sensitivity::{varied_parameters, Target};
 use crate::analysis::sweep::Axis;
 use crate::diagnostic::suggest;
@@ -503,6 +504,78 @@ impl BacktestOptions {
             folder: args.out.join("backtest"),
             json: args.json,
             cases_from,
+        })
+    }
+}
+
+/// `discover`, checked.
+#[derive(Debug)]
+pub struct DiscoverOptions {
+    pub model: Model,
+    pub study: StudyOptions,
+    pub outcome: usize,
+    pub config: DiscoverConfig,
+    /// The output folder, DIR/<scenario file stem>/discover.
+    pub folder: PathBuf,
+    pub charts: bool,
+    pub json: bool,
+}
+
+impl DiscoverOptions {
+    pub fn new(args: DiscoverArgs) -> Result<DiscoverOptions, Failure> {
+        let model = load_model(args.scenario.as_deref())?;
+        let mut study = StudyOptions::new(&model, &args.common)?;
+        // The search reads end-of-run outcomes only.
+        study.config.timeline = false;
+        let outcome = match args.outcome.as_deref() {
+            None => 0,
+            Some(id) => model.outcome_index(id).ok_or_else(|| {
+                let names: Vec<&str> = model.outcomes.iter().map(|o| o.id.as_str()).collect();
+                let hint = suggest(id, names.iter().copied())
+                    .unwrap_or_else(|| format!("outcomes: {}", names.join(", ")));
+                Failure::Invalid(format!(
+                    "error: --outcome: `{id}` is not an outcome of this scenario\n  = hint: {hint}"
+                ))
+            })?,
+        };
+        let share = |name: &str, v: f64, lo: f64, hi: f64| {
+            if v.is_finite() && v > lo && v < hi {
+                Ok(v)
+            } else {
+                Err(Failure::Invalid(format!(
+                    "error: {name} must be a share strictly between {lo} and {hi}, got {v}"
+                )))
+            }
+        };
+        let min_coverage = share("--min-coverage", args.min_coverage, 0.0, 1.0)?;
+        let peel_alpha = share("--peel", args.peel, 0.0, 0.5)?;
+        // Each resample is a whole search: the limit keeps the command's time bounded.
+        const MAX_DISCOVER_RESAMPLES: usize = 200;
+        if args.resamples > MAX_DISCOVER_RESAMPLES {
+            return Err(Failure::Invalid(format!(
+                "error: --resamples must be at most {MAX_DISCOVER_RESAMPLES}, got {}",
+                args.resamples
+            )));
+        }
+        if study.config.runs < 20 {
+            return Err(Failure::Invalid(format!(
+                "error: --runs {} is too few to find a box on half the runs and measure it on the other half\n  = hint: give at least 20 runs; 100,000 is a good start",
+                study.config.runs
+            )));
+        }
+        Ok(DiscoverOptions {
+            folder: args.out.join(&model.stem).join("discover"),
+            model,
+            study,
+            outcome,
+            config: DiscoverConfig {
+                peel_alpha,
+                min_coverage,
+                resamples: args.resamples,
+                ..DiscoverConfig::default()
+            },
+            charts: !args.no_charts,
+            json: args.json,
         })
     }
 }

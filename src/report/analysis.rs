@@ -206,3 +206,81 @@ fn truncate(s: &str, n: usize) -> String {
         format!("{cut}…")
     }
 }
+
+/// A discovery: the outcome's share, then each box in words with its restrictions, how much
+/// each matters and how stable it is.
+pub fn render_discovery(d: &crate::analysis::discover::Discovery) -> String {
+    use crate::report::format::percent_to;
+    let mut out = format!(
+        "Discover: where \"{}\" happens\n({} runs, seed {}; boxes found on the even runs, measured on the odd)\n\
+         overall: {} of runs [{}, {}]\n\n",
+        shown(&d.outcome_label),
+        crate::report::format::group_thousands(d.runs),
+        d.seed,
+        percent_to(d.share, 2),
+        percent_to(d.share_ci95[0], 2),
+        percent_to(d.share_ci95[1], 2),
+    );
+    for (k, b) in d.boxes.iter().enumerate() {
+        for (i, line) in
+            crate::report::format::wrap(&format!("box {}: {}", k + 1, b.description), 78)
+                .iter()
+                .enumerate()
+        {
+            let indent = if i == 0 { "" } else { "  " };
+            let _ = writeln!(out, "{indent}{}", shown(line));
+        }
+        let _ = writeln!(
+            out,
+            "  density {} [{}, {}], coverage {} [{}, {}]\n  {} runs inside ({} of the runs measured)",
+            percent_to(b.density, 1),
+            percent_to(b.density_ci95[0], 1),
+            percent_to(b.density_ci95[1], 1),
+            percent_to(b.coverage, 1),
+            percent_to(b.coverage_ci95[0], 1),
+            percent_to(b.coverage_ci95[1], 1),
+            crate::report::format::group_thousands(b.runs),
+            percent_to(b.support, 1)
+        );
+        let w = b
+            .restrictions
+            .iter()
+            .map(|r| r.parameter.chars().count())
+            .max()
+            .unwrap_or(9)
+            .max(9);
+        let _ = writeln!(
+            out,
+            "  {:<w$}  {:>10}  {:>10}  {:>16}  {:>9}",
+            "parameter", "min", "max", "density without", "stability"
+        );
+        for r in &b.restrictions {
+            let edge =
+                |v: Option<f64>| v.map_or_else(|| "-".to_string(), |x| fixed_or_scientific(x, 4));
+            let _ = writeln!(
+                out,
+                "  {:<w$}  {:>10}  {:>10}  {:>16}  {:>9}",
+                shown(&r.parameter),
+                edge(r.min),
+                edge(r.max),
+                percent_to(r.density_without, 1),
+                percent_to(r.stability, 0)
+            );
+        }
+        out.push('\n');
+    }
+    if let Some(note) = &d.note {
+        for line in crate::report::format::wrap(note, 78) {
+            let _ = writeln!(out, "{}", shown(&line));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "density: share of the box's runs with the outcome; coverage: share of the\n\
+         outcome's runs in the box; density without: the box's density with that\n\
+         restriction dropped; stability: share of {} half-samples of the runs whose box\n\
+         restricts the parameter the same way",
+        d.resamples
+    );
+    out
+}

@@ -9,6 +9,7 @@
 
 mod calibration;
 mod comparison;
+mod discovery;
 mod sobol;
 mod sweep;
 mod sweep_heatmap;
@@ -36,6 +37,17 @@ pub const SWEEP_HEATMAP_CHART: &str = "sweep_heatmap";
 pub const TORNADO_CHART: &str = "tornado";
 pub const SOBOL_CHART: &str = "sobol";
 pub const CALIBRATION_CHART: &str = "calibration";
+pub const DISCOVERY_CHART: &str = "discovery";
+
+/// Draws `discovery.png` and `discovery.svg` into `dir` (created if missing): the peeling
+/// trajectory and the boxes. Returns the files written.
+pub fn write_discovery_chart(
+    d: &crate::analysis::discover::Discovery,
+    scenario_name: &str,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ReportError> {
+    write_chart(&discovery::DiscoveryChart::new(d, scenario_name), dir)
+}
 
 /// Draws `calibration.png` and `calibration.svg` into `dir` (created if missing): each
 /// calibrated parameter's prior against its posterior. Returns the files written.
