@@ -68,6 +68,7 @@ fn config(model: &Model, runs: u64, timeline: bool) -> StudyConfig {
         fixed: Vec::new(),
         timeline,
         sampling: Default::default(),
+        design: None,
     }
 }
 

@@ -20,6 +20,7 @@ fn config(runs: u64, seed: u64) -> StudyConfig {
         fixed: vec![],
         timeline: false,
         sampling: Sampling::MonteCarlo,
+        design: None,
     }
 }
 

@@ -77,6 +77,7 @@ fn the_hand_model_gives_the_engine_s_results_bit_for_bit() {
         fixed: Vec::new(),
         timeline: false,
         sampling: Default::default(),
+        design: None,
     };
     let mut engine = Engine::<1>::new(&model, false);
     let mut params = vec![0.0; model.parameters.len()];
@@ -149,6 +150,7 @@ fn the_hand_model_gives_the_lane_engine_s_results_bit_for_bit() {
         fixed: Vec::new(),
         timeline: false,
         sampling: Default::default(),
+        design: None,
     };
     let mut lanes = Engine::<LANES>::new(&model, false);
     let mut params = vec![0.0; model.parameters.len()];

@@ -30,6 +30,7 @@ fn config(runs: u64, seed: u64) -> StudyConfig {
         fixed: Vec::new(),
         timeline: true,
         sampling: Default::default(),
+        design: None,
     }
 }
 

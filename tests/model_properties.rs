@@ -53,6 +53,7 @@ fn study(model: &Model, fixed: &[(&str, f64)]) -> Summary {
         fixed: fixed.iter().map(|(id, v)| (index(model, id), *v)).collect(),
         timeline: false,
         sampling: Default::default(),
+        design: None,
     };
     run_study(model, &config, None, &|_| {}, &AtomicBool::new(false)).expect("study runs")
 }

@@ -175,6 +175,7 @@ pub fn run_backtest(
             fixed: Vec::new(),
             timeline: false,
             sampling: Default::default(),
+            design: None,
         };
         let summary =
             montecarlo::run_study(model, &study, None, progress, cancel).map_err(|source| {

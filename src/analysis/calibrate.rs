@@ -528,6 +528,7 @@ fn simulate_case(
         fixed: Vec::new(),
         timeline: false,
         sampling: Default::default(),
+        design: None,
     };
     montecarlo::run_study(model, &study, Some(&mut sink), progress, cancel).map_err(|source| {
         BacktestError::Study {

@@ -214,6 +214,10 @@ pub struct RunArgs {
     /// (--runs is the ceiling; the output says plainly when it came first)
     #[arg(long, value_name = "H")]
     pub precision: Option<f64>,
+    /// Evaluate the rows of a CSV design: a header of parameter ids, one row of values per run
+    /// (run K takes row K; parameters not in the file are sampled as usual)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["shard", "precision"])]
+    pub design: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

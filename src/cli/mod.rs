@@ -51,6 +51,7 @@ mod analyze;
 mod args;
 mod backtest;
 mod calibrate;
+mod design;
 mod execute;
 mod explain;
 mod init;

@@ -147,6 +147,7 @@ impl StudyOptions {
                 fixed: resolve_sets(model, &common.set)?,
                 timeline: true,
                 sampling: common.sampling.into(),
+                design: None,
             },
             threads,
             quiet: common.quiet,
@@ -186,6 +187,17 @@ impl RunOptions {
         let model = load_model(args.scenario.as_deref())?;
         let mut study = StudyOptions::new(&model, &args.common)?;
         study.config.timeline = !args.no_timeline;
+        if let Some(path) = &args.design {
+            let design = super::design::read_design(&model, path, &study.config.fixed)?;
+            let rows = design.rows();
+            if let Some(runs) = args.common.runs.filter(|&r| r != rows) {
+                return Err(Failure::Invalid(format!(
+                    "error: --runs {runs} disagrees with the design's {rows} rows\n  = hint: a design runs one run per row; drop --runs"
+                )));
+            }
+            study.config.runs = rows;
+            study.config.design = Some(std::sync::Arc::new(design));
+        }
         let runs_output = RunsOutput::new(&args)?;
         let main_outcome = check_main_outcome(&model, args.main_outcome)?;
         let scope = match (args.shard, args.precision) {
@@ -766,6 +778,7 @@ fn study_of(args: &ExplainArgs) -> Result<(Model, StudyConfig), Failure> {
             fixed: resolve_sets(&model, &args.set)?,
             timeline: false,
             sampling: args.sampling.unwrap_or_default().into(),
+            design: None,
         };
         return Ok((model, config));
     };
@@ -817,6 +830,7 @@ fn study_of(args: &ExplainArgs) -> Result<(Model, StudyConfig), Failure> {
         fixed,
         timeline: false,
         sampling,
+        design: None,
     };
     Ok((model, config))
 }

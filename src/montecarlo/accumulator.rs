@@ -316,7 +316,12 @@ pub(super) fn driver_bins(model: &Model, config: &StudyConfig) -> Vec<DriverBins
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            if config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed() {
+            // A design's column follows the design, not the prior's deciles.
+            let designed = config
+                .design
+                .as_ref()
+                .is_some_and(|d| d.columns.contains(&i));
+            if config.fixed.iter().any(|(f, _)| *f == i) || p.distribution.is_fixed() || designed {
                 return DriverBins::None;
             }
             let mut values = match p.distribution.spec() {

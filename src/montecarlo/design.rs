@@ -32,6 +32,27 @@ impl Sampling {
     }
 }
 
+/// Rows of given parameter values (`run --design FILE`): run `r` takes row `r`'s value of each
+/// listed parameter, so that another tool's design (SALib, EMA Workbench, an optimiser, a
+/// spreadsheet) drives the study; the parameters not listed are sampled as usual, from their
+/// own streams, so they keep common random numbers with a plain study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesignRows {
+    /// The file as given, and the SHA-256 of its bytes (the design is part of the result).
+    pub file: String,
+    pub sha256: String,
+    /// Parameter indexes, in the file's column order.
+    pub columns: Vec<usize>,
+    /// Row-major: `values[row * columns.len() + k]`.
+    pub values: Vec<f64>,
+}
+
+impl DesignRows {
+    pub fn rows(&self) -> u64 {
+        (self.values.len() / self.columns.len().max(1)) as u64
+    }
+}
+
 /// Largest design a Latin hypercube supports (the jitter inside a stratum needs spare bits).
 pub const MAX_LHS_RUNS: u64 = 1 << 30;
 
@@ -129,6 +150,16 @@ pub(super) fn sample_lanes(
     for &(i, value) in &config.fixed {
         for lane in 0..live {
             out[lane * p + i] = value;
+        }
+    }
+    if let Some(design) = &config.design {
+        let width = design.columns.len();
+        for lane in 0..live {
+            let row = (first + lane as u64) as usize;
+            let given = &design.values[row * width..(row + 1) * width];
+            for (&i, &value) in design.columns.iter().zip(given) {
+                out[lane * p + i] = value;
+            }
         }
     }
 }

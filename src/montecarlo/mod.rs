@@ -28,7 +28,7 @@ pub use accumulator::Accumulator;
 use accumulator::{record, RunResult};
 use aggregate::wilson;
 use design::sample_lanes;
-pub use design::{sample_parameters, Sampling};
+pub use design::{sample_parameters, DesignRows, Sampling};
 pub use summarize::summarize;
 pub use summary::{CalibrationInfo, Summary};
 
@@ -48,6 +48,9 @@ pub struct StudyConfig {
     /// Record the quantiles of every metric at every step (for timeline charts).
     pub timeline: bool,
     pub sampling: Sampling,
+    /// Given values for some parameters, run by run (`run --design FILE`); the others are
+    /// sampled as usual.
+    pub design: Option<std::sync::Arc<DesignRows>>,
 }
 
 /// Receives per-run rows, in run order.

@@ -316,6 +316,7 @@ mod tests {
             fixed: vec![],
             timeline: false,
             sampling: Default::default(),
+            design: None,
         };
         let counts = run_paired(
             &[&model, &model],

@@ -169,6 +169,7 @@ impl Partial {
             fixed: self.fixed.clone(),
             timeline: self.timeline,
             sampling,
+            design: None,
         })
     }
 
@@ -403,6 +404,7 @@ mod tests {
                     fixed,
                     timeline,
                     sampling: Sampling::LatinHypercube,
+                    design: None,
                 };
                 let parts: Vec<(String, Partial)> = (0..3)
                     .map(|k| {
@@ -431,6 +433,7 @@ mod tests {
             fixed: vec![],
             timeline: true,
             sampling: Sampling::MonteCarlo,
+            design: None,
         };
         let cancel = AtomicBool::new(false);
         let whole = super::super::run_study(&model, &config, None, &|_| {}, &cancel).expect("runs");

@@ -255,6 +255,16 @@ pub fn summarize(
             })
             .collect(),
         precision: None,
+        design: config.design.as_ref().map(|d| summary::DesignInfo {
+            file: d.file.clone(),
+            sha256: d.sha256.clone(),
+            rows: d.rows(),
+            parameters: d
+                .columns
+                .iter()
+                .map(|&i| model.parameters[i].id.clone())
+                .collect(),
+        }),
         outcomes,
         decisions,
         events,

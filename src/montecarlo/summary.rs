@@ -20,6 +20,9 @@ pub struct Summary {
     /// were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<PrecisionReport>,
+    /// The design a `run --design` study evaluated; absent from other studies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub design: Option<DesignInfo>,
     pub outcomes: Vec<OutcomeSummary>,
     pub decisions: Vec<DecisionSummary>,
     pub events: Vec<EventSummary>,
@@ -40,6 +43,15 @@ pub struct ScenarioInfo {
     /// absent for other scenarios, whose summaries keep their bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<CalibrationInfo>,
+}
+
+/// Where a design's rows came from, and which parameters they set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesignInfo {
+    pub file: String,
+    pub sha256: String,
+    pub rows: u64,
+    pub parameters: Vec<String>,
 }
 
 /// The provenance `alliance-sim calibrate` writes into a calibrated variant.

@@ -259,6 +259,22 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
             .collect();
         row("Fixed (--set)", fixed.join(", "));
     }
+    if let Some(d) = &s.design {
+        row(
+            "Design (--design)",
+            format!(
+                "<code>{}</code>, {} rows (one per run), SHA-256 <code>{}</code>, sets {}",
+                e(&d.file),
+                group_thousands(d.rows),
+                e(&d.sha256),
+                d.parameters
+                    .iter()
+                    .map(|p| format!("<code>{}</code>", e(p)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
     row("Version", format!("alliance-sim {}", e(&s.version)));
     h.push_str("</dl>\n");
 

@@ -35,6 +35,23 @@ pub fn render(summary: &Summary) -> String {
             .collect();
         write_wrapped(&mut out, "fixed: ", &fixed.join(", "), "  ");
     }
+    if let Some(d) = &summary.design {
+        write_wrapped(
+            &mut out,
+            "design: ",
+            &format!(
+                "{} ({} rows, one per run) sets {}",
+                shown(&d.file),
+                group_thousands(d.rows),
+                d.parameters
+                    .iter()
+                    .map(|p| shown(p).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "  ",
+        );
+    }
     out.push('\n');
     outcomes(&mut out, summary);
     decisions(&mut out, summary);

@@ -190,6 +190,7 @@ pub(crate) fn sample_summary() -> Summary {
             support: None,
         }],
         precision: None,
+        design: None,
         outcomes: vec![
             outcome(
                 "terminated",
