@@ -214,6 +214,11 @@ pub struct RunArgs {
     /// (--runs is the ceiling; the output says plainly when it came first)
     #[arg(long, value_name = "H")]
     pub precision: Option<f64>,
+    /// Count only the runs whose state at DATE meets EXPR, e.g. "pyongyang.tests >= 3 @
+    /// 2019-10-01" (repeatable; read at the end of the step that holds DATE; every run is still
+    /// in the per-run file)
+    #[arg(long, value_name = "EXPR @ DATE", conflicts_with_all = ["shard", "precision"])]
+    pub given: Vec<String>,
     /// Evaluate the rows of a CSV design: a header of parameter ids, one row of values per run
     /// (run K takes row K; parameters not in the file are sampled as usual)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["shard", "precision"])]

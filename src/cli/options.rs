@@ -37,6 +37,22 @@ pub fn load_model(path: Option<&Path>) -> Result<Model, Failure> {
     model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))
 }
 
+/// [`load_model`] with `run --given` conditions, each compiled like an expression of the file
+/// and its errors shown in the flag's text.
+pub fn load_model_given(path: Option<&Path>, given: &[String]) -> Result<Model, Failure> {
+    let mut scenario = match path {
+        Some(p) => scenario::load(p),
+        None => scenario::load_default(),
+    }
+    .map_err(|d| Failure::Invalid(d.render(use_color())))?;
+    for flag in given {
+        scenario
+            .add_given(flag)
+            .map_err(|d| Failure::Invalid(d.render(use_color())))?;
+    }
+    model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))
+}
+
 /// Turns `--set ID=VALUE` flags into parameter indexes and values; a later flag for the same
 /// parameter wins. A value outside the parameter's declared range is allowed (a what-if beyond
 /// the model) but warned about on stderr, so a typo such as `nk_threat=5` for 0.5 does not pass
@@ -184,7 +200,7 @@ pub struct RunOptions {
 
 impl RunOptions {
     pub fn new(args: RunArgs) -> Result<RunOptions, Failure> {
-        let model = load_model(args.scenario.as_deref())?;
+        let model = load_model_given(args.scenario.as_deref(), &args.given)?;
         let mut study = StudyOptions::new(&model, &args.common)?;
         study.config.timeline = !args.no_timeline;
         if let Some(path) = &args.design {

@@ -129,6 +129,30 @@ pub fn run(options: RunOptions) -> Result<(), Failure> {
     if cancel.load(Ordering::SeqCst) {
         return Err(study_error(StudyError::Cancelled));
     }
+    if let Some(given) = &summary.given {
+        // Below this many matching runs an interval is wider than most of what it bounds.
+        const FEW: u64 = 100;
+        let conditions: Vec<&str> = given
+            .conditions
+            .iter()
+            .map(|c| c.condition.as_str())
+            .collect();
+        if given.matched == 0 {
+            return Err(Failure::Invalid(format!(
+                "error: no run of {} meets --given {}: there is nothing to count\n  = hint: check the condition and its date (it is read at the end of the step that holds the date), or give more --runs",
+                given.of,
+                conditions.join(" and ")
+            )));
+        }
+        if given.matched < FEW {
+            super::print_stderr(&format!(
+                "warning: only {} of {} runs meet --given {}: the probabilities rest on few runs (see how wide their intervals are); give more --runs",
+                given.matched,
+                given.of,
+                conditions.join(" and ")
+            ));
+        }
+    }
     let mut written = Vec::new();
     let mut runs_written = None;
     if let Some(writer) = runs_writer {

@@ -104,6 +104,8 @@ pub struct Engine<'m, const N: usize> {
     /// weigh a run by how likely it made what happened.
     option_probabilities: Vec<[f64; N]>,
     max_options: usize,
+    /// Each `--given` condition's value (1 or 0) at the end of its step.
+    given: Vec<[f64; N]>,
     /// Lane 0's (var, before, after) of the item being applied, for an observer.
     changes: Vec<(usize, f64, f64)>,
 }
@@ -139,6 +141,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             probabilities: vec![0.0; max_options],
             option_probabilities: Vec::new(),
             max_options,
+            given: vec![[0.0; N]; model.given.len()],
             changes: Vec::new(),
         }
     }
@@ -237,6 +240,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             &one.option_probabilities,
             lane,
         );
+        copy(&mut self.given, &one.given, lane);
         self.outcomes[lane] = one.outcomes[0];
     }
 
@@ -257,6 +261,9 @@ impl<'m, const N: usize> Engine<'m, N> {
             self.fire_events(step, observer)?;
             self.apply_rules(step, observer)?;
             self.take_decisions(step, observer)?;
+            if !model.given.is_empty() {
+                self.read_given(step)?;
+            }
             if record_every_step || step + 1 == model.time.steps {
                 self.record_metrics(step)?;
             }
@@ -289,6 +296,7 @@ impl<'m, const N: usize> Engine<'m, N> {
         }
         self.choices.fill([NOT_TAKEN; N]);
         self.option_probabilities.fill([0.0; N]);
+        self.given.fill([0.0; N]);
         let vars = model.layout.vars as usize;
         for &i in &model.init_order {
             let var = &model.vars[i];
@@ -515,6 +523,29 @@ impl<'m, const N: usize> Engine<'m, N> {
             }
         }
         Ok(())
+    }
+
+    /// Reads the `--given` conditions dated in `step`, at its end. A condition that is not a
+    /// number (it read one that was not) stops the run, as a rule's condition does.
+    fn read_given(&mut self, step: u32) -> Result<(), RunError> {
+        let model = self.model;
+        for (k, given) in model.given.iter().enumerate() {
+            if given.step != step {
+                continue;
+            }
+            let v = given.condition.eval(&self.slots, &mut self.stack);
+            if let Some(lane) = first_not_finite(&v, &self.live) {
+                let what = format!("the --given condition `{}`", given.text);
+                return Err(self.error(lane, step, "the value", &what, &given.condition, v[lane]));
+            }
+            self.given[k] = v;
+        }
+        Ok(())
+    }
+
+    /// Whether every `--given` condition held in lane `lane` (true without conditions).
+    pub fn given_holds(&self, lane: usize) -> bool {
+        self.given.iter().all(|g| g[lane] != 0.0)
     }
 
     /// Narrows `mask` to the lanes where `condition` holds (no condition always does). A

@@ -44,6 +44,9 @@ pub struct Model {
     pub backtest: Option<BacktestCase>,
     /// A calibrated variant's provenance (its `[calibration]` table), for `summary.json`.
     pub calibration: Option<scenario::Calibration>,
+    /// `run --given` conditions, each read at the end of its step; a study counts only the
+    /// runs where all hold.
+    pub given: Vec<GivenModel>,
     /// The file at the end of the `extends` chain (the file itself when it extends nothing),
     /// as the loader named it: what a calibrated variant extends.
     pub base_file: String,
@@ -193,6 +196,15 @@ pub struct OutcomeModel {
     pub label: String,
     pub description: String,
     pub when: Option<Program>,
+}
+
+/// A `run --given` condition, compiled.
+#[derive(Debug, Clone)]
+pub struct GivenModel {
+    pub text: String,
+    pub date: chrono::NaiveDate,
+    pub step: u32,
+    pub condition: Program,
 }
 
 #[derive(Debug, Clone)]
@@ -552,6 +564,17 @@ impl<'a> Compiler<'a> {
             })
             .collect();
 
+        let given = s
+            .given
+            .iter()
+            .map(|g| GivenModel {
+                text: g.text.clone(),
+                date: g.date,
+                step: g.step,
+                condition: self.expr(&g.expr, &names, Type::Bool),
+            })
+            .collect();
+
         let hoisted = self.hoister.take().map(|h| h.programs).unwrap_or_default();
         layout.hoisted = layout.len;
         layout.len += hoisted.len() as u32;
@@ -577,6 +600,7 @@ impl<'a> Compiler<'a> {
             stack_size: 0,
             backtest: None,
             calibration: s.calibration.clone(),
+            given,
             base_file: s.sources.last_name().unwrap_or(&s.file).to_string(),
         };
         model.backtest = s.backtest.as_ref().and_then(|b| backtest_case(&model, b));
@@ -1035,6 +1059,7 @@ fn max_stack(model: &Model) -> usize {
     }
     programs.extend(model.outcomes.iter().filter_map(|o| o.when.as_ref()));
     programs.extend(model.metrics.iter().map(|m| &m.expr));
+    programs.extend(model.given.iter().map(|g| &g.condition));
     programs.extend(model.hoisted.iter());
     programs.iter().map(|p| p.stack_size()).max().unwrap_or(1)
 }

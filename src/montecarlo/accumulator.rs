@@ -366,6 +366,28 @@ pub(super) fn record(
     rows: Option<&mut RunRows>,
     run: &RunResult<'_>,
 ) {
+    count(model, drivers, acc, run);
+    if let Some(rows) = rows {
+        push_row(rows, run);
+    }
+}
+
+/// A run's row for the per-run file, without counting it (a run that fails a `--given`
+/// condition is in the file, not in the summary).
+#[inline]
+pub(super) fn push_row(rows: &mut RunRows, run: &RunResult<'_>) {
+    rows.parameters.extend_from_slice(run.parameters);
+    rows.choices
+        .extend(run.choices.iter().map(|c| c.map_or(-1, |x| x as i16)));
+    rows.outcomes.push(run.outcome as u16);
+    rows.metrics.extend_from_slice(run.metrics);
+    rows.event_counts.extend_from_slice(run.event_counts);
+    rows.len += 1;
+}
+
+/// Adds one run to the aggregates (the end-of-run sketches are filled by the caller).
+#[inline(always)]
+fn count(model: &Model, drivers: &[DriverBins], acc: &mut Accumulator, run: &RunResult<'_>) {
     let outcomes = model.outcomes.len();
     let outcome = run.outcome;
     acc.runs += 1;
@@ -398,14 +420,5 @@ pub(super) fn record(
         if let Some(bin) = drivers[i].bin(value, u) {
             acc.driver_counts[(i * DRIVER_BINS + bin) * outcomes + outcome] += 1;
         }
-    }
-    if let Some(rows) = rows {
-        rows.parameters.extend_from_slice(run.parameters);
-        rows.choices
-            .extend(run.choices.iter().map(|c| c.map_or(-1, |x| x as i16)));
-        rows.outcomes.push(outcome as u16);
-        rows.metrics.extend_from_slice(run.metrics);
-        rows.event_counts.extend_from_slice(run.event_counts);
-        rows.len += 1;
     }
 }

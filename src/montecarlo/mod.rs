@@ -174,13 +174,41 @@ fn simulate_block(
                 rows.timeline.extend(values.iter().map(|v| v[lane]));
             }
         }
+        // Runs that fail a `--given` condition are written, not counted.
+        let mut held = [true; LANES];
+        if !model.given.is_empty() {
+            for (lane, h) in held.iter_mut().enumerate().take(live) {
+                *h = lanes.given_holds(lane);
+            }
+        }
         // A row per sketch: the lanes' values go in together (the timeline is step-major on
         // both sides).
-        aggregate::add_lanes(&mut acc.metric_end, lanes.end_metrics(), live);
-        if config.timeline {
-            aggregate::add_lanes(&mut acc.metric_steps, lanes.timeline(), live);
+        if held[..live].iter().all(|&h| h) {
+            aggregate::add_lanes(&mut acc.metric_end, lanes.end_metrics(), live);
+            if config.timeline {
+                aggregate::add_lanes(&mut acc.metric_steps, lanes.timeline(), live);
+            }
+        } else {
+            let counted = held[..live].iter().filter(|&&h| h).count();
+            let packed = |values: &[[f64; LANES]]| -> Vec<[f64; LANES]> {
+                values
+                    .iter()
+                    .map(|row| {
+                        let mut out = [0.0; LANES];
+                        let kept = (0..live).filter(|&l| held[l]).map(|l| row[l]);
+                        for (o, v) in out.iter_mut().zip(kept) {
+                            *o = v;
+                        }
+                        out
+                    })
+                    .collect()
+            };
+            aggregate::add_lanes(&mut acc.metric_end, &packed(lanes.end_metrics()), counted);
+            if config.timeline {
+                aggregate::add_lanes(&mut acc.metric_steps, &packed(lanes.timeline()), counted);
+            }
         }
-        for lane in 0..live {
+        for (lane, &counted) in held.iter().enumerate().take(live) {
             let at = lane * p..(lane + 1) * p;
             for (d, c) in scratch.choices.iter_mut().enumerate() {
                 *c = lanes.choice(d, lane);
@@ -201,7 +229,11 @@ fn simulate_block(
                 metrics: &scratch.metrics,
                 event_counts: &scratch.event_counts,
             };
-            record(model, &scratch.drivers, acc, rows.as_deref_mut(), &result);
+            if counted {
+                record(model, &scratch.drivers, acc, rows.as_deref_mut(), &result);
+            } else if let Some(rows) = rows.as_deref_mut() {
+                accumulator::push_row(rows, &result);
+            }
             if let Some(rows) = rows.as_deref_mut().filter(|r| r.option_stride > 0) {
                 for d in 0..model.decisions.len() {
                     for k in 0..rows.option_stride {

@@ -255,6 +255,19 @@ pub fn summarize(
             })
             .collect(),
         precision: None,
+        given: (!model.given.is_empty()).then(|| summary::GivenInfo {
+            conditions: model
+                .given
+                .iter()
+                .map(|g| summary::GivenCondition {
+                    condition: g.text.clone(),
+                    date: g.date.to_string(),
+                    step_starts: model.time.date_of(g.step).to_string(),
+                })
+                .collect(),
+            matched: n,
+            of: config.runs,
+        }),
         design: config.design.as_ref().map(|d| summary::DesignInfo {
             file: d.file.clone(),
             sha256: d.sha256.clone(),

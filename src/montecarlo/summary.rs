@@ -20,6 +20,10 @@ pub struct Summary {
     /// were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precision: Option<PrecisionReport>,
+    /// The `run --given` conditions and how many runs met them all; the rest of the summary
+    /// counts only those runs. Absent from other studies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given: Option<GivenInfo>,
     /// The design a `run --design` study evaluated; absent from other studies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub design: Option<DesignInfo>,
@@ -43,6 +47,24 @@ pub struct ScenarioInfo {
     /// absent for other scenarios, whose summaries keep their bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<CalibrationInfo>,
+}
+
+/// The conditions of `run --given` and the runs that met them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GivenInfo {
+    pub conditions: Vec<GivenCondition>,
+    /// Runs that met every condition (the summary's `runs`), of all runs simulated.
+    pub matched: u64,
+    pub of: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GivenCondition {
+    /// As given: `EXPR @ DATE`.
+    pub condition: String,
+    pub date: String,
+    /// The first day of the step the condition is read at the end of.
+    pub step_starts: String,
 }
 
 /// Where a design's rows came from, and which parameters they set.

@@ -259,6 +259,21 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
             .collect();
         row("Fixed (--set)", fixed.join(", "));
     }
+    if let Some(g) = &s.given {
+        row(
+            "Given (--given)",
+            format!(
+                "{}; {} of {} runs meet it, and every table counts those runs only",
+                g.conditions
+                    .iter()
+                    .map(|c| format!("<code>{}</code>", e(&c.condition)))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                group_thousands(g.matched),
+                group_thousands(g.of)
+            ),
+        );
+    }
     if let Some(d) = &s.design {
         row(
             "Design (--design)",

@@ -35,6 +35,24 @@ pub fn render(summary: &Summary) -> String {
             .collect();
         write_wrapped(&mut out, "fixed: ", &fixed.join(", "), "  ");
     }
+    if let Some(g) = &summary.given {
+        let conditions: Vec<String> = g
+            .conditions
+            .iter()
+            .map(|c| shown(&c.condition).to_string())
+            .collect();
+        write_wrapped(
+            &mut out,
+            "given: ",
+            &format!(
+                "{} ({} of {} runs meet it; everything below counts those runs only)",
+                conditions.join(" and "),
+                group_thousands(g.matched),
+                group_thousands(g.of)
+            ),
+            "  ",
+        );
+    }
     if let Some(d) = &summary.design {
         write_wrapped(
             &mut out,

@@ -50,6 +50,9 @@ pub struct Scenario {
     /// Present in a variant written by `alliance-sim calibrate`: where its distributions came
     /// from.
     pub calibration: Option<Calibration>,
+    /// Conditions on the state at a date (`run --given "EXPR @ DATE"`), added after loading;
+    /// not part of the scenario's hash.
+    pub given: Vec<Given>,
     /// Events and decisions with `enabled = false`: left out of the model, but kept so that an
     /// expression still reading one can be told so, rather than of an unknown name.
     pub switched_off: Vec<SwitchedOff>,
@@ -63,6 +66,92 @@ pub struct SwitchedOff {
     pub id: String,
     /// Where `enabled = false` is written (in a variant, the line that switched it off).
     pub at: Span,
+}
+
+/// A condition on the state at the end of the step holding `date`, as `run --given` gives it.
+#[derive(Debug, Clone)]
+pub struct Given {
+    /// The flag's text as given.
+    pub text: String,
+    /// The condition, in a source file of its own (named `--given N`) for located errors.
+    pub expr: ExprSource,
+    pub date: chrono::NaiveDate,
+    pub step: u32,
+}
+
+impl Scenario {
+    /// Adds `run --given "EXPR @ DATE"`: EXPR is any condition of the scenario's language, read
+    /// at the end of the step that holds DATE. A malformed flag is an error pointing into its
+    /// text, like an error in the file.
+    pub fn add_given(&mut self, flag: &str) -> Result<(), Diagnostics> {
+        let n = self.given.len() + 1;
+        let file = self.sources.add(format!("--given {n}"), flag.to_string());
+        let fail = |sources: &SourceMap, d: Diagnostic| Diagnostics {
+            sources: sources.clone(),
+            items: vec![d],
+        };
+        let Some((expr, date_text)) = flag.rsplit_once('@') else {
+            return Err(fail(
+                &self.sources,
+                Diagnostic::new(
+                    "a --given condition is `EXPR @ DATE`".to_string(),
+                    Span::new(file, 0..flag.len()),
+                )
+                .with_hint("for example `pyongyang.tests >= 3 @ 2019-10-01`"),
+            ));
+        };
+        let date_at = expr.len() + 1;
+        let lead = date_text.len() - date_text.trim_start().len();
+        let date_span = Span::new(
+            file,
+            date_at + lead..date_at + lead + date_text.trim().len().max(1),
+        );
+        let date =
+            chrono::NaiveDate::parse_from_str(date_text.trim(), "%Y-%m-%d").map_err(|_| {
+                fail(
+                    &self.sources,
+                    Diagnostic::new(format!("`{}` is not a date", date_text.trim()), date_span)
+                        .with_hint("write the date as YYYY-MM-DD"),
+                )
+            })?;
+        let Some(step) = self.time.step_of(date) else {
+            return Err(fail(
+                &self.sources,
+                Diagnostic::new(
+                    format!(
+                        "{date} is outside the scenario's time axis, {} to {}",
+                        self.time.start,
+                        self.time
+                            .date_of(self.time.steps)
+                            .pred_opt()
+                            .unwrap_or(self.time.start)
+                    ),
+                    date_span,
+                )
+                .with_hint("a condition is read at the end of the step that holds its date"),
+            ));
+        };
+        if expr.trim().is_empty() {
+            return Err(fail(
+                &self.sources,
+                Diagnostic::new(
+                    "the condition before `@` is empty".to_string(),
+                    Span::new(file, 0..date_at),
+                ),
+            ));
+        }
+        self.given.push(Given {
+            text: flag.to_string(),
+            expr: ExprSource {
+                text: expr.to_string(),
+                span: Span::new(file, 0..expr.len()),
+                text_offset: Some(0),
+            },
+            date,
+            step,
+        });
+        Ok(())
+    }
 }
 
 /// The `[calibration]` table of a calibrated variant: provenance only, never read by the
@@ -674,6 +763,7 @@ impl Loader {
                 metrics: parts.metrics,
                 backtest: parts.backtest,
                 calibration: parts.calibration,
+                given: Vec::new(),
                 switched_off: parts.switched_off,
             }),
             _ => Err(Diagnostics {
