@@ -673,8 +673,16 @@ fn written(prior: &Distribution, values: &[f64], weights: &[f64]) -> WrittenDist
             let (min, max) = (*min, *max);
             let (alpha, beta, note) = beta_by_moments(m.mean, m.sd, min, max);
             if let Spec::Beta { .. } = prior.spec() {
+                // The format's beta takes shapes in [0.1, 10000] (beyond, the tails leave
+                // double precision).
+                let (a, b) = (alpha.clamp(0.1, 10_000.0), beta.clamp(0.1, 10_000.0));
+                let note = if (a, b) != (alpha, beta) {
+                    Some("the posterior's shapes lie beyond what a beta of the format takes: written with the nearest shapes it does".to_string())
+                } else {
+                    note
+                };
                 WrittenDistribution {
-                    keys: vec![num("alpha", alpha), num("beta", beta)],
+                    keys: vec![num("alpha", a), num("beta", b)],
                     note,
                 }
             } else {
@@ -685,13 +693,19 @@ fn written(prior: &Distribution, values: &[f64], weights: &[f64]) -> WrittenDist
                 } else {
                     (alpha, beta, false)
                 };
+                // The format's PERT takes 0 < lambda <= 9999; a posterior narrower than that is
+                // written as the narrowest PERT with its mode.
                 let lambda = alpha + beta - 2.0;
+                let narrowest = lambda > MAX_PERT_LAMBDA;
                 let mode = if lambda > 0.0 {
                     min + (alpha - 1.0) / lambda * (max - min)
                 } else {
                     (min + max) / 2.0
                 };
-                let note = if widened {
+                let lambda = lambda.min(MAX_PERT_LAMBDA);
+                let note = if narrowest {
+                    Some("the posterior is narrower than a PERT of the format can be: written with its mode and the largest lambda".to_string())
+                } else if widened {
                     Some("the posterior is more spread than a PERT on this range can be: written with its mean and the widest spread a PERT allows".to_string())
                 } else {
                     note
@@ -741,6 +755,9 @@ fn written(prior: &Distribution, values: &[f64], weights: &[f64]) -> WrittenDist
     }
 }
 
+/// The largest `lambda` a scenario's PERT takes.
+const MAX_PERT_LAMBDA: f64 = 9999.0;
+
 /// Beta(alpha, beta) on [min, max] with the given mean and sd.
 fn beta_by_moments(mean: f64, sd: f64, min: f64, max: f64) -> (f64, f64, Option<String>) {
     let width = max - min;
@@ -759,4 +776,51 @@ fn beta_by_moments(mean: f64, sd: f64, min: f64, max: f64) -> (f64, f64, Option<
     }
     let common = limit / v - 1.0;
     (m * common, (1.0 - m) * common, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(w: &WrittenDistribution, key: &str) -> f64 {
+        match w.keys.iter().find(|(k, _)| k == key) {
+            Some((_, TomlValue::Number(x))) => *x,
+            other => panic!("no number `{key}`: {other:?}"),
+        }
+    }
+
+    /// Every posterior is written as a distribution the format accepts, however narrow or
+    /// spread it is: the calibrated variant must load.
+    #[test]
+    fn a_written_posterior_is_always_a_valid_distribution() {
+        let flat = vec![0.1; 10];
+        let cases: [Vec<f64>; 3] = [vec![0.3; 10], (0..10).map(|k| k as f64 / 9.0).collect(), {
+            let mut v = vec![0.0; 5];
+            v.extend(vec![1.0; 5]);
+            v
+        }];
+        for values in &cases {
+            let uniform = Distribution::uniform(0.0, 1.0).expect("uniform");
+            let w = written(&uniform, values, &flat);
+            let (mode, lambda) = (number(&w, "mode"), number(&w, "lambda"));
+            assert!(
+                Distribution::pert(0.0, mode, 1.0, lambda).is_ok(),
+                "pert({mode}, {lambda}) from {values:?}"
+            );
+            let beta = Distribution::beta(2.0, 2.0, 0.0, 1.0).expect("beta");
+            let w = written(&beta, values, &flat);
+            let (a, b) = (number(&w, "alpha"), number(&w, "beta"));
+            assert!(
+                Distribution::beta(a, b, 0.0, 1.0).is_ok(),
+                "beta({a}, {b}) from {values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_effective_sample_size_of_equal_weights_is_the_count() {
+        assert!((effective_sample_size(&[0.25; 4]) - 4.0).abs() < 1e-12);
+        assert_eq!(effective_sample_size(&[1.0, 0.0, 0.0]), 1.0);
+        assert_eq!(effective_sample_size(&[0.0; 3]), 0.0);
+    }
 }
