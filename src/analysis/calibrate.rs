@@ -161,14 +161,6 @@ pub enum TomlValue {
     Numbers(Vec<f64>),
 }
 
-/// The weighted draws behind the report, for charts: each calibrated parameter's value in
-/// each run, and the in-sample weight of each run (normalised to sum to 1).
-#[derive(Debug, Clone)]
-pub struct Draws {
-    pub parameters: Vec<(String, Vec<f64>)>,
-    pub weights: Vec<f64>,
-}
-
 /// One case's runs: each run's probability of each class.
 struct CaseRuns {
     classes: Vec<String>,
@@ -233,7 +225,7 @@ pub fn run_calibration(
     config: &CalibrateConfig,
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
-) -> Result<(CalibrationReport, Draws), CalibrateError> {
+) -> Result<CalibrationReport, CalibrateError> {
     for model in cases {
         if model.backtest.is_none() {
             return Err(BacktestError::NotACase {
@@ -295,7 +287,7 @@ pub fn run_calibration(
         let leave_out = weights_of(&|k| k != c);
         let earlier = weights_of(&|k| case_runs[k].date < case.date);
         let forecast = |weights: &[f64]| forecast(case, weights, floor);
-        let (decision, _) = scored_names(model);
+        let decision = scored_decision(model);
         per_case.push(CaseCalibration {
             id: model.stem.clone(),
             file: model.file.clone(),
@@ -388,15 +380,7 @@ pub fn run_calibration(
         baseline_uniform: baseline(&uniform),
         per_case,
     };
-    let draws = Draws {
-        parameters: calibrated
-            .iter()
-            .map(|p| p.id.clone())
-            .zip(values)
-            .collect(),
-        weights: everything,
-    };
-    Ok((report, draws))
+    Ok(report)
 }
 
 /// A calibrated parameter, as every case that has it declares it.
@@ -559,14 +543,11 @@ fn simulate_case(
     ))
 }
 
-/// The decision's id and question, or the outcome's.
-fn scored_names(model: &Model) -> (String, String) {
+/// The id of the decision a case scores, or `outcome`.
+fn scored_decision(model: &Model) -> String {
     match model.backtest.as_ref().map(|b| b.scored) {
-        Some(Scored::Decision(d)) => (
-            model.decisions[d].id.clone(),
-            model.decisions[d].doc.label.clone(),
-        ),
-        _ => ("outcome".into(), "outcome".into()),
+        Some(Scored::Decision(d)) => model.decisions[d].id.clone(),
+        _ => "outcome".into(),
     }
 }
 

@@ -40,7 +40,7 @@ pub fn run(options: CalibrateOptions) -> Result<(), Failure> {
     let result = begin_result(&folder)?;
     let cancel = cancel_flag();
     let bar = progress_bar(config.runs * cases.len() as u64, quiet, "calibrating");
-    let (report, _draws) = with_threads(threads, || {
+    let report = with_threads(threads, || {
         calibrate::run_calibration(&cases, &config, &|n| bar.inc(n), &cancel)
     })?
     .map_err(calibrate_error)?;

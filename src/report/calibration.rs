@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::analysis::backtest::STATUS_QUO_EPSILON;
 use crate::analysis::calibrate::{CalibrationReport, ScoreSet, TomlValue};
+use crate::report::format::group_thousands;
 
 /// The calibrated variant of the base scenario named `extends`: its calibrated parameters'
 /// posteriors as keys that replace the prior's, and a `[calibration]` table of provenance,
@@ -135,7 +136,7 @@ pub fn render_table(report: &CalibrationReport, cases_from: &str) -> String {
         "Calibration: {} cases from {}, {} runs each, seed {}\n",
         report.cases,
         cases_from,
-        group(report.runs_per_case),
+        group_thousands(report.runs_per_case),
         report.seed
     );
     let _ = writeln!(
@@ -250,7 +251,7 @@ pub fn render_table(report: &CalibrationReport, cases_from: &str) -> String {
         out,
         "\neffective sample size of the in-sample weights: {:.0} of {} runs (minimum {})",
         report.effective_sample_size,
-        group(report.runs_per_case),
+        group_thousands(report.runs_per_case),
         report.minimum_effective_sample_size
     );
     let _ = writeln!(
@@ -267,17 +268,4 @@ fn short(x: f64) -> String {
     }
     let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
     format!("{x:.digits$}")
-}
-
-/// 20000 -> "20,000".
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
