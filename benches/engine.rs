@@ -69,6 +69,7 @@ fn config(model: &Model, runs: u64, timeline: bool) -> StudyConfig {
         timeline,
         sampling: Default::default(),
         design: None,
+        replications: 1,
     }
 }
 

@@ -21,6 +21,7 @@ fn config(runs: u64, seed: u64) -> StudyConfig {
         timeline: false,
         sampling: Sampling::MonteCarlo,
         design: None,
+        replications: 1,
     }
 }
 

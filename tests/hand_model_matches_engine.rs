@@ -78,6 +78,7 @@ fn the_hand_model_gives_the_engine_s_results_bit_for_bit() {
         timeline: false,
         sampling: Default::default(),
         design: None,
+        replications: 1,
     };
     let mut engine = Engine::<1>::new(&model, false);
     let mut params = vec![0.0; model.parameters.len()];
@@ -151,6 +152,7 @@ fn the_hand_model_gives_the_lane_engine_s_results_bit_for_bit() {
         timeline: false,
         sampling: Default::default(),
         design: None,
+        replications: 1,
     };
     let mut lanes = Engine::<LANES>::new(&model, false);
     let mut params = vec![0.0; model.parameters.len()];

@@ -31,6 +31,7 @@ fn config(runs: u64, seed: u64) -> StudyConfig {
         timeline: true,
         sampling: Default::default(),
         design: None,
+        replications: 1,
     }
 }
 

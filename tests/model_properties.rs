@@ -54,6 +54,7 @@ fn study(model: &Model, fixed: &[(&str, f64)]) -> Summary {
         timeline: false,
         sampling: Default::default(),
         design: None,
+        replications: 1,
     };
     run_study(model, &config, None, &|_| {}, &AtomicBool::new(false)).expect("study runs")
 }

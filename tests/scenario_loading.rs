@@ -79,6 +79,7 @@ fn variant_overrides_only_what_it_names() {
         timeline: false,
         sampling: Default::default(),
         design: None,
+        replications: 1,
     };
     let summary = run_study(&m, &config, None, &|_| {}, &Default::default()).expect("runs");
     assert_eq!(summary.outcomes[0].count, 0);
@@ -98,6 +99,7 @@ fn base_alone_behaves_as_written() {
         timeline: true,
         sampling: Default::default(),
         design: None,
+        replications: 1,
     };
     let summary = run_study(&m, &config, None, &|_| {}, &Default::default()).expect("runs");
     // tension = pressure + 0.5 (clamped to 1) beats 0.6 exactly when pressure > 0.1.

@@ -176,6 +176,7 @@ pub fn run_backtest(
             timeline: false,
             sampling: Default::default(),
             design: None,
+            replications: 1,
         };
         let summary =
             montecarlo::run_study(model, &study, None, progress, cancel).map_err(|source| {

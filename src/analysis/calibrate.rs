@@ -513,6 +513,7 @@ fn simulate_case(
         timeline: false,
         sampling: Default::default(),
         design: None,
+        replications: 1,
     };
     montecarlo::run_study(model, &study, Some(&mut sink), progress, cancel).map_err(|source| {
         BacktestError::Study {

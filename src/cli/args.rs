@@ -170,7 +170,9 @@ pub enum RunsFormatArg {
 #[derive(Debug, Clone, Args, Default)]
 #[command(after_help = "Examples:\n  alliance-sim run\n  \
     alliance-sim run scenarios/gsomia_2019_strong_lobbying.toml --runs 100000\n  \
-    alliance-sim run --set japan_export_controls=1 --set us_lobbying_intensity=0.2 --out results")]
+    alliance-sim run --set japan_export_controls=1 --set us_lobbying_intensity=0.2 --out results\n  \
+    alliance-sim run --runs 100000 --replications 50     (2,000 parameter sets, 50 runs each)\n  \
+    alliance-sim run --given \"pyongyang.tests >= 3 @ 2019-10-01\"")]
 pub struct RunArgs {
     /// Scenario file [default: the built-in GSOMIA 2019 scenario]
     pub scenario: Option<PathBuf>,
@@ -223,6 +225,12 @@ pub struct RunArgs {
     /// (run K takes row K; parameters not in the file are sampled as usual)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["shard", "precision"])]
     pub design: Option<PathBuf>,
+    /// Run each parameter set R times, re-drawing only chance (events and choices), to see
+    /// each outcome's probability across inputs and how much of its variance they make;
+    /// --runs counts every run, N/R parameter sets [default runs: the scenario's, rounded
+    /// down to whole sets]
+    #[arg(long, value_name = "R", conflicts_with_all = ["given", "precision"])]
+    pub replications: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -164,6 +164,7 @@ impl StudyOptions {
                 timeline: true,
                 sampling: common.sampling.into(),
                 design: None,
+                replications: 1,
             },
             threads,
             quiet: common.quiet,
@@ -206,13 +207,24 @@ impl RunOptions {
         if let Some(path) = &args.design {
             let design = super::design::read_design(&model, path, &study.config.fixed)?;
             let rows = design.rows();
-            if let Some(runs) = args.common.runs.filter(|&r| r != rows) {
+            let per_row = args.replications.unwrap_or(1);
+            if let Some(runs) = args
+                .common
+                .runs
+                .filter(|&r| Some(r) != rows.checked_mul(per_row))
+            {
                 return Err(Failure::Invalid(format!(
-                    "error: --runs {runs} disagrees with the design's {rows} rows\n  = hint: a design runs one run per row; drop --runs"
+                    "error: --runs {runs} disagrees with the design's {rows} rows{}\n  = hint: a design runs {} per row; drop --runs",
+                    if per_row > 1 { format!(" of {per_row} replications") } else { String::new() },
+                    if per_row > 1 { format!("{per_row} runs") } else { "one run".to_string() }
                 )));
             }
             study.config.runs = rows;
             study.config.design = Some(std::sync::Arc::new(design));
+        }
+        if let Some(r) = args.replications {
+            study.config.replications =
+                check_replications(r, &mut study.config, args.common.runs.is_some())?;
         }
         let runs_output = RunsOutput::new(&args)?;
         let main_outcome = check_main_outcome(&model, args.main_outcome)?;
@@ -236,6 +248,46 @@ impl RunOptions {
             scope,
         })
     }
+}
+
+/// Checks `--replications R` against the run count and sets the runs: given `--runs` must be
+/// whole sets; the scenario's default is rounded down to whole sets (at least one); a design's
+/// rows are the sets, each run R times.
+fn check_replications(r: u64, config: &mut StudyConfig, runs_given: bool) -> Result<u64, Failure> {
+    let most = montecarlo::MAX_REPLICATIONS;
+    if !(2..=most).contains(&r) {
+        return Err(Failure::Invalid(format!(
+            "error: --replications must be between 2 and {most}, got {r}\n  = hint: it is the number of runs per parameter set; leave it out for a plain study"
+        )));
+    }
+    let runs = if let Some(design) = &config.design {
+        design
+            .rows()
+            .checked_mul(r)
+            .filter(|&n| n <= scenario::LIMITS.runs)
+            .ok_or_else(|| {
+                Failure::Invalid(format!(
+                    "error: {} design rows x {r} replications is over the limit of {} runs",
+                    design.rows(),
+                    scenario::LIMITS.runs
+                ))
+            })?
+    } else if runs_given {
+        if config.runs % r != 0 {
+            let below = config.runs / r * r;
+            return Err(Failure::Invalid(format!(
+                "error: --runs {} is not a whole number of parameter sets of {r} runs\n  = hint: give a multiple of {r}, such as {} or {}",
+                config.runs,
+                below.max(r),
+                below + r
+            )));
+        }
+        config.runs
+    } else {
+        (config.runs / r).max(1) * r
+    };
+    config.runs = check_runs(runs)?;
+    Ok(r)
 }
 
 /// The format a run writes its rows in when `--runs-format` is not given. Parquet: one writer
@@ -795,6 +847,7 @@ fn study_of(args: &ExplainArgs) -> Result<(Model, StudyConfig), Failure> {
             timeline: false,
             sampling: args.sampling.unwrap_or_default().into(),
             design: None,
+            replications: 1,
         };
         return Ok((model, config));
     };
@@ -847,6 +900,7 @@ fn study_of(args: &ExplainArgs) -> Result<(Model, StudyConfig), Failure> {
         timeline: false,
         sampling,
         design: None,
+        replications: 1,
     };
     Ok((model, config))
 }

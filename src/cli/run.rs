@@ -214,7 +214,8 @@ fn create_runs_file(
     config: &montecarlo::StudyConfig,
     max_rows: u64,
 ) -> std::io::Result<report::runs::RunsWriter> {
-    let columns = report::runs::Columns::new(model, &config.fixed, file.all_columns);
+    let columns = report::runs::Columns::new(model, &config.fixed, file.all_columns)
+        .with_replications(config.replications);
     report::runs::RunsWriter::create(file.format, path, columns, max_rows)
 }
 
@@ -303,7 +304,7 @@ fn run_shard(
     // Each file is written to a temporary name beside it and renamed when complete, so a
     // killed shard leaves no truncated file under a final name.
     let runs_path = folder.join(runs_name);
-    let range = shard.runs(config.runs);
+    let range = shard.runs(config.runs, config.block_len());
     let mut runs_writer = match options.runs_output {
         Some(file) => Some(
             create_runs_file(file, &runs_path, model, config, range.end - range.start)

@@ -31,6 +31,11 @@ pub struct Accumulator {
     pub(super) parameter_sums: Vec<ExactMoments>,
     /// `parameters x DRIVER_BINS x outcomes`.
     pub(super) driver_counts: Vec<u64>,
+    /// With replications (`StudyConfig::replications` R > 1): per outcome, the parameter sets
+    /// by how many of their R runs ended in it (`replicated[o][k]`, k in 0..=R). Empty
+    /// otherwise, and then absent from a partial, whose bytes stay as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) replicated: Vec<Vec<u64>>,
 }
 
 impl Accumulator {
@@ -61,7 +66,19 @@ impl Accumulator {
                 .collect(),
             parameter_sums: vec![ExactMoments::sums(); model.parameters.len()],
             driver_counts: vec![0; model.parameters.len() * DRIVER_BINS * model.outcomes.len()],
+            replicated: Vec::new(),
         }
+    }
+
+    /// The empty aggregates of a study under `config`: [`Accumulator::new`], with the
+    /// per-set tables of a replicated study.
+    pub fn for_study(model: &Model, config: &StudyConfig) -> Accumulator {
+        let mut acc = Accumulator::new(model, config.timeline);
+        if config.replications > 1 {
+            let slots = config.replications as usize + 1;
+            acc.replicated = vec![vec![0; slots]; model.outcomes.len()];
+        }
+        acc
     }
 
     pub fn merge(&mut self, other: &Accumulator) {
@@ -88,6 +105,13 @@ impl Accumulator {
             a.merge(b);
         }
         add_counts(&mut self.driver_counts, &other.driver_counts);
+        if self.replicated.is_empty() {
+            self.replicated = other.replicated.clone();
+        } else {
+            for (a, b) in self.replicated.iter_mut().zip(&other.replicated) {
+                add_counts(a, b);
+            }
+        }
     }
 
     /// Outcome counts, in model order.
@@ -208,6 +232,7 @@ impl Accumulator {
                 ));
             }
         }
+        self.check_replicated(config)?;
         let bins = DRIVER_BINS * outcomes;
         length(
             "driver_counts",
@@ -236,6 +261,55 @@ impl Accumulator {
                     "the drivers table of parameter `{}` counts runs in bins it does not have",
                     p.id
                 ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Accumulator {
+    /// The per-set tables: one per outcome when the study has replications (none otherwise),
+    /// each counting every set once, and together the outcome counts.
+    fn check_replicated(&self, config: &StudyConfig) -> Result<(), String> {
+        let r = config.replications;
+        if r <= 1 {
+            return if self.replicated.is_empty() {
+                Ok(())
+            } else {
+                Err("per-set outcome counts in a study without replications".into())
+            };
+        }
+        if self.runs % r != 0 {
+            return Err(format!(
+                "{} runs are not whole parameter sets of {r}",
+                self.runs
+            ));
+        }
+        if self.replicated.len() != self.outcome_counts.len() {
+            return Err(format!(
+                "per-set outcome counts for {} outcomes; the model has {}",
+                self.replicated.len(),
+                self.outcome_counts.len()
+            ));
+        }
+        for (table, &runs_in) in self.replicated.iter().zip(&self.outcome_counts) {
+            if table.len() as u64 != r + 1 {
+                return Err(format!(
+                    "a per-set outcome table has {} slots; {r} replications need {}",
+                    table.len(),
+                    r + 1
+                ));
+            }
+            let sets = checked_total(table.iter().copied())?;
+            let mut ended = 0u128;
+            for (k, &n) in table.iter().enumerate() {
+                ended += k as u128 * u128::from(n);
+            }
+            if sets != self.runs / r || ended != u128::from(runs_in) {
+                return Err(
+                    "the per-set outcome counts do not add up to the sets and the outcome counts"
+                        .into(),
+                );
             }
         }
         Ok(())

@@ -101,25 +101,27 @@ pub fn permute(index: u64, n: u64, key: u64) -> u64 {
     }
 }
 
-/// Draws the parameter values of run `run` into `out`: each parameter's quantile function at a
-/// uniform number from its own named stream.
+/// Draws the parameter values of design point `point` into `out`: each parameter's quantile
+/// function at a uniform number from its own named stream. A point is a run, or with
+/// replications a parameter set ([`StudyConfig::parameter_set`]), whose `stream` is
+/// `RunStream::new(seed, point)`.
 pub fn sample_parameters(
     model: &Model,
     config: &StudyConfig,
-    run: u64,
+    point: u64,
     stream: RunStream,
     out: &mut [f64],
     u_out: &mut [f64],
 ) {
-    sample_lanes(model, config, run, &[stream], out, u_out);
+    sample_lanes(model, config, &[point], &[stream], out, u_out);
 }
 
-/// [`sample_parameters`] for runs `first..first + streams.len()` at once (at most [`LANES`]),
-/// lane-major (`lane * p + i`): each parameter's quantiles are taken together.
+/// [`sample_parameters`] for the design points `points` at once (at most [`LANES`]), lane-major
+/// (`lane * p + i`): each parameter's quantiles are taken together.
 pub(super) fn sample_lanes(
     model: &Model,
     config: &StudyConfig,
-    first: u64,
+    points: &[u64],
     streams: &[RunStream],
     out: &mut [f64],
     u_out: &mut [f64],
@@ -134,8 +136,8 @@ pub(super) fn sample_lanes(
             us[lane] = design_uniform(
                 config.sampling,
                 jitter,
-                first + lane as u64,
-                config.runs,
+                points[lane],
+                config.parameter_sets(),
                 parameter.stream ^ config.seed,
             );
         }
@@ -155,7 +157,7 @@ pub(super) fn sample_lanes(
     if let Some(design) = &config.design {
         let width = design.columns.len();
         for lane in 0..live {
-            let row = (first + lane as u64) as usize;
+            let row = points[lane] as usize;
             let given = &design.values[row * width..(row + 1) * width];
             for (&i, &value) in design.columns.iter().zip(given) {
                 out[lane * p + i] = value;

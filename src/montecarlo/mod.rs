@@ -11,6 +11,7 @@ pub mod design;
 pub mod exact;
 pub mod first_failure;
 pub mod paired;
+pub mod replications;
 pub mod shard;
 mod summarize;
 pub mod summary;
@@ -34,6 +35,9 @@ pub use summary::{CalibrationInfo, Summary};
 
 /// Runs per block: the unit of parallel work and of in-order summation.
 pub const BLOCK: u64 = 1024;
+/// Most runs per parameter set: a set's runs are one block's, and its outcome counts a table
+/// of `R + 1` slots per outcome.
+pub const MAX_REPLICATIONS: u64 = 10_000;
 /// Equal-probability bins per parameter for the drivers analysis.
 pub const DRIVER_BINS: usize = 10;
 const HISTOGRAM_BINS: usize = 30;
@@ -51,6 +55,34 @@ pub struct StudyConfig {
     /// Given values for some parameters, run by run (`run --design FILE`); the others are
     /// sampled as usual.
     pub design: Option<std::sync::Arc<DesignRows>>,
+    /// Runs per parameter set (`run --replications R`): run `r` takes the parameters of set
+    /// `r / R` and its own chance draws, so each set gets its own outcome probabilities. 1 for
+    /// a plain study, where every run is its own set.
+    pub replications: u64,
+}
+
+impl StudyConfig {
+    /// The parameter set run `run` belongs to: the design point its parameters are drawn at.
+    pub fn parameter_set(&self, run: u64) -> u64 {
+        run / self.replications.max(1)
+    }
+
+    /// Parameter sets in the study (its runs when there are no replications).
+    pub fn parameter_sets(&self) -> u64 {
+        self.runs / self.replications.max(1)
+    }
+
+    /// Runs per block: [`BLOCK`], or with replications the largest multiple of the
+    /// replications that fits (at least one set), so that a block holds whole parameter sets
+    /// and counts each set's outcomes on its own.
+    pub fn block_len(&self) -> u64 {
+        let r = self.replications.max(1);
+        if r == 1 {
+            BLOCK
+        } else {
+            r * (BLOCK / r).max(1)
+        }
+    }
 }
 
 /// Receives per-run rows, in run order.
@@ -122,6 +154,8 @@ struct BlockScratch {
     event_counts: Vec<u32>,
     /// How each parameter's runs are binned for the drivers table.
     drivers: Vec<accumulator::DriverBins>,
+    /// With replications, the current parameter set's runs per outcome so far.
+    set_counts: Vec<u64>,
 }
 
 /// Simulates runs `first..first + len` into `acc`, and their rows into `rows` if given.
@@ -145,7 +179,9 @@ fn simulate_block(
         metrics: vec![0.0; m],
         event_counts: vec![0; model.events.len()],
         drivers: accumulator::driver_bins(model, config),
+        set_counts: vec![0; model.outcomes.len()],
     };
+    let replications = config.replications.max(1);
     let end = first + len;
     let mut run = first;
     while run < end {
@@ -154,11 +190,21 @@ fn simulate_block(
         for (lane, stream) in streams.iter_mut().enumerate().take(live) {
             *stream = RunStream::new(config.seed, run + lane as u64);
         }
+        // A run's parameters are its set's, drawn from the set's own streams; its chance
+        // draws are its own. Without replications a run is its own set.
+        let mut points = [0u64; LANES];
+        let mut set_streams = streams;
+        for lane in 0..live {
+            points[lane] = config.parameter_set(run + lane as u64);
+            if replications > 1 {
+                set_streams[lane] = RunStream::new(config.seed, points[lane]);
+            }
+        }
         sample_lanes(
             model,
             config,
-            run,
-            &streams[..live],
+            &points[..live],
+            &set_streams[..live],
             &mut scratch.parameters,
             &mut scratch.uniforms,
         );
@@ -220,6 +266,16 @@ fn simulate_block(
                 *n = lanes.event_count(e, lane);
             }
             let outcome = lanes.outcome(lane);
+            if replications > 1 {
+                // A block holds whole sets, so a set's last run closes its count.
+                scratch.set_counts[outcome] += 1;
+                if (run + lane as u64 + 1) % replications == 0 {
+                    for (o, count) in scratch.set_counts.iter_mut().enumerate() {
+                        acc.replicated[o][*count as usize] += 1;
+                        *count = 0;
+                    }
+                }
+            }
             let result = RunResult {
                 run: run + lane as u64,
                 parameters: &scratch.parameters[at.clone()],
@@ -259,6 +315,7 @@ pub fn run_blocks(
     cancel: &AtomicBool,
 ) -> Result<Accumulator, StudyError> {
     let total = config.runs;
+    let block_len = config.block_len();
     let with_rows = sink.is_some();
     let step_count = if config.timeline && sink.as_deref().is_some_and(|s| s.wants_timeline()) {
         model.time.steps as usize
@@ -278,7 +335,9 @@ pub fn run_blocks(
     std::thread::scope(|scope| {
         let writer = sink.map(|sink| {
             let sink_failed = &sink_failed;
-            scope.spawn(move || write_in_order(sink, receiver, blocks.start * BLOCK, sink_failed))
+            scope.spawn(move || {
+                write_in_order(sink, receiver, blocks.start * block_len, sink_failed)
+            })
         });
         // Each worker takes the next block from a shared counter, so blocks finish in about
         // their order: the writer holds only a few early arrivals, however many runs there
@@ -297,17 +356,17 @@ pub fn run_blocks(
                 if option_stride > 0 {
                     engine.keep_option_probabilities();
                 }
-                let mut acc = Accumulator::new(model, config.timeline);
+                let mut acc = Accumulator::for_study(model, config);
                 loop {
                     let block = next_block.fetch_add(1, Ordering::Relaxed);
-                    if block >= blocks.end || failure.skips(block * BLOCK) {
+                    if block >= blocks.end || failure.skips(block * block_len) {
                         return Ok(acc);
                     }
                     if cancel.load(Ordering::Relaxed) || sink_failed.load(Ordering::Relaxed) {
                         return Err(StudyError::Cancelled);
                     }
-                    let first = block * BLOCK;
-                    let len = BLOCK.min(total - first);
+                    let first = block * block_len;
+                    let len = block_len.min(total - first);
                     let mut rows = with_rows.then(|| RunRows {
                         first_run: first,
                         parameter_count: model.parameters.len(),
@@ -340,7 +399,7 @@ pub fn run_blocks(
                 }
             })
             .try_reduce(
-                || Accumulator::new(model, config.timeline),
+                || Accumulator::for_study(model, config),
                 |mut a, b| {
                     a.merge(&b);
                     Ok(a)
@@ -403,8 +462,8 @@ pub fn run_until_precise(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Summary, StudyError> {
-    let total_blocks = config.runs.div_ceil(BLOCK);
-    let batch_blocks = batch.div_ceil(BLOCK).max(1);
+    let total_blocks = config.runs.div_ceil(config.block_len());
+    let batch_blocks = batch.div_ceil(config.block_len()).max(1);
     let mut acc = Accumulator::new(model, config.timeline);
     let mut next = 0;
     let mut sides = widest_sides(&acc);
@@ -471,7 +530,7 @@ pub fn run_study(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Summary, StudyError> {
-    let blocks = config.runs.div_ceil(BLOCK);
+    let blocks = config.runs.div_ceil(config.block_len());
     let acc = run_blocks(model, config, 0..blocks, sink, progress, cancel)?;
     summarize(model, config, &acc)
 }

@@ -317,6 +317,7 @@ mod tests {
             timeline: false,
             sampling: Default::default(),
             design: None,
+            replications: 1,
         };
         let counts = run_paired(
             &[&model, &model],

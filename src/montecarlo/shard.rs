@@ -7,7 +7,8 @@ use std::sync::atomic::AtomicBool;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    run_blocks, summarize, Accumulator, RunSink, Sampling, StudyConfig, StudyError, Summary, BLOCK,
+    run_blocks, summarize, Accumulator, RunSink, Sampling, StudyConfig, StudyError, Summary,
+    MAX_REPLICATIONS,
 };
 use crate::model::Model;
 
@@ -19,9 +20,10 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// The blocks this shard runs: a contiguous share of `0..ceil(runs / BLOCK)`.
-    pub fn blocks(&self, runs: u64) -> std::ops::Range<u64> {
-        let total = runs.div_ceil(BLOCK) as u128;
+    /// The blocks of `block` runs this shard runs: a contiguous share of
+    /// `0..ceil(runs / block)`.
+    pub fn blocks(&self, runs: u64, block: u64) -> std::ops::Range<u64> {
+        let total = runs.div_ceil(block) as u128;
         let start = total * self.index as u128 / self.count as u128;
         let end = total * (self.index + 1) as u128 / self.count as u128;
         start as u64..end as u64
@@ -45,6 +47,10 @@ pub struct Partial {
     pub sampling: String,
     pub fixed: Vec<(usize, f64)>,
     pub timeline: bool,
+    /// Runs per parameter set (`run --replications`); absent when 1, so that the partials of
+    /// other studies keep their bytes.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub replications: u64,
     pub shard: Shard,
     /// The run indexes this shard ran, `first_run..end_run`.
     pub first_run: u64,
@@ -59,10 +65,10 @@ pub struct Partial {
 pub const PARTIAL_FORMAT: &str = "alliance-sim-partial/3";
 
 impl Shard {
-    /// The run indexes this shard runs: its blocks, the last one cut at `runs`.
-    pub fn runs(&self, runs: u64) -> std::ops::Range<u64> {
-        let blocks = self.blocks(runs);
-        (blocks.start * BLOCK).min(runs)..(blocks.end * BLOCK).min(runs)
+    /// The run indexes this shard runs: its blocks of `block` runs, the last one cut at `runs`.
+    pub fn runs(&self, runs: u64, block: u64) -> std::ops::Range<u64> {
+        let blocks = self.blocks(runs, block);
+        (blocks.start * block).min(runs)..(blocks.end * block).min(runs)
     }
 }
 
@@ -144,6 +150,15 @@ impl Partial {
                 crate::scenario::LIMITS.runs
             ));
         }
+        let replications = self.replications;
+        if replications == 0
+            || replications > MAX_REPLICATIONS
+            || (replications > 1 && runs % replications != 0)
+        {
+            return Err(format!(
+                "replications is {replications}; a study has 1 to {MAX_REPLICATIONS} runs per parameter set, dividing its {runs} runs"
+            ));
+        }
         let sampling = match self.sampling.as_str() {
             "monte-carlo" => Sampling::MonteCarlo,
             "latin-hypercube" => Sampling::LatinHypercube,
@@ -170,6 +185,7 @@ impl Partial {
             timeline: self.timeline,
             sampling,
             design: None,
+            replications,
         })
     }
 
@@ -188,7 +204,7 @@ impl Partial {
         if count == 0 || index >= count {
             return Err(format!("shard index {index} of {count} shards"));
         }
-        let range = self.shard.runs(self.runs);
+        let range = self.shard.runs(self.runs, config.block_len());
         if (self.first_run, self.end_run) != (range.start, range.end) {
             return Err(format!(
                 "records runs {}..{}; shard {}/{count} of {} runs is runs {}..{}",
@@ -226,8 +242,17 @@ impl Partial {
             && self.sampling == other.sampling
             && self.fixed == other.fixed
             && self.timeline == other.timeline
+            && self.replications == other.replications
             && self.shard.count == other.shard.count
     }
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 /// Runs one shard of a study.
@@ -242,12 +267,12 @@ pub fn run_shard(
     let accumulator = run_blocks(
         model,
         config,
-        shard.blocks(config.runs),
+        shard.blocks(config.runs, config.block_len()),
         sink,
         progress,
         cancel,
     )?;
-    let range = shard.runs(config.runs);
+    let range = shard.runs(config.runs, config.block_len());
     let mut partial = Partial {
         format: PARTIAL_FORMAT.into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -258,6 +283,7 @@ pub fn run_shard(
         sampling: config.sampling.name().into(),
         fixed: config.fixed.clone(),
         timeline: config.timeline,
+        replications: config.replications,
         shard,
         first_run: range.start,
         end_run: range.end,
@@ -282,7 +308,7 @@ pub fn merge(model: &Model, partials: &[(String, Partial)]) -> Result<Summary, S
         p.check(model).map_err(|e| format!("{name}: {e}"))?;
         if !p.same_study(first) {
             return Err(format!(
-                "{name}: shard {}/{} belongs to a different study than {first_name} (seed, runs, sampling, --set, timeline or shard count differ)",
+                "{name}: shard {}/{} belongs to a different study than {first_name} (seed, runs, sampling, --set, timeline, replications or shard count differ)",
                 p.shard.index + 1,
                 p.shard.count
             ));
@@ -315,7 +341,7 @@ pub fn merge(model: &Model, partials: &[(String, Partial)]) -> Result<Summary, S
         return Err(format!("shard {}/{n} is missing", expected + 1));
     }
     let config = first.config(model)?;
-    let mut acc = Accumulator::new(model, config.timeline);
+    let mut acc = Accumulator::for_study(model, &config);
     for (_, p) in partials {
         acc.merge(&p.accumulator);
     }
@@ -336,6 +362,7 @@ pub fn merge(model: &Model, partials: &[(String, Partial)]) -> Result<Summary, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::montecarlo::BLOCK;
 
     /// The path and values of the first place two JSON values differ.
     fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: String) -> String {
@@ -371,7 +398,7 @@ mod tests {
             for n in [1u64, 2, 3, 7, 100] {
                 let mut next = 0;
                 for k in 0..n {
-                    let b = Shard { index: k, count: n }.blocks(runs);
+                    let b = Shard { index: k, count: n }.blocks(runs, BLOCK);
                     assert_eq!(b.start, next);
                     next = b.end;
                 }
@@ -405,6 +432,7 @@ mod tests {
                     timeline,
                     sampling: Sampling::LatinHypercube,
                     design: None,
+                    replications: 1,
                 };
                 let parts: Vec<(String, Partial)> = (0..3)
                     .map(|k| {
@@ -434,6 +462,7 @@ mod tests {
             timeline: true,
             sampling: Sampling::MonteCarlo,
             design: None,
+            replications: 1,
         };
         let cancel = AtomicBool::new(false);
         let whole = super::super::run_study(&model, &config, None, &|_| {}, &cancel).expect("runs");

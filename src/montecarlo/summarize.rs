@@ -278,6 +278,7 @@ pub fn summarize(
                 .map(|&i| model.parameters[i].id.clone())
                 .collect(),
         }),
+        replications: super::replications::summarize(model, config, acc),
         outcomes,
         decisions,
         events,

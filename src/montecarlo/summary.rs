@@ -27,6 +27,10 @@ pub struct Summary {
     /// The design a `run --design` study evaluated; absent from other studies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub design: Option<DesignInfo>,
+    /// What `run --replications R` adds: each outcome's probability across parameter sets,
+    /// and how much of its variance the inputs make. Absent from other studies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replications: Option<ReplicationInfo>,
     pub outcomes: Vec<OutcomeSummary>,
     pub decisions: Vec<DecisionSummary>,
     pub events: Vec<EventSummary>,
@@ -74,6 +78,106 @@ pub struct DesignInfo {
     pub sha256: String,
     pub rows: u64,
     pub parameters: Vec<String>,
+}
+
+/// A study of parameter sets, each run `replications` times with its own chance draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationInfo {
+    pub replications: u64,
+    pub parameter_sets: u64,
+    pub outcomes: Vec<ReplicatedOutcome>,
+}
+
+/// One outcome across parameter sets. A set's share is k / R, k of its R runs ending in the
+/// outcome; the percentiles are nearest-rank (the smallest share that at least that fraction
+/// of the sets are at or below), so each is a share some set had.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicatedOutcome {
+    pub id: String,
+    /// The mean of the sets' shares: the outcome's probability.
+    pub mean: f64,
+    pub p05: f64,
+    pub p50: f64,
+    pub p95: f64,
+    /// The variance of the outcome's probability across inputs, Var(p(θ)), estimated
+    /// without bias (the one-way analysis of variance): the sets' shares' variance less what
+    /// R runs of chance add to it. Can be below 0 when chance explains all the spread.
+    pub input_variance: f64,
+    /// The variance chance makes at fixed inputs, E[p(θ)(1 - p(θ))], estimated without bias
+    /// from the sets' within-set variances.
+    pub chance_variance: f64,
+    /// `input_variance / (input_variance + chance_variance)`, at least 0: the share of a
+    /// run's variance (outcome or not) that comes from the inputs. `None` with one set, or
+    /// when the outcome never or always happened.
+    pub input_share: Option<f64>,
+    /// 95 % percentile-bootstrap interval of `input_share`, resampling parameter sets.
+    pub input_share_ci95: Option<[f64; 2]>,
+    /// The share of the spread of the sets' shares that R runs of chance alone would make:
+    /// near 1, the percentiles say more about chance than about the inputs.
+    pub chance_in_spread: Option<f64>,
+    /// `[k, sets]`: how many parameter sets had k of their R runs end in the outcome, for
+    /// each k some set had.
+    pub sets_by_count: Vec<[u64; 2]>,
+}
+
+impl ReplicationInfo {
+    /// Whether the table fits its study: whole sets, one row per outcome, the sets and their
+    /// counts adding up, every share a share (what the charts and the table read).
+    fn check(&self, summary: &Summary) -> Result<(), String> {
+        let r = self.replications;
+        if !(2..=crate::montecarlo::MAX_REPLICATIONS).contains(&r)
+            || self.parameter_sets.checked_mul(r) != Some(summary.runs)
+        {
+            return Err(format!(
+                "replications: {} sets of {r} runs are not the {} runs",
+                self.parameter_sets, summary.runs
+            ));
+        }
+        if self.outcomes.len() != summary.outcomes.len() {
+            return Err("replications: not one row per outcome".into());
+        }
+        for (row, outcome) in self.outcomes.iter().zip(&summary.outcomes) {
+            let what = format!("replications of outcome `{}`", row.id);
+            let (mut sets, mut runs, mut last) = (0u128, 0u128, None);
+            for &[k, n] in &row.sets_by_count {
+                if k > r || n == 0 || last.is_some_and(|l| l >= k) {
+                    return Err(format!("{what}: sets_by_count has [{k}, {n}]"));
+                }
+                last = Some(k);
+                sets += u128::from(n);
+                runs += u128::from(k) * u128::from(n);
+            }
+            if sets != u128::from(self.parameter_sets) || runs != u128::from(outcome.count) {
+                return Err(format!(
+                    "{what}: sets_by_count does not add up to the sets and the outcome's runs"
+                ));
+            }
+            for (name, v) in [
+                ("mean", row.mean),
+                ("p05", row.p05),
+                ("p50", row.p50),
+                ("p95", row.p95),
+            ] {
+                share(&format!("{what}: {name}"), v)?;
+            }
+            if !(row.p05 <= row.p50 && row.p50 <= row.p95) {
+                return Err(format!("{what}: percentiles out of order"));
+            }
+            number(&format!("{what}: input_variance"), row.input_variance)?;
+            share(&format!("{what}: chance_variance"), row.chance_variance)?;
+            for v in row
+                .input_share
+                .iter()
+                .chain(row.input_share_ci95.iter().flatten())
+            {
+                share(&format!("{what}: input_share"), *v)?;
+            }
+            if let Some(c) = row.chance_in_spread {
+                number(&format!("{what}: chance_in_spread"), c)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The provenance `alliance-sim calibrate` writes into a calibrated variant.
@@ -521,6 +625,9 @@ impl Summary {
             return Err(format!(
                 "outcome counts add up to {total}, not the {runs} runs"
             ));
+        }
+        if let Some(r) = &self.replications {
+            r.check(self)?;
         }
         for d in &self.decisions {
             if d.options.len() > limits.items {

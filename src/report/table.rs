@@ -58,9 +58,14 @@ pub fn render(summary: &Summary) -> String {
             &mut out,
             "design: ",
             &format!(
-                "{} ({} rows, one per run) sets {}",
+                "{} ({} rows, one per {}) sets {}",
                 shown(&d.file),
                 group_thousands(d.rows),
+                if summary.replications.is_some() {
+                    "parameter set"
+                } else {
+                    "run"
+                },
                 d.parameters
                     .iter()
                     .map(|p| shown(p).to_string())
@@ -72,11 +77,138 @@ pub fn render(summary: &Summary) -> String {
     }
     out.push('\n');
     outcomes(&mut out, summary);
+    replications(&mut out, summary);
     decisions(&mut out, summary);
     events(&mut out, summary);
     metrics(&mut out, summary);
     metric_values(&mut out, summary);
     out
+}
+
+/// Each outcome's probability across parameter sets (`run --replications`): a row per outcome,
+/// the reading of the one whose inputs matter most in words an analyst can quote, and a note
+/// where chance makes most of the spread.
+fn replications(out: &mut String, summary: &Summary) {
+    let Some(r) = &summary.replications else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\nAcross inputs: {} parameter sets of {} runs, each run with its own chance draws",
+        group_thousands(r.parameter_sets),
+        group_thousands(r.replications)
+    );
+    // A set's share moves in steps of 1/R.
+    let decimals = if r.replications > 1000 { 2 } else { 1 };
+    let share_of_variance = |row: &crate::montecarlo::summary::ReplicatedOutcome| match (
+        row.input_share,
+        row.input_share_ci95,
+    ) {
+        (Some(s), Some([lo, hi])) => {
+            format!("{} [{}, {}]", percent(s), percent(lo), percent(hi))
+        }
+        (Some(s), None) => percent(s),
+        (None, _) if r.parameter_sets < 2 => "one set".to_string(),
+        (None, _) => "no variance".to_string(),
+    };
+    let cells: Vec<[String; 4]> = r
+        .outcomes
+        .iter()
+        .map(|row| {
+            [
+                shown(&row.id).to_string(),
+                format!(
+                    "{} to {}",
+                    percent_to(row.p05, decimals),
+                    percent_to(row.p95, decimals)
+                ),
+                percent_to(row.p50, decimals),
+                share_of_variance(row),
+            ]
+        })
+        .collect();
+    let headers = [
+        "outcome",
+        "5th-95th pct of sets",
+        "median",
+        "inputs' share of variance",
+    ];
+    let widths: Vec<usize> = (0..4)
+        .map(|k| {
+            cells
+                .iter()
+                .map(|c| c[k].chars().count())
+                .chain([headers[k].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "{:<w0$}  {:>w1$}  {:>w2$}  {}",
+        headers[0],
+        headers[1],
+        headers[2],
+        headers[3],
+        w0 = widths[0],
+        w1 = widths[1],
+        w2 = widths[2]
+    );
+    for c in &cells {
+        let _ = writeln!(
+            out,
+            "{:<w0$}  {:>w1$}  {:>w2$}  {}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
+    }
+    let most = r
+        .outcomes
+        .iter()
+        .zip(&summary.outcomes)
+        .filter(|(row, _)| row.input_share.is_some())
+        .max_by(|a, b| {
+            a.0.input_share
+                .partial_cmp(&b.0.input_share)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    if let Some((row, outcome)) = most {
+        write_wrapped(
+            out,
+            "reading: ",
+            &format!(
+                "for 90% of the parameter sets drawn, the probability of \"{}\" lies between {} and {}; the inputs make {} of a run's variance in it, chance the rest",
+                shown(&outcome.label),
+                percent_to(row.p05, decimals),
+                percent_to(row.p95, decimals),
+                share_of_variance(row)
+            ),
+            "  ",
+        );
+    }
+    let noisy: Vec<String> = r
+        .outcomes
+        .iter()
+        .filter(|row| row.chance_in_spread.is_some_and(|c| c > 0.5))
+        .map(|row| shown(&row.id).to_string())
+        .collect();
+    if !noisy.is_empty() {
+        write_wrapped(
+            out,
+            "note: ",
+            &format!(
+                "for {}, chance in {} runs a set makes over half the spread of the sets' shares, so its percentiles are wider than the inputs alone make them; more --replications narrow them",
+                noisy.join(", "),
+                group_thousands(r.replications)
+            ),
+            "  ",
+        );
+    }
 }
 
 /// The width the table keeps to: a terminal's default, so that no line wraps.

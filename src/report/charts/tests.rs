@@ -191,6 +191,7 @@ pub(crate) fn sample_summary() -> Summary {
         }],
         precision: None,
         design: None,
+        replications: None,
         given: None,
         outcomes: vec![
             outcome(

@@ -30,7 +30,11 @@ impl RunsFile for RunsCsv {
         let mut record = ::csv::ByteRecord::new();
         for r in 0..rows.len {
             record.clear();
-            record.push_field(itoa.format(rows.first_run + r as u64).as_bytes());
+            let run = rows.first_run + r as u64;
+            record.push_field(itoa.format(run).as_bytes());
+            if columns.has_parameter_set() {
+                record.push_field(itoa.format(run / columns.replications).as_bytes());
+            }
             let parameters =
                 &rows.parameters[r * rows.parameter_count..(r + 1) * rows.parameter_count];
             for &i in &columns.parameters {

@@ -46,7 +46,8 @@ impl RunsFormat {
 /// a result of the other.
 pub const FILE_NAMES: [&str; 2] = ["runs.csv", "runs.parquet"];
 
-/// Which columns a row has, in order: `run`, each sampled parameter, each decision's option,
+/// Which columns a row has, in order: `run`, `parameter_set` with replications, each sampled
+/// parameter, each decision's option,
 /// `outcome`, each end-of-run metric, `<event>_count` for each event.
 ///
 /// A parameter that cannot vary (fixed by `--set`, or by a distribution that gives one value)
@@ -62,6 +63,9 @@ pub struct Columns {
     pub outcome_ids: Vec<String>,
     pub metric_ids: Vec<String>,
     pub event_ids: Vec<String>,
+    /// Runs per parameter set: above 1 (`run --replications`), a `parameter_set` column
+    /// follows `run`, so that a set's runs can be grouped without arithmetic.
+    pub replications: u64,
 }
 
 impl Columns {
@@ -93,12 +97,27 @@ impl Columns {
                 .iter()
                 .map(|e| format!("{}_count", e.id))
                 .collect(),
+            replications: 1,
         }
+    }
+
+    /// The columns of a study with `replications` runs per parameter set.
+    pub fn with_replications(mut self, replications: u64) -> Columns {
+        self.replications = replications;
+        self
+    }
+
+    /// Whether rows carry the `parameter_set` column.
+    pub fn has_parameter_set(&self) -> bool {
+        self.replications > 1
     }
 
     /// Every column's name, in order.
     pub fn header(&self) -> Vec<String> {
         let mut header = vec!["run".to_string()];
+        if self.has_parameter_set() {
+            header.push("parameter_set".into());
+        }
         header.extend(self.parameter_ids.iter().cloned());
         header.extend(self.decision_ids.iter().cloned());
         header.push("outcome".into());
@@ -109,7 +128,8 @@ impl Columns {
 
     /// How many values a row has.
     pub fn len(&self) -> usize {
-        1 + self.parameters.len()
+        1 + usize::from(self.has_parameter_set())
+            + self.parameters.len()
             + self.decision_ids.len()
             + 1
             + self.metric_ids.len()

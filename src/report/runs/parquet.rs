@@ -43,6 +43,7 @@ pub struct RunsParquet {
 struct Group {
     rows: usize,
     run: Vec<i64>,
+    parameter_set: Vec<i64>,
     parameters: Vec<Vec<f64>>,
     /// Per decision: the options taken, and a definition level per row (0 for null).
     choices: Vec<Vec<ByteArray>>,
@@ -86,6 +87,9 @@ impl RunsParquet {
                 .build()
         };
         let mut fields = vec![required("run", PhysicalType::INT64)];
+        if columns.has_parameter_set() {
+            fields.push(required("parameter_set", PhysicalType::INT64));
+        }
         for id in &columns.parameter_ids {
             fields.push(required(id, PhysicalType::DOUBLE));
         }
@@ -115,7 +119,11 @@ impl RunsParquet {
             .set_dictionary_enabled(false)
             .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_created_by(format!("alliance-sim {}", env!("CARGO_PKG_VERSION")))
-            .set_column_encoding(ColumnPath::from("run"), Encoding::DELTA_BINARY_PACKED);
+            .set_column_encoding(ColumnPath::from("run"), Encoding::DELTA_BINARY_PACKED)
+            .set_column_encoding(
+                ColumnPath::from("parameter_set"),
+                Encoding::DELTA_BINARY_PACKED,
+            );
         let dictionary = columns
             .decision_ids
             .iter()
@@ -162,6 +170,11 @@ impl RunsParquet {
         let g = &mut self.group;
         let first = rows.first_run as i64;
         g.run.extend((0..rows.len as i64).map(|r| first + r));
+        if self.columns.has_parameter_set() {
+            let r = self.columns.replications as i64;
+            g.parameter_set
+                .extend((0..rows.len as i64).map(|k| (first + k) / r));
+        }
         for (column, &i) in g.parameters.iter_mut().zip(&self.columns.parameters) {
             column.extend(
                 rows.parameters
@@ -217,6 +230,9 @@ impl RunsParquet {
         let g = &mut self.group;
         let mut row_group = self.writer.next_row_group()?;
         write_column::<Int64Type>(&mut row_group, &g.run, None)?;
+        if self.columns.has_parameter_set() {
+            write_column::<Int64Type>(&mut row_group, &g.parameter_set, None)?;
+        }
         for column in &g.parameters {
             write_column::<DoubleType>(&mut row_group, column, None)?;
         }
@@ -233,6 +249,7 @@ impl RunsParquet {
         row_group.close()?;
         g.rows = 0;
         g.run.clear();
+        g.parameter_set.clear();
         let columns = g.parameters.iter_mut().chain(&mut g.metrics);
         columns.for_each(Vec::clear);
         g.choices.iter_mut().for_each(Vec::clear);
