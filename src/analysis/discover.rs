@@ -756,7 +756,8 @@ fn describe(d: &Discovery, b: &DiscoveredBox) -> String {
 }
 
 /// A share as a percentage with `decimals` decimals; a share that is not zero never reads 0.
-fn percent_to(share: f64, decimals: usize) -> String {
+/// (Analysis text is quoted in JSON, so it cannot wait for the report's formatting.)
+pub(super) fn percent_to(share: f64, decimals: usize) -> String {
     let text = format!("{:.decimals$}%", share * 100.0);
     let zero = format!("{:.decimals$}%", 0.0);
     if share > 0.0 && text == zero {
@@ -767,7 +768,7 @@ fn percent_to(share: f64, decimals: usize) -> String {
 }
 
 /// Three significant digits, for edges quoted in words.
-fn short(x: f64) -> String {
+pub(super) fn short(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }

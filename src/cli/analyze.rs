@@ -1,4 +1,5 @@
-//! `compare`, `sweep` and `sensitivity`: the what-if and what-matters commands.
+//! `compare`, `sweep`, `sensitivity`, `discover` and `signposts`: the what-if, what-matters,
+//! where and what-to-watch commands.
 
 use std::path::{Path, PathBuf};
 
@@ -6,8 +7,8 @@ use anyhow::Context;
 
 use super::execute::{begin_result, progress_bar, study_error, with_threads};
 use super::options::{
-    CompareOptions, DiscoverOptions, SensitivityMethod, SensitivityOptions, StudyOptions,
-    SweepOptions,
+    CompareOptions, DiscoverOptions, SensitivityMethod, SensitivityOptions, SignpostsOptions,
+    StudyOptions, SweepOptions,
 };
 use super::{cancel_flag, Failure};
 use crate::analysis::compare::compare;
@@ -33,6 +34,7 @@ fn analysis_file_names() -> Vec<String> {
         "tornado.json",
         "sobol.json",
         "discovery.json",
+        "signposts.json",
     ]
     .map(String::from)
     .to_vec();
@@ -43,6 +45,7 @@ fn analysis_file_names() -> Vec<String> {
         report::analysis_charts::TORNADO_CHART,
         report::analysis_charts::SOBOL_CHART,
         report::analysis_charts::DISCOVERY_CHART,
+        report::analysis_charts::SIGNPOSTS_CHART,
     ] {
         names.push(format!("{chart}.png"));
         names.push(format!("{chart}.svg"));
@@ -358,6 +361,63 @@ pub fn discover_command(options: DiscoverOptions) -> Result<(), Failure> {
         |dir| {
             report::write_discovery_chart(&result, &model.name, dir)
                 .context("drawing the discovery chart")
+        },
+    )
+}
+
+/// `signposts`: the pilot, the study with every sign read, and the watch list.
+pub fn signposts_command(options: SignpostsOptions) -> Result<(), Failure> {
+    let SignpostsOptions {
+        model,
+        study: StudyOptions {
+            config,
+            threads,
+            quiet,
+        },
+        config: signposts_config,
+        candidates,
+        horizon,
+        top,
+        folder,
+        charts,
+        json,
+    } = options;
+    let cancel = cancel_flag();
+    let result_dir = begin_result(&folder)?;
+    let pilot = signposts_config.pilot_runs.min(config.runs);
+    let bar = progress_bar(config.runs + pilot, quiet, "signposts");
+    let result = with_threads(threads, || {
+        crate::analysis::signposts::signposts(
+            &model,
+            &config,
+            &signposts_config,
+            &candidates,
+            horizon,
+            &|n| bar.inc(n),
+            &cancel,
+        )
+    })?
+    .map_err(study_error)?;
+    bar.finish_and_clear();
+    Publish {
+        result: result_dir,
+        command: "signposts",
+        source: format!(
+            "{}; outcome {}",
+            analysis_source(&model, &config),
+            result.outcome
+        ),
+        json_name: "signposts.json",
+        written: Vec::new(),
+        no_charts: !charts,
+        print_json: json,
+    }
+    .run(
+        &result,
+        report::analysis::render_signposts(&result, top),
+        |dir| {
+            report::write_signposts_chart(&result, &model.name, dir)
+                .context("drawing the signposts chart")
         },
     )
 }

@@ -66,6 +66,9 @@ pub enum Command {
     Sensitivity(SensitivityArgs),
     /// Find the regions of the parameter space where an outcome is concentrated (PRIM)
     Discover(DiscoverArgs),
+    /// Rank observable signs (events, state levels, decisions by a date) by how much seeing
+    /// them would move an outcome's probability: a watch list
+    Signposts(SignpostsArgs),
     /// Replay one run and tell its story: parameters, events, rules, decisions, outcome
     Explain(ExplainArgs),
     /// Write a small commented starter scenario
@@ -83,6 +86,7 @@ impl Command {
             Command::Sweep(a) => a.common.quiet,
             Command::Sensitivity(a) => a.common.quiet,
             Command::Discover(a) => a.common.quiet,
+            Command::Signposts(a) => a.common.quiet,
             Command::Backtest(a) => a.quiet,
             Command::Calibrate(a) => a.quiet,
             Command::Validate(_)
@@ -473,6 +477,47 @@ pub struct DiscoverArgs {
     #[command(flatten)]
     pub common: CommonRunArgs,
     /// Folder for results; they go to DIR/<scenario file stem>/discover/
+    #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Print the result as JSON on stdout instead of the table
+    #[arg(long)]
+    pub json: bool,
+    /// Do not draw the chart
+    #[arg(long)]
+    pub no_charts: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Each sign is an event's count, a state variable or a decision's option, read \
+    at the end of the step that holds a date before the horizon (the last dated decision). Its \
+    levels are quantiles from a pilot pass; its best date and level are chosen on the even \
+    runs, and every probability and score printed is measured on the odd runs. The score is \
+    the expected fall of the Brier score from seeing the sign. Writes \
+    DIR/<scenario>/signposts/signposts.json and a chart.\n\n\
+    Examples:\n  alliance-sim signposts --outcome terminated --runs 100000\n  \
+    alliance-sim signposts --outcome suspended --date 2019-10-01 --date 2019-11-01\n  \
+    alliance-sim signposts --outcome terminated --watch \"tokyo.trade_loss_busd > 2 @ 2019-10-15\"\n  \
+    alliance-sim signposts --outcome terminated --runs 100000 --json -q"
+)]
+pub struct SignpostsArgs {
+    /// Scenario file [default: the built-in GSOMIA 2019 scenario]
+    pub scenario: Option<PathBuf>,
+    /// The outcome the signs foretell [default: the first outcome]
+    #[arg(long, value_name = "OUTCOME")]
+    pub outcome: Option<String>,
+    /// A date to read the signs at (repeatable) [default: 8 dates spread before the horizon]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Vec<String>,
+    /// Also watch an expression of the scenario's language at a date (repeatable)
+    #[arg(long, value_name = "EXPR @ DATE")]
+    pub watch: Vec<String>,
+    /// Rows in the printed watch list (signposts.json lists every sign)
+    #[arg(long, value_name = "K", default_value_t = 12)]
+    pub top: usize,
+    #[command(flatten)]
+    pub common: CommonRunArgs,
+    /// Folder for results; they go to DIR/<scenario file stem>/signposts/
     #[arg(long, short = 'o', value_name = "DIR", default_value = "output")]
     pub out: PathBuf,
     /// Print the result as JSON on stdout instead of the table

@@ -191,6 +191,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             analyze::sensitivity_command(options::SensitivityOptions::new(a)?)
         }
         Command::Discover(a) => analyze::discover_command(options::DiscoverOptions::new(a)?),
+        Command::Signposts(a) => analyze::signposts_command(options::SignpostsOptions::new(a)?),
         Command::Explain(a) => explain::run(options::ExplainOptions::new(a)?),
         Command::Init(a) => init::init(a),
         Command::Completions(a) => init::completions(a),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{
     BacktestArgs, CalibrateArgs, CommonRunArgs, CompareArgs, DiscoverArgs, ExplainArgs, Method,
-    RunArgs, RunsFormatArg, SensitivityArgs, SweepArgs, ThreadsArgs,
+    RunArgs, RunsFormatArg, SensitivityArgs, SignpostsArgs, SweepArgs, ThreadsArgs,
 };
 use super::syntax::{GridFlag, SetFlag};
 use super::{print_stderr, use_color, Failure};
@@ -19,13 +19,14 @@ use crate::analysis::backtest::BacktestConfig;
 use crate::analysis::calibrate::CalibrateConfig;
 use crate::analysis::discover::DiscoverConfig;
 use crate::analysis::sensitivity::{varied_parameters, Target};
+use crate::analysis::signposts::{self, Candidate, SignKind, SignpostsConfig};
 use crate::analysis::sweep::Axis;
 use crate::diagnostic::suggest;
 use crate::model::{self, Model};
 use crate::montecarlo::shard::Shard;
 use crate::montecarlo::{self, Sampling, StudyConfig};
 use crate::report::runs::RunsFormat;
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, ProbeRole, Scenario};
 
 /// Loads and compiles a scenario file, or the built-in default when `path` is `None`.
 pub fn load_model(path: Option<&Path>) -> Result<Model, Failure> {
@@ -588,6 +589,153 @@ impl BacktestOptions {
     }
 }
 
+/// `--outcome ID` as an index into the model's outcomes (the first when not given).
+fn resolve_outcome(model: &Model, id: Option<&str>) -> Result<usize, Failure> {
+    let Some(id) = id else {
+        return Ok(0);
+    };
+    model.outcome_index(id).ok_or_else(|| {
+        let names: Vec<&str> = model.outcomes.iter().map(|o| o.id.as_str()).collect();
+        let hint = suggest(id, names.iter().copied())
+            .unwrap_or_else(|| format!("outcomes: {}", names.join(", ")));
+        Failure::Invalid(format!(
+            "error: --outcome: `{id}` is not an outcome of this scenario\n  = hint: {hint}"
+        ))
+    })
+}
+
+/// `signposts`, checked: the scenario compiled with every candidate sign as a probe, in the
+/// candidates' order.
+#[derive(Debug)]
+pub struct SignpostsOptions {
+    pub model: Model,
+    pub study: StudyOptions,
+    pub config: SignpostsConfig,
+    pub candidates: Vec<Candidate>,
+    pub horizon: chrono::NaiveDate,
+    pub top: usize,
+    /// The output folder, DIR/<scenario file stem>/signposts.
+    pub folder: PathBuf,
+    pub charts: bool,
+    pub json: bool,
+}
+
+/// The most signs `signposts` reads per run: each is a value per run in every block of rows.
+pub const MAX_SIGNS: usize = 2000;
+
+impl SignpostsOptions {
+    pub fn new(args: SignpostsArgs) -> Result<SignpostsOptions, Failure> {
+        let invalid = |d: crate::diagnostic::Diagnostics| Failure::Invalid(d.render(use_color()));
+        let mut scenario = match args.scenario.as_deref() {
+            Some(p) => scenario::load(p),
+            None => scenario::load_default(),
+        }
+        .map_err(invalid)?;
+        let horizon_step = signposts::horizon(&scenario);
+        let horizon = scenario.time.date_of(horizon_step);
+        let dates = if args.date.is_empty() {
+            signposts::default_dates(&scenario)
+        } else {
+            let mut dates = Vec::new();
+            for text in &args.date {
+                let date =
+                    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+                        Failure::Invalid(format!(
+                        "error: --date: `{text}` is not a date\n  = hint: write it as YYYY-MM-DD"
+                    ))
+                    })?;
+                match scenario.time.step_of(date) {
+                    Some(step) if step < horizon_step => {}
+                    Some(_) => {
+                        return Err(Failure::Invalid(format!(
+                            "error: --date {date} is not before the horizon, {horizon} (the step of the last dated decision): a sign read then cannot foretell it\n  = hint: give a date before {horizon}"
+                        )))
+                    }
+                    None => {
+                        return Err(Failure::Invalid(format!(
+                            "error: --date {date} is outside the scenario's time axis, which starts {}",
+                            scenario.time.start
+                        )))
+                    }
+                }
+                if !dates.contains(&date) {
+                    dates.push(date);
+                }
+            }
+            dates.sort();
+            dates
+        };
+        if dates.is_empty() && args.watch.is_empty() {
+            return Err(Failure::Invalid(format!(
+                "error: the scenario has no step before its horizon, {horizon} (the last dated decision), to read signs at\n  = hint: watch an expression at a date with --watch \"EXPR @ DATE\""
+            )));
+        }
+        let mut candidates = signposts::candidates(&scenario, &dates);
+        for (n, flag) in args.watch.iter().enumerate() {
+            let source = format!("--watch {}", n + 1);
+            scenario
+                .add_probe(flag, &source, ProbeRole::Watch)
+                .map_err(invalid)?;
+        }
+        let watched: Vec<Candidate> = scenario
+            .probes
+            .iter()
+            .map(|p| Candidate {
+                subject: p.expr.text.trim().to_string(),
+                probe: p.text.clone(),
+                label: p.expr.text.trim().to_string(),
+                label_not: None,
+                kind: SignKind::Watched,
+                date: p.date,
+            })
+            .collect();
+        // Generated signs are probes too, after the watched ones: probe k is candidate k.
+        let generated = std::mem::take(&mut candidates);
+        candidates = watched;
+        for c in generated {
+            scenario
+                .add_probe(&c.probe, "a signpost", ProbeRole::Watch)
+                .map_err(invalid)?;
+            candidates.push(c);
+        }
+        if candidates.len() > MAX_SIGNS {
+            return Err(Failure::Invalid(format!(
+                "error: {} signs to read (subjects x dates) is more than {MAX_SIGNS}\n  = hint: give fewer --date",
+                candidates.len()
+            )));
+        }
+        let model = model::compile(scenario).map_err(invalid)?;
+        let outcome = resolve_outcome(&model, args.outcome.as_deref())?;
+        let mut study = StudyOptions::new(&model, &args.common)?;
+        study.config.timeline = false;
+        if study.config.runs < 200 {
+            return Err(Failure::Invalid(format!(
+                "error: --runs {} is too few to choose signs on half the runs and measure them on the other half\n  = hint: give at least 200 runs; 100,000 is a good start",
+                study.config.runs
+            )));
+        }
+        if args.top == 0 {
+            return Err(Failure::Invalid(
+                "error: --top must be at least 1".to_string(),
+            ));
+        }
+        Ok(SignpostsOptions {
+            folder: args.out.join(&model.stem).join("signposts"),
+            model,
+            study,
+            config: SignpostsConfig {
+                outcome,
+                pilot_runs: signposts::PILOT_RUNS,
+            },
+            candidates,
+            horizon,
+            top: args.top,
+            charts: !args.no_charts,
+            json: args.json,
+        })
+    }
+}
+
 /// `discover`, checked.
 #[derive(Debug)]
 pub struct DiscoverOptions {
@@ -607,17 +755,7 @@ impl DiscoverOptions {
         let mut study = StudyOptions::new(&model, &args.common)?;
         // The search reads end-of-run outcomes only.
         study.config.timeline = false;
-        let outcome = match args.outcome.as_deref() {
-            None => 0,
-            Some(id) => model.outcome_index(id).ok_or_else(|| {
-                let names: Vec<&str> = model.outcomes.iter().map(|o| o.id.as_str()).collect();
-                let hint = suggest(id, names.iter().copied())
-                    .unwrap_or_else(|| format!("outcomes: {}", names.join(", ")));
-                Failure::Invalid(format!(
-                    "error: --outcome: `{id}` is not an outcome of this scenario\n  = hint: {hint}"
-                ))
-            })?,
-        };
+        let outcome = resolve_outcome(&model, args.outcome.as_deref())?;
         let share = |name: &str, v: f64, lo: f64, hi: f64| {
             if v.is_finite() && v > lo && v < hi {
                 Ok(v)

@@ -21,7 +21,7 @@ pub use batch::{Batches, RunJob};
 use crate::model::expr::Program;
 use crate::model::{ChoiceModel, EffectModel, Model, Origin, TriggerModel};
 use crate::rng::RunStream;
-use crate::scenario::EffectOp;
+use crate::scenario::{EffectOp, ProbeRole};
 
 /// Runs a study evaluates together. 16 amortises the interpreter's dispatch over enough
 /// values to vectorise (four AVX2 instructions per op) while a lane engine's state stays in L1.
@@ -104,8 +104,8 @@ pub struct Engine<'m, const N: usize> {
     /// weigh a run by how likely it made what happened.
     option_probabilities: Vec<[f64; N]>,
     max_options: usize,
-    /// Each `--given` condition's value (1 or 0) at the end of its step.
-    given: Vec<[f64; N]>,
+    /// Each probe's value at the end of its step (a condition's is 1 or 0).
+    probes: Vec<[f64; N]>,
     /// Lane 0's (var, before, after) of the item being applied, for an observer.
     changes: Vec<(usize, f64, f64)>,
 }
@@ -141,7 +141,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             probabilities: vec![0.0; max_options],
             option_probabilities: Vec::new(),
             max_options,
-            given: vec![[0.0; N]; model.given.len()],
+            probes: vec![[0.0; N]; model.probes.len()],
             changes: Vec::new(),
         }
     }
@@ -240,7 +240,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             &one.option_probabilities,
             lane,
         );
-        copy(&mut self.given, &one.given, lane);
+        copy(&mut self.probes, &one.probes, lane);
         self.outcomes[lane] = one.outcomes[0];
     }
 
@@ -261,8 +261,8 @@ impl<'m, const N: usize> Engine<'m, N> {
             self.fire_events(step, observer)?;
             self.apply_rules(step, observer)?;
             self.take_decisions(step, observer)?;
-            if !model.given.is_empty() {
-                self.read_given(step)?;
+            if !model.probes.is_empty() {
+                self.read_probes(step)?;
             }
             if record_every_step || step + 1 == model.time.steps {
                 self.record_metrics(step)?;
@@ -296,7 +296,7 @@ impl<'m, const N: usize> Engine<'m, N> {
         }
         self.choices.fill([NOT_TAKEN; N]);
         self.option_probabilities.fill([0.0; N]);
-        self.given.fill([0.0; N]);
+        self.probes.fill([0.0; N]);
         let vars = model.layout.vars as usize;
         for &i in &model.init_order {
             let var = &model.vars[i];
@@ -525,27 +525,39 @@ impl<'m, const N: usize> Engine<'m, N> {
         Ok(())
     }
 
-    /// Reads the `--given` conditions dated in `step`, at its end. A condition that is not a
-    /// number (it read one that was not) stops the run, as a rule's condition does.
-    fn read_given(&mut self, step: u32) -> Result<(), RunError> {
+    /// Reads the probes dated in `step`, at its end. A value that is not a finite number (it
+    /// read one that was not) stops the run, as a rule's condition does.
+    fn read_probes(&mut self, step: u32) -> Result<(), RunError> {
         let model = self.model;
-        for (k, given) in model.given.iter().enumerate() {
-            if given.step != step {
+        for (k, probe) in model.probes.iter().enumerate() {
+            if probe.step != step {
                 continue;
             }
-            let v = given.condition.eval(&self.slots, &mut self.stack);
+            let v = probe.value.eval(&self.slots, &mut self.stack);
             if let Some(lane) = first_not_finite(&v, &self.live) {
-                let what = format!("the --given condition `{}`", given.text);
-                return Err(self.error(lane, step, "the value", &what, &given.condition, v[lane]));
+                let what = match probe.role {
+                    ProbeRole::Given => format!("the --given condition `{}`", probe.text),
+                    ProbeRole::Watch => format!("the watched sign `{}`", probe.text),
+                };
+                return Err(self.error(lane, step, "the value", &what, &probe.value, v[lane]));
             }
-            self.given[k] = v;
+            self.probes[k] = v;
         }
         Ok(())
     }
 
     /// Whether every `--given` condition held in lane `lane` (true without conditions).
     pub fn given_holds(&self, lane: usize) -> bool {
-        self.given.iter().all(|g| g[lane] != 0.0)
+        self.model
+            .probes
+            .iter()
+            .zip(&self.probes)
+            .all(|(p, v)| p.role != ProbeRole::Given || v[lane] != 0.0)
+    }
+
+    /// Probe `k`'s value in lane `lane` at the end of its step (0 if the run stopped before).
+    pub fn probe(&self, k: usize, lane: usize) -> f64 {
+        self.probes[k][lane]
     }
 
     /// Narrows `mask` to the lanes where `condition` holds (no condition always does). A

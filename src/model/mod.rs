@@ -44,9 +44,9 @@ pub struct Model {
     pub backtest: Option<BacktestCase>,
     /// A calibrated variant's provenance (its `[calibration]` table), for `summary.json`.
     pub calibration: Option<scenario::Calibration>,
-    /// `run --given` conditions, each read at the end of its step; a study counts only the
-    /// runs where all hold.
-    pub given: Vec<GivenModel>,
+    /// Expressions read at the end of their step: `run --given` conditions (a study counts
+    /// only the runs where all hold) and watched signs (recorded run by run).
+    pub probes: Vec<ProbeModel>,
     /// The file at the end of the `extends` chain (the file itself when it extends nothing),
     /// as the loader named it: what a calibrated variant extends.
     pub base_file: String,
@@ -198,13 +198,14 @@ pub struct OutcomeModel {
     pub when: Option<Program>,
 }
 
-/// A `run --given` condition, compiled.
+/// A probe (`EXPR @ DATE`), compiled: a condition (1 or 0) or a number.
 #[derive(Debug, Clone)]
-pub struct GivenModel {
+pub struct ProbeModel {
     pub text: String,
     pub date: chrono::NaiveDate,
     pub step: u32,
-    pub condition: Program,
+    pub role: scenario::ProbeRole,
+    pub value: Program,
 }
 
 #[derive(Debug, Clone)]
@@ -319,12 +320,20 @@ impl Model {
         self.outcomes.iter().position(|o| o.id == id)
     }
 
+    /// Whether any probe is a `run --given` condition, which a study counts runs by.
+    pub fn has_given(&self) -> bool {
+        self.probes
+            .iter()
+            .any(|p| p.role == scenario::ProbeRole::Given)
+    }
+
     pub fn metric_index(&self, id: &str) -> Option<usize> {
         self.metrics.iter().position(|m| m.id == id)
     }
 }
 
 /// The names expressions can use, mapped to slots.
+#[derive(Clone)]
 struct Names<'a> {
     slots: HashMap<String, (u32, Type)>,
     derived: HashMap<&'a str, (Expr, Type)>,
@@ -564,14 +573,19 @@ impl<'a> Compiler<'a> {
             })
             .collect();
 
-        let given = s
-            .given
+        let probe_names = self.with_metrics(&names);
+        let probes = s
+            .probes
             .iter()
-            .map(|g| GivenModel {
+            .map(|g| ProbeModel {
                 text: g.text.clone(),
                 date: g.date,
                 step: g.step,
-                condition: self.expr(&g.expr, &names, Type::Bool),
+                role: g.role,
+                value: match g.role {
+                    scenario::ProbeRole::Given => self.expr(&g.expr, &probe_names, Type::Bool),
+                    scenario::ProbeRole::Watch => self.expr_any(&g.expr, &probe_names),
+                },
             })
             .collect();
 
@@ -600,7 +614,7 @@ impl<'a> Compiler<'a> {
             stack_size: 0,
             backtest: None,
             calibration: s.calibration.clone(),
-            given,
+            probes,
             base_file: s.sources.last_name().unwrap_or(&s.file).to_string(),
         };
         model.backtest = s.backtest.as_ref().and_then(|b| backtest_case(&model, b));
@@ -896,9 +910,9 @@ impl<'a> Compiler<'a> {
         parsed: &Expr,
         source: &ExprSource,
         names: &Names<'_>,
-        ty: Type,
+        ty: impl Into<Option<Type>>,
     ) -> Option<Program> {
-        match expr::compile_hoisting(parsed, names, Some(ty), self.hoister.as_mut()) {
+        match expr::compile_hoisting(parsed, names, ty.into(), self.hoister.as_mut()) {
             // Run-time errors point at the expression's first character.
             Ok(p) => Some(
                 p.located(
@@ -918,6 +932,34 @@ impl<'a> Compiler<'a> {
         self.parse(source)
             .and_then(|e| self.compile_parsed(&e, source, names, ty))
             .unwrap_or_else(placeholder)
+    }
+
+    /// An expression of either type (a watched sign: a number or a condition).
+    fn expr_any(&mut self, source: &ExprSource, names: &Names<'_>) -> Program {
+        self.parse(source)
+            .and_then(|e| self.compile_parsed(&e, source, names, None))
+            .unwrap_or_else(placeholder)
+    }
+
+    /// The names a probe can read: the scenario's, and each metric by its id (its expression,
+    /// inlined as a derived value is), unless the id already names something.
+    fn with_metrics(&mut self, names: &Names<'a>) -> Names<'a> {
+        let mut with = names.clone();
+        if self.scenario.probes.is_empty() {
+            return with;
+        }
+        for m in &self.scenario.metrics {
+            let id = m.id.name.as_str();
+            if with.lookup(id).is_some() {
+                continue;
+            }
+            let Some(parsed) = self.parse(&m.expr) else {
+                continue;
+            };
+            // A metric's expression compiled already; its type is a number.
+            with.derived.insert(id, (parsed, Type::Number));
+        }
+        with
     }
 
     /// A logit temperature; a constant one must be positive (choice probabilities divide by it).
@@ -1059,7 +1101,7 @@ fn max_stack(model: &Model) -> usize {
     }
     programs.extend(model.outcomes.iter().filter_map(|o| o.when.as_ref()));
     programs.extend(model.metrics.iter().map(|m| &m.expr));
-    programs.extend(model.given.iter().map(|g| &g.condition));
+    programs.extend(model.probes.iter().map(|g| &g.value));
     programs.extend(model.hoisted.iter());
     programs.iter().map(|p| p.stack_size()).max().unwrap_or(1)
 }

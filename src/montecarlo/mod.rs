@@ -99,6 +99,11 @@ pub trait RunSink: Send {
     fn wants_option_probabilities(&self) -> bool {
         false
     }
+    /// Whether the rows should carry each probe's value ([`RunRows::probes`]), for analyses
+    /// of what was observable at a date (`signposts`, `discover --when`).
+    fn wants_probes(&self) -> bool {
+        false
+    }
 }
 
 /// The rows of one block of runs, stored column-major per kind.
@@ -130,6 +135,10 @@ pub struct RunRows {
     /// option's probability when the decision was taken (0 for every option of a decision not
     /// taken, and past a decision's own options).
     pub option_probabilities: Vec<f64>,
+    /// Probes per run in `probes`: the model's probes when the sink wants them, else 0.
+    pub probe_count: usize,
+    /// `len * probe_count`: run by run, each probe's value at the end of its step.
+    pub probes: Vec<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,7 +231,7 @@ fn simulate_block(
         }
         // Runs that fail a `--given` condition are written, not counted.
         let mut held = [true; LANES];
-        if !model.given.is_empty() {
+        if model.has_given() {
             for (lane, h) in held.iter_mut().enumerate().take(live) {
                 *h = lanes.given_holds(lane);
             }
@@ -290,6 +299,11 @@ fn simulate_block(
             } else if let Some(rows) = rows.as_deref_mut() {
                 accumulator::push_row(rows, &result);
             }
+            if let Some(rows) = rows.as_deref_mut().filter(|r| r.probe_count > 0) {
+                for k in 0..rows.probe_count {
+                    rows.probes.push(lanes.probe(k, lane));
+                }
+            }
             if let Some(rows) = rows.as_deref_mut().filter(|r| r.option_stride > 0) {
                 for d in 0..model.decisions.len() {
                     for k in 0..rows.option_stride {
@@ -327,6 +341,11 @@ pub fn run_blocks(
         .is_some_and(|s| s.wants_option_probabilities())
     {
         model.max_options()
+    } else {
+        0
+    };
+    let probe_count = if sink.as_deref().is_some_and(|s| s.wants_probes()) {
+        model.probes.len()
     } else {
         0
     };
@@ -375,6 +394,7 @@ pub fn run_blocks(
                         event_count: model.events.len(),
                         step_count,
                         option_stride,
+                        probe_count,
                         ..RunRows::default()
                     });
                     let simulated = simulate_block(

@@ -255,10 +255,11 @@ pub fn summarize(
             })
             .collect(),
         precision: None,
-        given: (!model.given.is_empty()).then(|| summary::GivenInfo {
+        given: model.has_given().then(|| summary::GivenInfo {
             conditions: model
-                .given
+                .probes
                 .iter()
+                .filter(|g| g.role == crate::scenario::ProbeRole::Given)
                 .map(|g| summary::GivenCondition {
                     condition: g.text.clone(),
                     date: g.date.to_string(),

@@ -284,3 +284,71 @@ pub fn render_discovery(d: &crate::analysis::discover::Discovery) -> String {
     );
     out
 }
+
+/// `signposts`' watch list: the best `top` signs, each in words an analyst can hand on, with
+/// the outcome's probability if it is seen and if not, its date and lead, and the share of the
+/// outcome's variance it resolves.
+pub fn render_signposts(s: &crate::analysis::signposts::Signposts, top: usize) -> String {
+    use crate::report::format::{group_thousands, percent_to, wrap};
+    let decimals = if s.share < 0.1 { 2 } else { 1 };
+    let mut out = format!(
+        "Signposts: what to watch for \"{}\"\n({} runs, seed {}; {} signs at {} dates before {}, {} of them varied;\n\
+         chosen on the even runs, measured on the odd)\noverall: {} of runs [{}, {}]\n\n",
+        shown(&s.outcome_label),
+        group_thousands(s.runs),
+        s.seed,
+        group_thousands(s.candidates as u64),
+        s.dates.len(),
+        s.horizon,
+        group_thousands(s.varied as u64),
+        percent_to(s.share, decimals),
+        percent_to(s.share_ci95[0], decimals),
+        percent_to(s.share_ci95[1], decimals),
+    );
+    if s.signposts.is_empty() {
+        out.push_str("No sign varied in the runs: there is nothing to watch.\n");
+        return out;
+    }
+    for (k, p) in s.signposts.iter().take(top).enumerate() {
+        for (i, line) in wrap(&format!("{:>2}. {}", k + 1, p.description), 78)
+            .iter()
+            .enumerate()
+        {
+            let indent = if i == 0 { "" } else { "    " };
+            let _ = writeln!(out, "{indent}{}", shown(line));
+        }
+        let _ = writeln!(
+            out,
+            "    {} [{}, {}] if seen ({} runs), {} [{}, {}] if not; {} days ahead;\n    seen in {} of runs; {:.1} times as likely when seen; resolves {} of its variance",
+            percent_to(p.probability_if_true, decimals),
+            percent_to(p.ci95_if_true[0], decimals),
+            percent_to(p.ci95_if_true[1], decimals),
+            group_thousands(p.runs_if_true),
+            percent_to(p.probability_if_false, decimals),
+            percent_to(p.ci95_if_false[0], decimals),
+            percent_to(p.ci95_if_false[1], decimals),
+            p.lead_days,
+            percent_to(p.share_true, 1),
+            p.ratio,
+            percent_to(p.share_resolved, 1),
+        );
+        let _ = writeln!(out, "    as a condition: {}", shown(&p.condition));
+        if !p.equivalent.is_empty() {
+            let also: Vec<String> = p.equivalent.iter().map(|c| shown(c).to_string()).collect();
+            for (i, line) in wrap(&format!("the same runs see: {}", also.join("; ")), 74)
+                .iter()
+                .enumerate()
+            {
+                let _ = writeln!(out, "    {}{line}", if i == 0 { "" } else { "  " });
+            }
+        }
+    }
+    if s.signposts.len() > top {
+        let _ = writeln!(
+            out,
+            "\n(best {top} of {} signs; signposts.json lists them all)",
+            s.signposts.len()
+        );
+    }
+    out
+}

@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 use crate::montecarlo::Summary;
 
 pub use analysis_charts::{
-    write_comparison_chart, write_discovery_chart, write_sobol_chart, write_sweep_charts,
-    write_tornado_chart,
+    write_comparison_chart, write_discovery_chart, write_signposts_chart, write_sobol_chart,
+    write_sweep_charts, write_tornado_chart,
 };
 pub use atomic::{write_atomic, write_atomic_via_path, Manifest, ResultDir, MANIFEST};
 pub use charts::{chart_names, write_charts, ChartOptions, WrittenChart};

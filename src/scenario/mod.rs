@@ -50,9 +50,10 @@ pub struct Scenario {
     /// Present in a variant written by `alliance-sim calibrate`: where its distributions came
     /// from.
     pub calibration: Option<Calibration>,
-    /// Conditions on the state at a date (`run --given "EXPR @ DATE"`), added after loading;
-    /// not part of the scenario's hash.
-    pub given: Vec<Given>,
+    /// Expressions read from the state at a date (`EXPR @ DATE`), added after loading: the
+    /// conditions of `run --given` and the signs `signposts` and `discover --when` watch. Not
+    /// part of the scenario's hash.
+    pub probes: Vec<Probe>,
     /// Events and decisions with `enabled = false`: left out of the model, but kept so that an
     /// expression still reading one can be told so, rather than of an unknown name.
     pub switched_off: Vec<SwitchedOff>,
@@ -68,15 +69,25 @@ pub struct SwitchedOff {
     pub at: Span,
 }
 
-/// A condition on the state at the end of the step holding `date`, as `run --given` gives it.
+/// An expression read from the state at the end of the step holding `date`.
 #[derive(Debug, Clone)]
-pub struct Given {
-    /// The flag's text as given.
+pub struct Probe {
+    /// The text as given, `EXPR @ DATE`.
     pub text: String,
-    /// The condition, in a source file of its own (named `--given N`) for located errors.
+    /// The expression, in a source file of its own (named after the flag) for located errors.
     pub expr: ExprSource,
     pub date: chrono::NaiveDate,
     pub step: u32,
+    pub role: ProbeRole,
+}
+
+/// What a probe is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeRole {
+    /// A `run --given` condition: a study counts only the runs where every one holds.
+    Given,
+    /// A sign to record, run by run, without filtering (a number or a condition).
+    Watch,
 }
 
 impl Scenario {
@@ -84,8 +95,21 @@ impl Scenario {
     /// at the end of the step that holds DATE. A malformed flag is an error pointing into its
     /// text, like an error in the file.
     pub fn add_given(&mut self, flag: &str) -> Result<(), Diagnostics> {
-        let n = self.given.len() + 1;
-        let file = self.sources.add(format!("--given {n}"), flag.to_string());
+        let n = self.probes.len() + 1;
+        self.add_probe(flag, &format!("--given {n}"), ProbeRole::Given)
+            .map(|_| ())
+    }
+
+    /// Adds a probe `EXPR @ DATE` read from a source named `source` (the flag it came from);
+    /// returns its index among the probes. Errors point into `text` as [`Scenario::add_given`]'s
+    /// do.
+    pub fn add_probe(
+        &mut self,
+        flag: &str,
+        source: &str,
+        role: ProbeRole,
+    ) -> Result<usize, Diagnostics> {
+        let file = self.sources.add(source.to_string(), flag.to_string());
         let fail = |sources: &SourceMap, d: Diagnostic| Diagnostics {
             sources: sources.clone(),
             items: vec![d],
@@ -94,7 +118,10 @@ impl Scenario {
             return Err(fail(
                 &self.sources,
                 Diagnostic::new(
-                    "a --given condition is `EXPR @ DATE`".to_string(),
+                    match role {
+                        ProbeRole::Given => "a --given condition is `EXPR @ DATE`".to_string(),
+                        ProbeRole::Watch => format!("{source} is `EXPR @ DATE`"),
+                    },
                     Span::new(file, 0..flag.len()),
                 )
                 .with_hint("for example `pyongyang.tests >= 3 @ 2019-10-01`"),
@@ -140,7 +167,7 @@ impl Scenario {
                 ),
             ));
         }
-        self.given.push(Given {
+        self.probes.push(Probe {
             text: flag.to_string(),
             expr: ExprSource {
                 text: expr.to_string(),
@@ -149,8 +176,9 @@ impl Scenario {
             },
             date,
             step,
+            role,
         });
-        Ok(())
+        Ok(self.probes.len() - 1)
     }
 }
 
@@ -763,7 +791,7 @@ impl Loader {
                 metrics: parts.metrics,
                 backtest: parts.backtest,
                 calibration: parts.calibration,
-                given: Vec::new(),
+                probes: Vec::new(),
                 switched_off: parts.switched_off,
             }),
             _ => Err(Diagnostics {

@@ -10,6 +10,7 @@
 mod calibration;
 mod comparison;
 mod discovery;
+mod signposts;
 mod sobol;
 mod sweep;
 mod sweep_heatmap;
@@ -38,6 +39,17 @@ pub const TORNADO_CHART: &str = "tornado";
 pub const SOBOL_CHART: &str = "sobol";
 pub const CALIBRATION_CHART: &str = "calibration";
 pub const DISCOVERY_CHART: &str = "discovery";
+pub const SIGNPOSTS_CHART: &str = "signposts";
+
+/// Draws `signposts.png` and `signposts.svg` into `dir` (created if missing): the best signs,
+/// each with the outcome's probability if it is seen and if not. Returns the files written.
+pub fn write_signposts_chart(
+    s: &crate::analysis::signposts::Signposts,
+    scenario_name: &str,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ReportError> {
+    write_chart(&signposts::SignpostsChart::new(s, scenario_name), dir)
+}
 
 /// Draws `discovery.png` and `discovery.svg` into `dir` (created if missing): the peeling
 /// trajectory and the boxes. Returns the files written.
