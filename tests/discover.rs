@@ -226,3 +226,65 @@ fn bad_discover_flags_exit_2_and_write_nothing() {
         assert!(!dir.path().join("out").exists(), "{flags:?} wrote a folder");
     }
 }
+
+/// The box scenario with metrics: `level` is the parameter `a` (through a variable), so a
+/// condition on metrics at the end of the run is a condition on the parameters.
+fn scenario_with_metrics() -> String {
+    scenario("world.coin == 1").replace("coin = \"0\"\n", "coin = \"0\"\nx = \"a\"\ny = \"b\"\n")
+        + "\n[metrics.level]\nexpr = \"world.x\"\n\n[metrics.other]\nexpr = \"world.y\"\n"
+}
+
+fn discover_when(dir: &Path, text: &str, when: &str) -> std::process::Output {
+    let file = dir.join("box.toml");
+    std::fs::write(&file, text).expect("write");
+    sim()
+        .arg("discover")
+        .arg(&file)
+        .args(["--when", when, "--runs", "20000", "--json", "-q", "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn a_condition_on_metrics_at_the_end_of_the_run_is_explained_like_an_outcome() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = discover_when(
+        dir.path(),
+        &scenario_with_metrics(),
+        "level >= 0.6 and other <= 0.3",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let d: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    // Without a date the condition is read at the end of the run (the last step).
+    assert_eq!(d["outcome"], "level >= 0.6 and other <= 0.3 @ 2020-01-13");
+    assert!((f(&d["share"]) - 0.12).abs() < 0.01, "{}", d["share"]);
+    let first = &d["boxes"][0];
+    assert!(f(&first["density"]) > 0.95, "{first}");
+    let ids: Vec<&str> = first["restrictions"]
+        .as_array()
+        .expect("restrictions")
+        .iter()
+        .filter_map(|r| r["parameter"].as_str())
+        .collect();
+    assert_eq!(ids, ["a", "b"], "{first}");
+}
+
+#[test]
+fn a_when_that_is_not_a_condition_is_refused_at_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = scenario_with_metrics();
+    let output = discover_when(dir.path(), &text, "level + 1");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--when:1:1"), "{stderr}");
+    let output = discover_when(dir.path(), &text, "levl > 1 @ 2020-01-06");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("did you mean `level`"), "{stderr}");
+    assert!(!dir.path().join("out").exists());
+}

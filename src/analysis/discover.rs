@@ -123,10 +123,35 @@ pub struct Restriction {
     pub stability: f64,
 }
 
-/// Collects each run's varied parameters and whether it ended in the outcome.
+/// What a box should concentrate: an outcome, or a condition on the run's state (a probe of
+/// the model, `discover --when`), such as a metric above a level at the end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DiscoverTarget {
+    Outcome(usize),
+    /// Probe `probe` of the model, a condition; `text` is how the user wrote it.
+    Condition {
+        probe: usize,
+        text: String,
+    },
+}
+
+impl DiscoverTarget {
+    /// The id and the label results name the target by.
+    fn names(&self, model: &Model) -> (String, String) {
+        match self {
+            DiscoverTarget::Outcome(o) => (
+                model.outcomes[*o].id.clone(),
+                model.outcomes[*o].label.clone(),
+            ),
+            DiscoverTarget::Condition { text, .. } => (text.clone(), text.clone()),
+        }
+    }
+}
+
+/// Collects each run's varied parameters and whether it met the target.
 struct Rows<'a> {
     columns: &'a [usize],
-    outcome: usize,
+    target: &'a DiscoverTarget,
     /// Column-major: `values[c][run]`.
     values: Vec<Vec<f64>>,
     hits: Vec<bool>,
@@ -138,18 +163,26 @@ impl RunSink for Rows<'_> {
             for (c, &p) in self.columns.iter().enumerate() {
                 self.values[c].push(rows.parameters[r * rows.parameter_count + p]);
             }
-            self.hits
-                .push(usize::from(rows.outcomes[r]) == self.outcome);
+            let hit = match self.target {
+                DiscoverTarget::Outcome(o) => usize::from(rows.outcomes[r]) == *o,
+                DiscoverTarget::Condition { probe, .. } => {
+                    rows.probes[r * rows.probe_count + probe] != 0.0
+                }
+            };
+            self.hits.push(hit);
         }
         Ok(())
     }
+    fn wants_probes(&self) -> bool {
+        matches!(self.target, DiscoverTarget::Condition { .. })
+    }
 }
 
-/// Runs the study and searches its runs for boxes where `outcome` is concentrated.
+/// Runs the study and searches its runs for boxes where `target` is concentrated.
 pub fn discover(
     model: &Model,
     study: &StudyConfig,
-    outcome: usize,
+    target: &DiscoverTarget,
     config: &DiscoverConfig,
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
@@ -157,7 +190,7 @@ pub fn discover(
     let columns = varied_columns(model, study);
     let mut rows = Rows {
         columns: &columns,
-        outcome,
+        target,
         values: vec![Vec::with_capacity(study.runs as usize); columns.len()],
         hits: Vec::with_capacity(study.runs as usize),
     };
@@ -182,7 +215,7 @@ pub fn discover(
     Ok(search(
         model,
         study,
-        outcome,
+        target,
         config,
         parameters,
         &rows.values,
@@ -206,7 +239,7 @@ fn varied_columns(model: &Model, study: &StudyConfig) -> Vec<usize> {
 pub fn search(
     model: &Model,
     study: &StudyConfig,
-    outcome: usize,
+    target: &DiscoverTarget,
     config: &DiscoverConfig,
     parameters: Vec<ParameterRange>,
     values: &[Vec<f64>],
@@ -219,11 +252,11 @@ pub fn search(
     let train: Vec<u32> = (0..n as u32).step_by(2).collect();
     let test: Vec<u32> = (1..n as u32).step_by(2).collect();
     let test_hits = test.iter().filter(|&&i| hits[i as usize]).count();
-    let outcome_model = &model.outcomes[outcome];
+    let (outcome_id, outcome_label) = target.names(model);
     let mut discovery = Discovery {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        outcome: outcome_model.id.clone(),
-        outcome_label: outcome_model.label.clone(),
+        outcome: outcome_id,
+        outcome_label,
         runs: n as u64,
         seed: study.seed,
         share: if n == 0 {

@@ -637,6 +637,9 @@ mod tests {
         assert!(levels_of(&mut constant, &SignKind::Variable).is_empty());
         // A count that is mostly 0: "has it happened" comes first.
         let mut counts = vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
-        assert_eq!(levels_of(&mut counts, &SignKind::Event), vec![1.0, 3.0, 4.0]);
+        assert_eq!(
+            levels_of(&mut counts, &SignKind::Event),
+            vec![1.0, 3.0, 4.0]
+        );
     }
 }

@@ -321,7 +321,7 @@ pub fn discover_command(options: DiscoverOptions) -> Result<(), Failure> {
             threads,
             quiet,
         },
-        outcome,
+        target,
         config: discover_config,
         folder,
         charts,
@@ -334,7 +334,7 @@ pub fn discover_command(options: DiscoverOptions) -> Result<(), Failure> {
         crate::analysis::discover::discover(
             &model,
             &config,
-            outcome,
+            &target,
             &discover_config,
             &|n| bar.inc(n),
             &cancel,
@@ -348,7 +348,7 @@ pub fn discover_command(options: DiscoverOptions) -> Result<(), Failure> {
         source: format!(
             "{}; outcome {}",
             analysis_source(&model, &config),
-            model.outcomes[outcome].id
+            result.outcome
         ),
         json_name: "discovery.json",
         written: Vec::new(),

@@ -457,6 +457,7 @@ pub struct SensitivityArgs {
     the peeling trajectory and the box.\n\n\
     Examples:\n  alliance-sim discover --outcome terminated --runs 100000\n  \
     alliance-sim discover scenarios/thaad_2016.toml --outcome no_battery --min-coverage 0.3\n  \
+    alliance-sim discover --when \"korea_trade_loss_busd > 5\" --runs 100000\n  \
     alliance-sim discover --outcome terminated --runs 100000 --json -q"
 )]
 pub struct DiscoverArgs {
@@ -465,6 +466,11 @@ pub struct DiscoverArgs {
     /// The outcome to explain [default: the first outcome]
     #[arg(long, value_name = "OUTCOME")]
     pub outcome: Option<String>,
+    /// Explain a condition on the run's state instead of an outcome, e.g. "trade_loss > 5"
+    /// (metrics by id, and anything the scenario's expressions read), at the end of the run
+    /// or "@ DATE"
+    #[arg(long, value_name = "EXPR [@ DATE]", conflicts_with = "outcome")]
+    pub when: Option<String>,
     /// The box recommended is the densest that still holds this share of the outcome's runs
     #[arg(long, value_name = "SHARE", default_value_t = 0.3)]
     pub min_coverage: f64,

@@ -17,7 +17,7 @@ use super::syntax::{GridFlag, SetFlag};
 use super::{print_stderr, use_color, Failure};
 use crate::analysis::backtest::BacktestConfig;
 use crate::analysis::calibrate::CalibrateConfig;
-use crate::analysis::discover::DiscoverConfig;
+use crate::analysis::discover::{DiscoverConfig, DiscoverTarget};
 use crate::analysis::sensitivity::{varied_parameters, Target};
 use crate::analysis::signposts::{self, Candidate, SignKind, SignpostsConfig};
 use crate::analysis::sweep::Axis;
@@ -741,7 +741,7 @@ impl SignpostsOptions {
 pub struct DiscoverOptions {
     pub model: Model,
     pub study: StudyOptions,
-    pub outcome: usize,
+    pub target: DiscoverTarget,
     pub config: DiscoverConfig,
     /// The output folder, DIR/<scenario file stem>/discover.
     pub folder: PathBuf,
@@ -751,11 +751,37 @@ pub struct DiscoverOptions {
 
 impl DiscoverOptions {
     pub fn new(args: DiscoverArgs) -> Result<DiscoverOptions, Failure> {
-        let model = load_model(args.scenario.as_deref())?;
+        let (model, target) = match &args.when {
+            None => {
+                let model = load_model(args.scenario.as_deref())?;
+                let outcome = resolve_outcome(&model, args.outcome.as_deref())?;
+                (model, DiscoverTarget::Outcome(outcome))
+            }
+            Some(when) => {
+                let invalid =
+                    |d: crate::diagnostic::Diagnostics| Failure::Invalid(d.render(use_color()));
+                let mut scenario = match args.scenario.as_deref() {
+                    Some(p) => scenario::load(p),
+                    None => scenario::load_default(),
+                }
+                .map_err(invalid)?;
+                // Without a date, the state at the end of the run: the last step's.
+                let text = if when.contains('@') {
+                    when.clone()
+                } else {
+                    let last = scenario.time.date_of(scenario.time.steps.saturating_sub(1));
+                    format!("{when} @ {last}")
+                };
+                let probe = scenario
+                    .add_probe(&text, "--when", ProbeRole::Condition)
+                    .map_err(invalid)?;
+                let model = model::compile(scenario).map_err(invalid)?;
+                (model, DiscoverTarget::Condition { probe, text })
+            }
+        };
         let mut study = StudyOptions::new(&model, &args.common)?;
         // The search reads end-of-run outcomes only.
         study.config.timeline = false;
-        let outcome = resolve_outcome(&model, args.outcome.as_deref())?;
         let share = |name: &str, v: f64, lo: f64, hi: f64| {
             if v.is_finite() && v > lo && v < hi {
                 Ok(v)
@@ -785,7 +811,7 @@ impl DiscoverOptions {
             folder: args.out.join(&model.stem).join("discover"),
             model,
             study,
-            outcome,
+            target,
             config: DiscoverConfig {
                 peel_alpha,
                 min_coverage,

@@ -538,6 +538,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                 let what = match probe.role {
                     ProbeRole::Given => format!("the --given condition `{}`", probe.text),
                     ProbeRole::Watch => format!("the watched sign `{}`", probe.text),
+                    ProbeRole::Condition => format!("the condition `{}`", probe.text),
                 };
                 return Err(self.error(lane, step, "the value", &what, &probe.value, v[lane]));
             }

@@ -583,7 +583,9 @@ impl<'a> Compiler<'a> {
                 step: g.step,
                 role: g.role,
                 value: match g.role {
-                    scenario::ProbeRole::Given => self.expr(&g.expr, &probe_names, Type::Bool),
+                    scenario::ProbeRole::Given | scenario::ProbeRole::Condition => {
+                        self.expr(&g.expr, &probe_names, Type::Bool)
+                    }
                     scenario::ProbeRole::Watch => self.expr_any(&g.expr, &probe_names),
                 },
             })

@@ -88,6 +88,8 @@ pub enum ProbeRole {
     Given,
     /// A sign to record, run by run, without filtering (a number or a condition).
     Watch,
+    /// A condition to record, run by run, without filtering (`discover --when`).
+    Condition,
 }
 
 impl Scenario {
@@ -120,7 +122,9 @@ impl Scenario {
                 Diagnostic::new(
                     match role {
                         ProbeRole::Given => "a --given condition is `EXPR @ DATE`".to_string(),
-                        ProbeRole::Watch => format!("{source} is `EXPR @ DATE`"),
+                        ProbeRole::Watch | ProbeRole::Condition => {
+                            format!("{source} is `EXPR @ DATE`")
+                        }
                     },
                     Span::new(file, 0..flag.len()),
                 )
