@@ -9,6 +9,7 @@
 # What each subfolder shows:
 #   default/     the default scenario at its own run count: every summary chart and report.html
 #   few_runs/    250 runs: wide intervals
+#   replications/ 5,000 parameter sets of 20 runs: the replications chart and its section
 #   heavy/       benches/heavy.toml: many rules and metrics, crowded charts
 #   compare/     the default scenario against two variants (paired differences)
 #   sweep_line/  one swept parameter; sweep_heatmap/ two swept parameters
@@ -28,6 +29,7 @@ draw() { "$bin" "$@" -q >/dev/null; }
 
 draw run --no-runs-csv --out "$dir/default"
 draw run --no-runs-csv --runs 250 --out "$dir/few_runs"
+draw run --no-runs-csv --runs 100000 --replications 20 --out "$dir/replications"
 draw run --no-runs-csv --runs 20000 --out "$dir/heavy" benches/heavy.toml
 draw compare --runs 20000 --out "$dir/compare" scenarios/gsomia_2019.toml \
     scenarios/gsomia_2019_no_cost_demand.toml scenarios/gsomia_2019_strong_lobbying.toml

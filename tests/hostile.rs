@@ -244,10 +244,16 @@ fn labels_of_50000_characters_draw_every_chart_without_hanging() {
             &format!("{name}.toml"),
             &scenario_with_labels(&label),
         );
-        accepted(sim(dir.path()).args(["run", "-n", "200"]).arg(&file));
+        // Replications too, so that their chart is drawn with the labels.
+        accepted(
+            sim(dir.path())
+                .args(["run", "-n", "200", "--replications", "4"])
+                .arg(&file),
+        );
         let charts = dir.path().join("output").join(name);
         assert!(charts.join("report.html").is_file());
         assert!(charts.join("outcomes.png").is_file());
+        assert!(charts.join("replications.png").is_file());
     }
 }
 

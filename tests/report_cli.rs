@@ -108,6 +108,56 @@ fn run_writes_every_chart_as_png_and_svg_and_the_report() {
     for local in ["shared/", "Seed article", "seed article"] {
         assert!(!html.contains(local), "report.html cites `{local}`");
     }
+    // Without --replications, neither their chart nor their section.
+    assert!(!out.join("replications.png").exists());
+    assert!(!out.join("replications.svg").exists());
+    assert!(!html.contains("id=\"across-inputs\""));
+}
+
+#[test]
+fn replications_add_their_chart_and_section_and_report_redraws_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    sim()
+        .args([
+            "run",
+            "--runs",
+            "2000",
+            "--replications",
+            "10",
+            "-q",
+            "--no-runs-csv",
+            "--out",
+        ])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let out = dir.path().join("gsomia_2019");
+    let png = std::fs::read(out.join("replications.png")).expect("png written");
+    let svg = std::fs::read_to_string(out.join("replications.svg")).expect("svg written");
+    assert_eq!(png_size(&png), svg_size(&svg));
+    assert!(svg.contains("10 runs ending in the outcome, over 200 sets"));
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(html.contains("<li><a href=\"#across-inputs\">Across inputs</a></li>"));
+    let start = html
+        .find("<h2 id=\"across-inputs\">Across inputs</h2>")
+        .expect("section");
+    let section = &html[start..];
+    assert!(section.starts_with(
+        "<h2 id=\"across-inputs\">Across inputs</h2>\n<p>200 parameter sets of 10 runs"
+    ));
+    let figure = section
+        .find("<figure id=\"chart-replications\">")
+        .expect("chart inline");
+    assert!(figure < section.find("<h2 id=\"decisions\">").expect("decisions"));
+    assert!(html.contains("<dt>Replications (--replications)</dt>"));
+    assert!(html.contains("<p class=\"finding-inputs\">Across 200 parameter sets"));
+
+    std::fs::remove_file(out.join("replications.svg")).expect("remove");
+    sim().arg("report").arg(&out).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(out.join("replications.svg")).expect("redrawn"),
+        svg
+    );
 }
 
 #[test]

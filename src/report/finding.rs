@@ -8,7 +8,9 @@
 
 use crate::montecarlo::summary::{DriverBin, OutcomeSummary, ParameterSummary};
 use crate::montecarlo::Summary;
-use crate::report::format::{by_magnitude, group_thousands, percent};
+use crate::report::format::{
+    by_magnitude, group_thousands, percent, percent_to, set_share_decimals,
+};
 
 /// The finding, as plain text (the page escapes it).
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +19,9 @@ pub(crate) struct Finding {
     pub outcome: String,
     /// The parameter that moves it most, or why none can be named.
     pub driver: String,
+    /// With `run --replications`, how the outcome the inputs move most spreads over the
+    /// parameter sets; empty otherwise.
+    pub across_inputs: String,
     /// What the numbers do not say.
     pub caveats: Vec<String>,
 }
@@ -30,6 +35,7 @@ pub(crate) fn finding(s: &Summary) -> Finding {
             Some(&i) => driver_text(s, i),
             None => String::new(),
         },
+        across_inputs: across_inputs_text(s),
         caveats: caveats(s),
     }
 }
@@ -305,6 +311,54 @@ fn driver_text(s: &Summary, outcome: usize) -> String {
     }
 }
 
+/// The outcome whose inputs' share of a run's variance is largest (the first on a tie): the
+/// range of the sets' shares that holds 90% of them, and that share with its interval. The
+/// range is of each set's share of its R runs, so it is said when chance makes most of it.
+fn across_inputs_text(s: &Summary) -> String {
+    let Some(r) = &s.replications else {
+        return String::new();
+    };
+    let mut best: Option<(usize, f64)> = None;
+    for (i, row) in r.outcomes.iter().enumerate() {
+        if let Some(x) = row.input_share {
+            if best.is_none_or(|(_, b)| x > b) {
+                best = Some((i, x));
+            }
+        }
+    }
+    let Some((i, share)) = best else {
+        return String::new();
+    };
+    let row = &r.outcomes[i];
+    let label = s
+        .outcomes
+        .get(i)
+        .filter(|o| o.id == row.id)
+        .map_or_else(|| format!("`{}`", row.id), |o| quoted(&o.label));
+    let d = set_share_decimals(r.replications);
+    let interval = row
+        .input_share_ci95
+        .map(|c| format!(" (95% interval {})", ci(c)))
+        .unwrap_or_default();
+    let mut t = format!(
+        "Across {} parameter sets of {} runs each, the share of a set's runs ending in {label} \
+         is between {} and {} for 90% of the sets; the inputs make {}{interval} of a run's \
+         variance in it, chance the rest.",
+        group_thousands(r.parameter_sets),
+        group_thousands(r.replications),
+        percent_to(row.p05, d),
+        percent_to(row.p95, d),
+        percent(share),
+    );
+    if row.chance_in_spread.is_some_and(|c| c > 0.5) {
+        t.push_str(&format!(
+            " With {} runs a set, chance makes over half of that range.",
+            group_thousands(r.replications)
+        ));
+    }
+    t
+}
+
 fn caveats(s: &Summary) -> Vec<String> {
     let mut c = vec![
         format!(
@@ -369,7 +423,7 @@ fn caveats(s: &Summary) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::charts::tests::sample_summary;
+    use super::super::charts::tests::{sample_summary, with_replications};
     use super::*;
     use crate::montecarlo::aggregate::wilson;
 
@@ -646,6 +700,43 @@ mod tests {
         assert!(c.contains("fitted to 3 backtest cases"), "{c}");
         assert!(c.contains("an effective sample of 5861 runs"), "{c}");
         assert!(c.contains("leave-one-out"), "{c}");
+    }
+
+    #[test]
+    fn with_replications_the_outcome_the_inputs_move_most_is_read_across_the_sets() {
+        let mut s = sample_summary();
+        assert_eq!(finding(&s).across_inputs, "");
+        with_replications(&mut s, 20);
+        let rows = &mut s.replications.as_mut().unwrap().outcomes;
+        // The second outcome has the largest share; the third one as large comes later.
+        rows[0].input_share = Some(0.05);
+        rows[1].input_share = Some(0.30);
+        rows[1].input_share_ci95 = Some([0.25, 0.35]);
+        rows[1].chance_in_spread = Some(0.4);
+        rows[2].input_share = Some(0.30);
+        let row = rows[1].clone();
+        let t = finding(&s).across_inputs;
+        assert_eq!(
+            t,
+            format!(
+                "Across 5,000 parameter sets of 20 runs each, the share of a set's runs ending \
+                 in {} is between {} and {} for 90% of the sets; the inputs make 30.0% (95% \
+                 interval 25.0% – 35.0%) of a run's variance in it, chance the rest.",
+                quoted(&s.outcomes[1].label),
+                percent(row.p05),
+                percent(row.p95)
+            )
+        );
+        // Where chance makes most of that range, the sentence says so.
+        s.replications.as_mut().unwrap().outcomes[1].chance_in_spread = Some(0.7);
+        assert!(finding(&s)
+            .across_inputs
+            .ends_with(" With 20 runs a set, chance makes over half of that range."));
+        // No share to compare (one set, or every outcome in every run or none): no sentence.
+        for row in &mut s.replications.as_mut().unwrap().outcomes {
+            row.input_share = None;
+        }
+        assert_eq!(finding(&s).across_inputs, "");
     }
 
     #[test]

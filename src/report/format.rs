@@ -39,6 +39,16 @@ pub(crate) fn percent_to(p: f64, decimals: usize) -> String {
     }
 }
 
+/// Decimals of a parameter set's share k / R (`run --replications`): it moves in steps of
+/// 1 / R, so one decimal shows every step up to 1,000 runs a set, and two beyond.
+pub(crate) fn set_share_decimals(replications: u64) -> usize {
+    if replications > 1000 {
+        2
+    } else {
+        1
+    }
+}
+
 /// The most decimals a table of shares prints.
 const MOST_SHARE_DECIMALS: usize = 4;
 

@@ -8,8 +8,11 @@ use super::atomic::write_atomic;
 use super::charts::{humanize, Study, CHARTS};
 use super::finding::finding;
 use super::{ChartOptions, ReportError};
+use crate::montecarlo::summary::ReplicatedOutcome;
 use crate::montecarlo::Summary;
-use crate::report::format::{by_magnitude, group_thousands, percent};
+use crate::report::format::{
+    by_magnitude, group_thousands, percent, percent_to, set_share_decimals,
+};
 
 const CSS: &str = r#"
 :root { --text: #212529; --muted: #6c757d; --rule: #dee2e6; --band: #f6f7f9; }
@@ -167,6 +170,13 @@ fn finding_section(h: &mut String, s: &Summary) {
             with_code(&f.driver)
         );
     }
+    if !f.across_inputs.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"finding-inputs\">{}</p>",
+            with_code(&f.across_inputs)
+        );
+    }
     h.push_str("<ul class=\"caveats\">\n");
     for c in &f.caveats {
         let _ = writeln!(h, "<li>{}</li>", with_code(c));
@@ -278,9 +288,14 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
         row(
             "Design (--design)",
             format!(
-                "<code>{}</code>, {} rows (one per run), SHA-256 <code>{}</code>, sets {}",
+                "<code>{}</code>, {} rows (one per {}), SHA-256 <code>{}</code>, sets {}",
                 e(&d.file),
                 group_thousands(d.rows),
+                if s.replications.is_some() {
+                    "parameter set"
+                } else {
+                    "run"
+                },
                 e(&d.sha256),
                 d.parameters
                     .iter()
@@ -290,12 +305,25 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
             ),
         );
     }
+    if let Some(r) = &s.replications {
+        row(
+            "Replications (--replications)",
+            format!(
+                "{} parameter sets, each run {} times with its own chance draws",
+                group_thousands(r.parameter_sets),
+                group_thousands(r.replications)
+            ),
+        );
+    }
     row("Version", format!("alliance-sim {}", e(&s.version)));
     h.push_str("</dl>\n");
 
     // Contents.
     h.push_str("<nav><h2>Contents</h2><ul>\n");
     let mut toc: Vec<(&str, &str)> = vec![("finding", "Finding"), ("outcomes", "Outcomes")];
+    if s.replications.is_some() {
+        toc.push(("across-inputs", "Across inputs"));
+    }
     if !s.decisions.is_empty() {
         toc.push(("decisions", "Decisions"));
     }
@@ -305,7 +333,7 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
     if !s.metrics.is_empty() {
         toc.push(("metrics", "Metrics"));
     }
-    if !charts.is_empty() {
+    if charts.iter().any(|c| c.0 != REPLICATIONS_CHART) {
         toc.push(("charts", "Charts"));
     }
     if !s.parameters.is_empty() {
@@ -317,21 +345,17 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
     h.push_str("</ul></nav>\n");
 
     outcomes_table(&mut h, s);
+    // The replications chart belongs to its section; the others go under Charts.
+    let (across, charts): (Vec<_>, Vec<_>) = charts.iter().partition(|c| c.0 == REPLICATIONS_CHART);
+    across_inputs(&mut h, s, across.first().copied());
     decisions_table(&mut h, s);
     events_table(&mut h, s);
     metrics_table(&mut h, s);
 
     if !charts.is_empty() {
         h.push_str("<h2 id=\"charts\">Charts</h2>\n");
-        for (name, title, svg) in charts {
-            let _ = write!(
-                h,
-                "<figure id=\"chart-{}\">\n{}\n<figcaption>{} — <code>{}.svg</code></figcaption>\n</figure>\n",
-                e(name),
-                inline_svg(svg),
-                e(title),
-                e(name)
-            );
+        for chart in charts {
+            figure(&mut h, chart);
         }
     }
 
@@ -345,6 +369,22 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
         e(&s.version)
     );
     h
+}
+
+/// The name of the chart shown in the "Across inputs" section rather than under Charts.
+const REPLICATIONS_CHART: &str = "replications";
+
+/// A chart inline, with its title and file name under it.
+fn figure(h: &mut String, (name, title, svg): &(&str, &str, String)) {
+    let e = escape_html;
+    let _ = write!(
+        h,
+        "<figure id=\"chart-{}\">\n{}\n<figcaption>{} — <code>{}.svg</code></figcaption>\n</figure>\n",
+        e(name),
+        inline_svg(svg),
+        e(title),
+        e(name)
+    );
 }
 
 /// The SVG text without an XML declaration, ready to sit inside the page.
@@ -380,6 +420,81 @@ fn outcomes_table(h: &mut String, s: &Summary) {
         );
     }
     h.push_str("</tbody>\n</table>\n");
+}
+
+/// What `run --replications` adds: each outcome across parameter sets, a row per outcome, the
+/// note where chance makes most of the spread, and the chart.
+fn across_inputs(h: &mut String, s: &Summary, chart: Option<&(&str, &str, String)>) {
+    let Some(r) = &s.replications else {
+        return;
+    };
+    let e = escape_html;
+    let runs = group_thousands(r.replications);
+    let _ = writeln!(
+        h,
+        "<h2 id=\"across-inputs\">Across inputs</h2>\n<p>{} parameter sets of {runs} runs, \
+         each run with its own chance draws. The percentiles are of each set's share of its \
+         {runs} runs, so with few replications they include chance as well as the inputs.</p>",
+        group_thousands(r.parameter_sets)
+    );
+    h.push_str(
+        // Headers on two lines: the numbers' columns do not wrap, so long headers would squeeze
+        // the outcomes' labels.
+        "<table>\n<thead><tr><th>Outcome</th><th class=\"num\">5th–95th pct<br>of sets</th>\
+         <th class=\"num\">Median</th><th class=\"num\">Mean</th>\
+         <th class=\"num\">Inputs' share of<br>variance (95% CI)</th>\
+         <th class=\"num\">Chance's share<br>of the spread</th></tr></thead>\n<tbody>\n",
+    );
+    let d = set_share_decimals(r.replications);
+    let label = |i: usize, row: &ReplicatedOutcome| {
+        s.outcomes
+            .get(i)
+            .filter(|o| o.id == row.id)
+            .map_or_else(|| row.id.clone(), |o| o.label.clone())
+    };
+    for (i, row) in r.outcomes.iter().enumerate() {
+        let inputs = match (row.input_share, row.input_share_ci95) {
+            (Some(x), Some(c)) => format!("{} ({})", percent(x), ci(c)),
+            (Some(x), None) => percent(x),
+            (None, _) if r.parameter_sets < 2 => "one set".to_string(),
+            (None, _) => "no variance".to_string(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{} <span class=\"muted\"><code>{}</code></span></td>\
+             <td class=\"num\">{} – {}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            e(&label(i, row)),
+            e(&row.id),
+            percent_to(row.p05, d),
+            percent_to(row.p95, d),
+            percent_to(row.p50, d),
+            percent_to(row.mean, d),
+            inputs,
+            row.chance_in_spread
+                .map_or_else(|| "—".to_string(), percent)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
+    let noisy: Vec<String> = r
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.chance_in_spread.is_some_and(|c| c > 0.5))
+        .map(|(i, row)| e(&label(i, row)))
+        .collect();
+    if !noisy.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p class=\"muted\">Note: for {}, chance in {runs} runs a set makes over half the \
+             spread of the sets' shares, so its percentiles are wider than the inputs alone make \
+             them; more <code>--replications</code> narrow them.</p>",
+            noisy.join(", ")
+        );
+    }
+    if let Some(chart) = chart {
+        figure(h, chart);
+    }
 }
 
 fn decisions_table(h: &mut String, s: &Summary) {
@@ -635,7 +750,7 @@ fn parameters_table(h: &mut String, s: &Summary) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::charts::tests::sample_summary;
+    use super::super::charts::tests::{sample_summary, with_replications};
     use super::super::{write_charts, ChartOptions};
     use super::*;
 
@@ -807,6 +922,97 @@ mod tests {
             !continuous.contains(&format!("<code>{id}</code>")),
             "{continuous}"
         );
+    }
+
+    #[test]
+    fn the_across_inputs_section_is_there_only_with_replications_and_escapes_its_labels() {
+        let plain = render(&sample_summary(), &[]);
+        for absent in [
+            "id=\"across-inputs\"",
+            "Across inputs",
+            "--replications",
+            "finding-inputs",
+        ] {
+            assert!(!plain.contains(absent), "{absent} without replications");
+        }
+
+        let mut summary = sample_summary();
+        summary.outcomes[0].label = "<b>Lapse</b> & \"notice\"".into();
+        with_replications(&mut summary, 20);
+        let r = summary.replications.clone().unwrap();
+        // Chance makes most of the spread of the first outcome only.
+        if let Some(rows) = summary.replications.as_mut().map(|r| &mut r.outcomes) {
+            rows[0].chance_in_spread = Some(0.8);
+            rows[1].chance_in_spread = Some(0.3);
+            rows[2].chance_in_spread = None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let charts = write_charts(&summary, dir.path(), &ChartOptions::default()).unwrap();
+        let out = dir.path().join("report.html");
+        write_html(&summary, dir.path(), &out).unwrap();
+        let html = std::fs::read_to_string(&out).unwrap();
+
+        assert!(html.contains("<li><a href=\"#across-inputs\">Across inputs</a></li>"));
+        assert!(html.contains(
+            "<dt>Replications (--replications)</dt><dd>5,000 parameter sets, each run 20 times \
+             with its own chance draws</dd>"
+        ));
+        let start = html.find("<h2 id=\"across-inputs\">").expect("the section");
+        let end = html
+            .find("<h2 id=\"decisions\">")
+            .expect("decisions after it");
+        assert!(
+            html.find("<h2 id=\"outcomes\">").unwrap() < start,
+            "after the outcomes"
+        );
+        let section = &html[start..end];
+        assert!(
+            section.contains("5,000 parameter sets of 20 runs"),
+            "{section}"
+        );
+        assert!(html.contains(&format!(
+            "<p class=\"finding-inputs\">{}</p>",
+            with_code(&finding(&summary).across_inputs)
+        )));
+        for (o, row) in summary.outcomes.iter().zip(&r.outcomes) {
+            let [lo, hi] = row.input_share_ci95.unwrap();
+            let cells = format!(
+                "<td class=\"num\">{} – {}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{} ({} – {})</td>",
+                percent(row.p05),
+                percent(row.p95),
+                percent(row.p50),
+                percent(row.mean),
+                percent(row.input_share.unwrap()),
+                percent(lo),
+                percent(hi)
+            );
+            assert!(section.contains(&cells), "{}: {cells}\n{section}", o.id);
+        }
+        // The labels escaped, in the rows and in the note, which names the first outcome only.
+        assert!(!html.contains("<b>Lapse</b>"));
+        assert!(!html.contains("& \"notice\""));
+        let escaped = "&lt;b&gt;Lapse&lt;/b&gt; &amp; &quot;notice&quot;";
+        assert!(section.contains(&format!("<tr><td>{escaped} <span")));
+        let note = &section[section.find("Note: for ").expect("the note")..];
+        assert!(note.starts_with(&format!("Note: for {escaped}, chance in 20 runs a set")));
+        assert!(!note[..note.find("</p>").unwrap()].contains(&summary.outcomes[1].label));
+        // A design's rows are parameter sets, each run R times.
+        summary.design = Some(crate::montecarlo::summary::DesignInfo {
+            file: "design.csv".into(),
+            sha256: "00".into(),
+            rows: 5000,
+            parameters: vec!["us_pressure".into()],
+        });
+        assert!(render(&summary, &[]).contains("5,000 rows (one per parameter set)"));
+        // The chart inline in the section, once, and not again under Charts.
+        assert!(charts.iter().any(|c| c.name == "replications"));
+        assert!(section.contains("<figure id=\"chart-replications\">"));
+        assert_eq!(
+            html.matches("<figure id=\"chart-replications\">").count(),
+            1
+        );
+        assert_eq!(html.matches("<svg").count(), charts.len());
     }
 
     #[test]

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use crate::montecarlo::Summary;
 use crate::report::format::{
-    fixed_or_scientific, group_thousands, level, percent, percent_to, share_decimals, wrap,
-    LEVEL_DECIMALS,
+    fixed_or_scientific, group_thousands, level, percent, percent_to, set_share_decimals,
+    share_decimals, wrap, LEVEL_DECIMALS,
 };
 use crate::terminal::escape_controls as shown;
 
@@ -98,8 +98,7 @@ fn replications(out: &mut String, summary: &Summary) {
         group_thousands(r.parameter_sets),
         group_thousands(r.replications)
     );
-    // A set's share moves in steps of 1/R.
-    let decimals = if r.replications > 1000 { 2 } else { 1 };
+    let decimals = set_share_decimals(r.replications);
     let share_of_variance = |row: &crate::montecarlo::summary::ReplicatedOutcome| match (
         row.input_share,
         row.input_share_ci95,

@@ -13,6 +13,7 @@ mod drivers;
 mod metrics;
 mod outcomes;
 pub(crate) mod render;
+mod replications;
 pub(crate) mod style;
 mod text;
 mod timeline;
@@ -35,6 +36,7 @@ use crate::report::format::group_thousands;
 /// Every chart, in the order they appear in the report.
 pub(crate) static CHARTS: &[&dyn Render] = &[
     &outcomes::Outcomes,
+    &replications::Replications,
     &decisions::Decisions,
     &metrics::Metrics,
     &timeline::Timeline,

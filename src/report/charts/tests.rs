@@ -8,8 +8,8 @@ use super::style::ensure_font;
 use super::*;
 use crate::montecarlo::summary::{
     DecisionSummary, DriverBin, DriverCell, EventSummary, FixedParameter, Histogram, MetricSummary,
-    OptionSummary, OtherValues, OutcomeSummary, ParameterSummary, ScenarioInfo, StepQuantiles,
-    TimeAxis, ValueShare,
+    OptionSummary, OtherValues, OutcomeSummary, ParameterSummary, ReplicatedOutcome,
+    ReplicationInfo, ScenarioInfo, StepQuantiles, TimeAxis, ValueShare,
 };
 
 const RUNS: u64 = 100_000;
@@ -380,6 +380,94 @@ pub(crate) fn sample_summary() -> Summary {
     }
 }
 
+/// `s` as `run --replications r` might give it: `s.runs / r` parameter sets, each outcome's
+/// count spread over them around its mean (each set's k from 40% to 160% of it), with the
+/// percentiles and the split of the variance computed from those k as a study would.
+pub(crate) fn with_replications(s: &mut Summary, r: u64) {
+    assert_eq!(s.runs % r, 0, "whole sets");
+    let sets = s.runs / r;
+    let runs = s.runs;
+    let outcomes = s
+        .outcomes
+        .iter()
+        .map(|o| replicated(&o.id, o.count, runs, sets, r))
+        .collect();
+    s.replications = Some(ReplicationInfo {
+        replications: r,
+        parameter_sets: sets,
+        outcomes,
+    });
+}
+
+fn replicated(id: &str, count: u64, runs: u64, sets: u64, r: u64) -> ReplicatedOutcome {
+    let mean_k = count as f64 / sets as f64;
+    let mut ks: Vec<u64> = (0..sets)
+        .map(|j| {
+            let t = (j as f64 + 0.5) / sets as f64 - 0.5;
+            (mean_k * (1.0 + 1.2 * t)).round().clamp(0.0, r as f64) as u64
+        })
+        .collect();
+    // Nudge the sets in turn until the k add up to the outcome's count.
+    let mut total: u64 = ks.iter().sum();
+    let mut j = 0;
+    while total != count {
+        let k = &mut ks[j % sets as usize];
+        if total < count && *k < r {
+            *k += 1;
+            total += 1;
+        } else if total > count && *k > 0 {
+            *k -= 1;
+            total -= 1;
+        }
+        j += 1;
+    }
+    ks.sort_unstable();
+    assert_eq!(
+        ks.iter().sum::<u64>(),
+        count,
+        "{id}: the sets' k add up to its runs"
+    );
+    let share = |k: u64| k as f64 / r as f64;
+    let rank = |q: f64| share(ks[((q * sets as f64).ceil() as usize).clamp(1, ks.len()) - 1]);
+    let mut sets_by_count: Vec<[u64; 2]> = Vec::new();
+    for &k in &ks {
+        match sets_by_count.last_mut() {
+            Some([last, n]) if *last == k => *n += 1,
+            _ => sets_by_count.push([k, 1]),
+        }
+    }
+    let mean = count as f64 / runs as f64;
+    let spread = ks.iter().map(|&k| (share(k) - mean).powi(2)).sum::<f64>() / (sets - 1) as f64;
+    let chance = ks
+        .iter()
+        .map(|&k| (k * (r - k)) as f64 / (r * (r - 1)) as f64)
+        .sum::<f64>()
+        / sets as f64;
+    let input = spread - chance / r as f64;
+    let varies = count > 0 && count < runs;
+    let input_share = varies.then(|| (input / (input + chance)).max(0.0));
+    ReplicatedOutcome {
+        id: id.into(),
+        mean,
+        p05: rank(0.05),
+        p50: rank(0.5),
+        p95: rank(0.95),
+        input_variance: input,
+        chance_variance: chance,
+        input_share,
+        input_share_ci95: input_share.map(|x| [x * 0.8, (x * 1.2).min(1.0)]),
+        chance_in_spread: (varies && spread > 0.0).then(|| chance / r as f64 / spread),
+        sets_by_count,
+    }
+}
+
+/// The sample with replications: every chart applies to it.
+pub(crate) fn sample_with_replications() -> Summary {
+    let mut s = sample_summary();
+    with_replications(&mut s, 20);
+    s
+}
+
 /// Width and height from a PNG's IHDR chunk.
 pub(crate) fn png_size(bytes: &[u8]) -> (u32, u32) {
     assert!(bytes.len() > 33, "too short for a PNG");
@@ -392,7 +480,7 @@ pub(crate) fn png_size(bytes: &[u8]) -> (u32, u32) {
 
 #[test]
 fn every_chart_is_written_as_png_and_svg() {
-    let summary = sample_summary();
+    let summary = sample_with_replications();
     let dir = tempfile::tempdir().unwrap();
     let start = Instant::now();
     let written = write_charts(&summary, dir.path(), &ChartOptions::default()).unwrap();
@@ -498,10 +586,13 @@ fn charts_that_do_not_apply_are_skipped() {
 #[test]
 fn degenerate_summaries_still_draw() {
     let mut summary = sample_summary();
-    // One outcome at 100%, constant metrics, a one-step axis, drivers with one value.
+    // One outcome at 100% (every set at k = R), constant metrics, a one-step axis, drivers
+    // with one value.
     summary.outcomes.truncate(1);
+    summary.outcomes[0].count = RUNS;
     summary.outcomes[0].probability = 1.0;
     summary.outcomes[0].ci95 = [0.99996, 1.0];
+    with_replications(&mut summary, 20);
     for m in &mut summary.metrics {
         m.histogram = Histogram {
             edges: vec![2.0, 2.0],
@@ -677,7 +768,8 @@ pub(crate) fn crowded_summary() -> Summary {
 
 #[test]
 fn crowded_summary_draws() {
-    let summary = crowded_summary();
+    let mut summary = crowded_summary();
+    with_replications(&mut summary, 50);
     let dir = tempfile::tempdir().unwrap();
     let written = write_charts(&summary, dir.path(), &ChartOptions::default()).unwrap();
     assert_eq!(written.len(), chart_names().len());
@@ -685,6 +777,59 @@ fn crowded_summary_draws() {
         let png = std::fs::read(&c.png).unwrap();
         assert_eq!(png_size(&png), c.size);
     }
+    // Eight outcomes: three rows of panels, taller than the base size.
+    let replications = written.iter().find(|c| c.name == "replications").unwrap();
+    assert_eq!(replications.size, (1000, 120 + 3 * 300));
+}
+
+#[test]
+fn the_replications_chart_applies_only_with_replications_and_skips_outcomes_never_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_charts(&sample_summary(), dir.path(), &ChartOptions::default()).unwrap();
+    assert!(written.iter().all(|c| c.name != "replications"));
+    assert!(!dir.path().join("replications.png").exists());
+
+    let mut summary = sample_summary();
+    summary.outcomes.push(outcome(
+        "notice_pending",
+        "Notice pending at the end of the run",
+        0,
+    ));
+    with_replications(&mut summary, 20);
+    let dir = tempfile::tempdir().unwrap();
+    let written = write_charts(&summary, dir.path(), &ChartOptions::default()).unwrap();
+    let chart = written
+        .iter()
+        .find(|c| c.name == "replications")
+        .expect("drawn with replications");
+    assert_eq!(png_size(&std::fs::read(&chart.png).unwrap()), chart.size);
+    // Three panels in one row: the base size.
+    assert_eq!(chart.size, (1000, 600));
+    let svg = std::fs::read_to_string(&chart.svg).unwrap();
+    let r = summary.replications.as_ref().unwrap();
+    for (o, row) in summary.outcomes.iter().zip(&r.outcomes).take(3) {
+        let words: String = o.label.chars().take(16).collect();
+        assert!(svg.contains(&words), "{}: its panel", o.id);
+        let [lo, hi] = row.input_share_ci95.unwrap();
+        let inputs = format!(
+            "inputs: {} of variance [{}–{}]",
+            crate::report::format::percent(row.input_share.unwrap()),
+            crate::report::format::percent(lo),
+            crate::report::format::percent(hi)
+        );
+        assert!(svg.contains(&inputs), "{inputs}");
+        assert!(svg.contains(&format!(
+            "95th pct {}",
+            crate::report::format::percent(row.p95)
+        )));
+    }
+    assert!(
+        !svg.contains("Notice pending"),
+        "no panel for an outcome never seen"
+    );
+    assert!(svg.contains("1 outcome no run ended in is not shown"));
+    assert!(svg.contains("share of a set&apos;s 20 runs ending in it"));
+    assert!(!svg.contains("<mediation>"), "labels escaped");
 }
 
 /// Every drivers bin of the sample with these counts of its three outcomes (and the runs they
