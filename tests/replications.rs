@@ -399,3 +399,77 @@ fn without_runs_the_default_is_rounded_down_to_whole_sets() {
     );
     assert!(plain.get("replications").is_none());
 }
+
+#[test]
+fn report_refuses_a_summary_whose_replications_do_not_fit_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("study");
+    run_json(
+        &[
+            "--runs",
+            "2000",
+            "--replications",
+            "10",
+            "--runs-format",
+            "none",
+        ],
+        &out,
+    );
+    let text = std::fs::read_to_string(out.join("gsomia_2019/summary.json")).expect("summary");
+    let real: serde_json::Value = serde_json::from_str(&text).expect("json");
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit, &str); 6] = [
+        (
+            "sets_do_not_add_up",
+            |s| s["replications"]["outcomes"][0]["sets_by_count"][0][1] = 7.into(),
+            "does not add up",
+        ),
+        (
+            "rows_swapped",
+            |s| {
+                let rows = s["replications"]["outcomes"].as_array_mut().expect("rows");
+                rows.swap(0, 1);
+            },
+            "stands where outcome",
+        ),
+        (
+            "share_above_one",
+            |s| s["replications"]["outcomes"][1]["input_share"] = 1.5.into(),
+            "a share lies in [0, 1]",
+        ),
+        (
+            "percentiles_out_of_order",
+            |s| s["replications"]["outcomes"][1]["p05"] = 0.99.into(),
+            "out of order",
+        ),
+        (
+            "sets_times_runs",
+            |s| s["replications"]["parameter_sets"] = 199.into(),
+            "are not the 2000 runs",
+        ),
+        (
+            "a_count_beyond_the_replications",
+            |s| s["replications"]["outcomes"][0]["sets_by_count"][0][0] = 11.into(),
+            "sets_by_count has [11",
+        ),
+    ];
+    for (name, edit, message) in edits {
+        let case = dir.path().join(name);
+        std::fs::create_dir_all(&case).expect("folder");
+        let mut s = real.clone();
+        edit(&mut s);
+        std::fs::write(
+            case.join("summary.json"),
+            serde_json::to_vec(&s).expect("json"),
+        )
+        .expect("write");
+        let output = sim().arg("report").arg(&case).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("summary.json") && stderr.contains(message),
+            "{name}: {stderr}"
+        );
+        assert!(!case.join("report.html").exists(), "{name}");
+    }
+}

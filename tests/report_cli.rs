@@ -384,3 +384,39 @@ fn gnu_parallel_one_liner_from_the_readme_works() {
         std::fs::read(dir.path().join("merged/gsomia_2019/summary.json")).expect("merged") == whole
     );
 }
+
+#[test]
+fn report_html_links_the_analyses_beside_the_study() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let study = out.join("gsomia_2019");
+    let run = |args: &[&str]| {
+        sim()
+            .args(args)
+            .args(["--runs", "2000", "-q", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+    };
+    run(&["run", "--runs-format", "none"]);
+    let page = std::fs::read_to_string(study.join("report.html")).expect("report");
+    assert!(!page.contains("id=\"analyses\""), "no analysis yet");
+    run(&["signposts", "--outcome", "terminated"]);
+    run(&["discover", "--outcome", "terminated"]);
+    sim().arg("report").arg(&study).assert().success();
+    let page = std::fs::read_to_string(study.join("report.html")).expect("report");
+    for link in [
+        "href=\"signposts/signposts.json\"",
+        "src=\"signposts/signposts.png\"",
+        "href=\"discover/discovery.json\"",
+        "src=\"discover/discovery.png\"",
+        "href=\"#analyses\"",
+    ] {
+        assert!(page.contains(link), "{link}");
+    }
+    // A new run keeps the analyses' folders and links them again.
+    run(&["run", "--runs-format", "none"]);
+    assert!(study.join("signposts/signposts.json").is_file());
+    let page = std::fs::read_to_string(study.join("report.html")).expect("report");
+    assert!(page.contains("href=\"signposts/signposts.json\""));
+}

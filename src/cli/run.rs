@@ -55,6 +55,57 @@ fn commit_result(
     Ok(())
 }
 
+/// The analyses of a study's scenario that sit in its folder (each command writes to a
+/// subfolder of `output/<stem>/`), for report.html to link: (subfolder, result, chart, what
+/// it answers).
+fn analyses_beside(folder: &Path) -> Vec<report::AnalysisLink> {
+    use report::analysis_charts as charts;
+    let known = [
+        (
+            "discover",
+            "discovery.json",
+            charts::DISCOVERY_CHART,
+            "Where it happens (discover)",
+        ),
+        (
+            "signposts",
+            "signposts.json",
+            charts::SIGNPOSTS_CHART,
+            "What to watch (signposts)",
+        ),
+        (
+            "sensitivity",
+            "tornado.json",
+            charts::TORNADO_CHART,
+            "What moves it, one parameter at a time (sensitivity, tornado)",
+        ),
+        (
+            "sensitivity",
+            "sobol.json",
+            charts::SOBOL_CHART,
+            "What moves it, by share of variance (sensitivity, Sobol)",
+        ),
+        (
+            "sweep",
+            "sweep.json",
+            charts::SWEEP_CHART,
+            "Over a grid of values (sweep)",
+        ),
+    ];
+    known
+        .iter()
+        .filter(|(sub, json, _, _)| folder.join(sub).join(json).is_file())
+        .map(|(sub, json, chart, title)| {
+            let png = format!("{sub}/{chart}.png");
+            report::AnalysisLink {
+                title: title.to_string(),
+                json: format!("{sub}/{json}"),
+                chart: folder.join(&png).is_file().then_some(png),
+            }
+        })
+        .collect()
+}
+
 /// Runs between precision checks: large enough that checking is cheap, small enough not to
 /// overshoot much.
 const PRECISION_BATCH: u64 = 8 * montecarlo::BLOCK;
@@ -170,6 +221,7 @@ pub fn run(options: RunOptions) -> Result<(), Failure> {
     if options.charts {
         let chart_options = report::ChartOptions {
             main_outcome: options.main_outcome.clone(),
+            analyses: analyses_beside(folder),
             ..Default::default()
         };
         let files = report::write_charts_and_report(&summary, &dir, &chart_options)
@@ -422,10 +474,6 @@ pub fn report_command(args: ReportArgs) -> Result<(), Failure> {
             )));
         }
     }
-    let options = report::ChartOptions {
-        main_outcome: args.main_outcome,
-        ..Default::default()
-    };
     // A summary.json named in the current folder has an empty parent.
     let dir = std::fs::canonicalize(if dir.as_os_str().is_empty() {
         Path::new(".")
@@ -433,6 +481,11 @@ pub fn report_command(args: ReportArgs) -> Result<(), Failure> {
         &dir
     })
     .with_context(|| format!("finding the folder of {}", summary_path.display()))?;
+    let options = report::ChartOptions {
+        main_outcome: args.main_outcome,
+        analyses: analyses_beside(&dir),
+        ..Default::default()
+    };
     let result = begin_result(&dir)?;
     let files = report::write_charts_and_report(&summary, result.path(), &options)
         .context("drawing charts")?;

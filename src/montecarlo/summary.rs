@@ -138,6 +138,12 @@ impl ReplicationInfo {
         }
         for (row, outcome) in self.outcomes.iter().zip(&summary.outcomes) {
             let what = format!("replications of outcome `{}`", row.id);
+            if row.id != outcome.id {
+                return Err(format!(
+                    "{what}: the row stands where outcome `{}` is",
+                    outcome.id
+                ));
+            }
             let (mut sets, mut runs, mut last) = (0u128, 0u128, None);
             for &[k, n] in &row.sets_by_count {
                 if k > r || n == 0 || last.is_some_and(|l| l >= k) {

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::atomic::write_atomic;
 use super::charts::{humanize, Study, CHARTS};
 use super::finding::finding;
-use super::{ChartOptions, ReportError};
+use super::{AnalysisLink, ChartOptions, ReportError};
 use crate::montecarlo::summary::ReplicatedOutcome;
 use crate::montecarlo::Summary;
 use crate::report::format::{
@@ -186,7 +186,12 @@ fn finding_section(h: &mut String, s: &Summary) {
 
 /// Write the report page for `summary` to `out`, inlining every applicable chart's SVG from
 /// `charts_dir` (as written by [`write_charts`](super::write_charts)).
-pub fn write_html(summary: &Summary, charts_dir: &Path, out: &Path) -> Result<(), ReportError> {
+pub fn write_html(
+    summary: &Summary,
+    charts_dir: &Path,
+    out: &Path,
+    analyses: &[AnalysisLink],
+) -> Result<(), ReportError> {
     let mut charts = Vec::new();
     let study = Study::new(summary, &ChartOptions::default())?;
     for chart in CHARTS.iter().filter(|c| c.applies(&study)) {
@@ -194,12 +199,12 @@ pub fn write_html(summary: &Summary, charts_dir: &Path, out: &Path) -> Result<()
         let svg = std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?;
         charts.push((chart.name(), chart.title(), svg));
     }
-    let page = render(summary, &charts);
+    let page = render(summary, &charts, analyses);
     write_atomic(out, page.as_bytes()).map_err(|e| ReportError::io(out, e))
 }
 
 /// The page, from the summary and the charts' (name, title, SVG text).
-fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
+fn render(s: &Summary, charts: &[(&str, &str, String)], analyses: &[AnalysisLink]) -> String {
     let e = escape_html;
     let mut h = String::with_capacity(64 * 1024 + charts.iter().map(|c| c.2.len()).sum::<usize>());
     let _ = write!(
@@ -339,6 +344,9 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
     if !s.parameters.is_empty() {
         toc.push(("parameters", "Parameters"));
     }
+    if !analyses.is_empty() {
+        toc.push(("analyses", "Further analyses"));
+    }
     for (id, title) in &toc {
         let _ = writeln!(h, "<li><a href=\"#{id}\">{title}</a></li>");
     }
@@ -360,6 +368,7 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
     }
 
     parameters_table(&mut h, s);
+    analyses_list(&mut h, analyses);
 
     let _ = write!(
         h,
@@ -369,6 +378,38 @@ fn render(s: &Summary, charts: &[(&str, &str, String)]) -> String {
         e(&s.version)
     );
     h
+}
+
+/// Links to the analyses of the scenario found beside the study, each with its chart.
+fn analyses_list(h: &mut String, analyses: &[AnalysisLink]) {
+    if analyses.is_empty() {
+        return;
+    }
+    let e = escape_html;
+    h.push_str(
+        "<h2 id=\"analyses\">Further analyses</h2>\n<p class=\"muted\">Results of this \
+         scenario's analyses found beside the study when this page was written (each from its \
+         own runs; <code>alliance-sim report</code> relinks them).</p>\n<ul>\n",
+    );
+    for a in analyses {
+        let _ = write!(
+            h,
+            "<li>{} — <a href=\"{}\"><code>{}</code></a>",
+            e(&a.title),
+            e(&a.json),
+            e(&a.json)
+        );
+        if let Some(chart) = &a.chart {
+            let _ = write!(
+                h,
+                "<br><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\" style=\"max-width:min(100%,640px)\"></a>",
+                e(chart),
+                e(&a.title)
+            );
+        }
+        h.push_str("</li>\n");
+    }
+    h.push_str("</ul>\n");
 }
 
 /// The name of the chart shown in the "Across inputs" section rather than under Charts.
@@ -769,7 +810,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let charts = write_charts(&summary, dir.path(), &ChartOptions::default()).unwrap();
         let out = dir.path().join("report.html");
-        write_html(&summary, dir.path(), &out).unwrap();
+        write_html(&summary, dir.path(), &out, &[]).unwrap();
         let html = std::fs::read_to_string(&out).unwrap();
 
         assert!(html.starts_with("<!DOCTYPE html>"));
@@ -855,7 +896,7 @@ mod tests {
     #[test]
     fn the_finding_opens_the_page_with_the_summary_s_numbers() {
         let summary = sample_summary();
-        let html = render(&summary, &[]);
+        let html = render(&summary, &[], &[]);
         let f = finding(&summary);
         let section = html
             .find("<section id=\"finding\"")
@@ -899,7 +940,7 @@ mod tests {
         .collect();
         let id = m.id.clone();
         let values = m.values.clone();
-        let html = render(&summary, &[]);
+        let html = render(&summary, &[], &[]);
         let table = &html[html
             .find("the share of runs that ended at each value")
             .expect("value table")..];
@@ -926,7 +967,7 @@ mod tests {
 
     #[test]
     fn the_across_inputs_section_is_there_only_with_replications_and_escapes_its_labels() {
-        let plain = render(&sample_summary(), &[]);
+        let plain = render(&sample_summary(), &[], &[]);
         for absent in [
             "id=\"across-inputs\"",
             "Across inputs",
@@ -949,7 +990,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let charts = write_charts(&summary, dir.path(), &ChartOptions::default()).unwrap();
         let out = dir.path().join("report.html");
-        write_html(&summary, dir.path(), &out).unwrap();
+        write_html(&summary, dir.path(), &out, &[]).unwrap();
         let html = std::fs::read_to_string(&out).unwrap();
 
         assert!(html.contains("<li><a href=\"#across-inputs\">Across inputs</a></li>"));
@@ -1004,7 +1045,7 @@ mod tests {
             rows: 5000,
             parameters: vec!["us_pressure".into()],
         });
-        assert!(render(&summary, &[]).contains("5,000 rows (one per parameter set)"));
+        assert!(render(&summary, &[], &[]).contains("5,000 rows (one per parameter set)"));
         // The chart inline in the section, once, and not again under Charts.
         assert!(charts.iter().any(|c| c.name == "replications"));
         assert!(section.contains("<figure id=\"chart-replications\">"));
@@ -1032,7 +1073,8 @@ mod tests {
     fn missing_chart_is_an_io_error_with_its_path() {
         let summary = sample_summary();
         let dir = tempfile::tempdir().unwrap();
-        let err = write_html(&summary, dir.path(), &dir.path().join("report.html")).unwrap_err();
+        let err =
+            write_html(&summary, dir.path(), &dir.path().join("report.html"), &[]).unwrap_err();
         match err {
             ReportError::Io { path, .. } => assert!(path.ends_with("outcomes.svg")),
             other => panic!("unexpected {other}"),

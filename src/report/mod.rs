@@ -36,7 +36,7 @@ pub use analysis_charts::{
     write_sweep_charts, write_tornado_chart,
 };
 pub use atomic::{write_atomic, write_atomic_via_path, Manifest, ResultDir, MANIFEST};
-pub use charts::{chart_names, write_charts, ChartOptions, WrittenChart};
+pub use charts::{chart_names, write_charts, AnalysisLink, ChartOptions, WrittenChart};
 pub use html::{escape_html, write_html};
 
 /// Writes `summary.json` atomically. The text ends with a newline and has no wall-clock
@@ -55,7 +55,7 @@ pub fn write_charts_and_report(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let charts = write_charts(summary, dir, options)?;
     let html = dir.join("report.html");
-    write_html(summary, dir, &html)?;
+    write_html(summary, dir, &html, &options.analyses)?;
     let mut written: Vec<PathBuf> = charts.into_iter().flat_map(|c| [c.png, c.svg]).collect();
     written.push(html);
     Ok(written)

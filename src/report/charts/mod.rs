@@ -57,6 +57,19 @@ pub struct ChartOptions {
     /// Base size in pixels (width, height). Charts with many panels grow taller. Sizes below
     /// 640x400 are raised to that.
     pub size: (u32, u32),
+    /// Analyses of the same scenario found beside the study, which report.html links to.
+    pub analyses: Vec<AnalysisLink>,
+}
+
+/// An analysis's result beside a study (`discover/`, `signposts/`, ...), as report.html links
+/// it: paths relative to the study's folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisLink {
+    /// What it answers, e.g. "What to watch (signposts)".
+    pub title: String,
+    pub json: String,
+    /// Its chart's PNG, if it drew one.
+    pub chart: Option<String>,
 }
 
 impl Default for ChartOptions {
@@ -64,6 +77,7 @@ impl Default for ChartOptions {
         ChartOptions {
             main_outcome: None,
             size: (1000, 600),
+            analyses: Vec::new(),
         }
     }
 }
