@@ -302,7 +302,7 @@ pub fn summary(charts: &Path, out: &Path, data: &[u8], draw: bool) -> Verdict {
     }
     let _ = report::table::render(&summary);
     let html = out.join("report.html");
-    if let Err(e) = report::write_html(&summary, charts, &html) {
+    if let Err(e) = report::write_html(&summary, charts, &html, &[]) {
         return Verdict::Rejected(e.to_string());
     }
     if draw {
