@@ -292,8 +292,8 @@ pub fn render_signposts(s: &crate::analysis::signposts::Signposts, top: usize) -
     use crate::report::format::{group_thousands, percent_to, wrap};
     let decimals = if s.share < 0.1 { 2 } else { 1 };
     let mut out = format!(
-        "Signposts: what to watch for \"{}\"\n({} runs, seed {}; {} signs at {} dates before {}, {} of them varied;\n\
-         chosen on the even runs, measured on the odd)\noverall: {} of runs [{}, {}]\n\n",
+        "Signposts: what to watch for \"{}\"\n({} runs, seed {}; {} signs at {} dates before {},\n\
+         {} of them varied; chosen on the even runs, measured on the odd)\noverall: {} of runs [{}, {}]\n\n",
         shown(&s.outcome_label),
         group_thousands(s.runs),
         s.seed,
@@ -317,9 +317,8 @@ pub fn render_signposts(s: &crate::analysis::signposts::Signposts, top: usize) -
             let indent = if i == 0 { "" } else { "    " };
             let _ = writeln!(out, "{indent}{}", shown(line));
         }
-        let _ = writeln!(
-            out,
-            "    {} [{}, {}] if seen ({} runs), {} [{}, {}] if not; {} days ahead;\n    seen in {} of runs; {:.1} times as likely when seen; resolves {} of its variance",
+        let detail = format!(
+            "{} [{}, {}] if seen ({} runs), {} [{}, {}] if not; {} days ahead; seen in {} of runs; {:.1} times as likely when seen; resolves {} of its variance",
             percent_to(p.probability_if_true, decimals),
             percent_to(p.ci95_if_true[0], decimals),
             percent_to(p.ci95_if_true[1], decimals),
@@ -332,6 +331,9 @@ pub fn render_signposts(s: &crate::analysis::signposts::Signposts, top: usize) -
             p.ratio,
             percent_to(p.share_resolved, 1),
         );
+        for line in wrap(&detail, 74) {
+            let _ = writeln!(out, "    {line}");
+        }
         let _ = writeln!(out, "    as a condition: {}", shown(&p.condition));
         if !p.equivalent.is_empty() {
             let also: Vec<String> = p.equivalent.iter().map(|c| shown(c).to_string()).collect();
