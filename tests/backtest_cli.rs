@@ -370,3 +370,69 @@ fn observed_must_name_an_option_of_the_scored_decision() {
     let err = tiny("observed = \"left\"").expect_err("invalid");
     assert!(err.contains("missing key `date`"), "{err}");
 }
+
+#[test]
+fn case_scores_only_the_cases_it_names_by_id_or_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backtest = |extra: &[&str]| -> serde_json::Value {
+        let output = sim()
+            .args(["backtest", "--runs", "500", "--json", "-q", "--out"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("json")
+    };
+    let all = backtest(&[]);
+    let some = backtest(&[
+        "--case",
+        "2019-11-22_seoul_deadline",
+        "--case",
+        "history/2019-08-22_seoul_notice.toml",
+    ]);
+    let ids: Vec<&str> = some["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    // The folder's order, whatever the flags' order.
+    assert_eq!(
+        ids,
+        ["2019-08-22_seoul_notice", "2019-11-22_seoul_deadline"]
+    );
+    assert_eq!(some["overall"]["cases"], 2);
+    // A case scores the same alone as among the others.
+    let same = |id: &str| {
+        let find = |r: &serde_json::Value| {
+            r["cases"]
+                .as_array()
+                .expect("cases")
+                .iter()
+                .find(|c| c["id"] == id)
+                .cloned()
+                .expect("case")
+        };
+        assert_eq!(find(&all), find(&some), "{id}");
+    };
+    same("2019-08-22_seoul_notice");
+    same("2019-11-22_seoul_deadline");
+
+    let output = sim()
+        .args(["backtest", "--case", "2019-08-22_seoul_notise", "--out"])
+        .arg(dir.path().join("bad"))
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("names no case") && stderr.contains("2019-08-22_seoul_notice"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("bad").exists());
+}

@@ -303,6 +303,10 @@ pub struct BacktestArgs {
     /// One random seed for every case [default: each case's own `seed`]
     #[arg(long, short = 's', value_name = "S")]
     pub seed: Option<u64>,
+    /// Score only this case: its id (the file's stem, as the table names it) or its file
+    /// (repeatable) [default: every case]
+    #[arg(long, value_name = "ID|FILE")]
+    pub case: Vec<String>,
     #[command(flatten)]
     pub threads: ThreadsArgs,
     /// Folder for results; the report goes to DIR/backtest/backtest.json

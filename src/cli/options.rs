@@ -573,6 +573,7 @@ impl BacktestOptions {
                 "the shipped cases".to_string(),
             ),
         };
+        let cases = select_cases(cases, &args.case)?;
         Ok(BacktestOptions {
             cases,
             skipped,
@@ -587,6 +588,33 @@ impl BacktestOptions {
             cases_from,
         })
     }
+}
+
+/// The cases `backtest --case` names, in the folder's order: each flag must name a case by its
+/// id (the file's stem) or its file (as the table shows it, or its end); none names them all.
+fn select_cases(cases: Vec<Model>, wanted: &[String]) -> Result<Vec<Model>, Failure> {
+    if wanted.is_empty() {
+        return Ok(cases);
+    }
+    let names = |c: &Model, w: &str| {
+        let w = w.trim_start_matches("./");
+        c.stem == w || c.file == w || c.file.ends_with(&format!("/{w}"))
+    };
+    for w in wanted {
+        if !cases.iter().any(|c| names(c, w)) {
+            let hint = suggest(w, cases.iter().map(|c| c.stem.as_str())).unwrap_or_else(|| {
+                let ids: Vec<&str> = cases.iter().map(|c| c.stem.as_str()).collect();
+                format!("cases: {}", ids.join(", "))
+            });
+            return Err(Failure::Invalid(format!(
+                "error: --case `{w}` names no case\n  = hint: {hint}"
+            )));
+        }
+    }
+    Ok(cases
+        .into_iter()
+        .filter(|c| wanted.iter().any(|w| names(c, w)))
+        .collect())
 }
 
 /// `--outcome ID` as an index into the model's outcomes (the first when not given).
