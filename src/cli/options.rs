@@ -28,30 +28,34 @@ use crate::montecarlo::{self, Sampling, StudyConfig};
 use crate::report::runs::RunsFormat;
 use crate::scenario::{self, ProbeRole, Scenario};
 
-/// Loads and compiles a scenario file, or the built-in default when `path` is `None`.
-pub fn load_model(path: Option<&Path>) -> Result<Model, Failure> {
-    let scenario = match path {
+/// A scenario's diagnostics as the refusal of a command (exit 2).
+fn invalid(d: crate::diagnostic::Diagnostics) -> Failure {
+    Failure::Invalid(d.render(use_color()))
+}
+
+/// Reads a scenario file, or the built-in default when `path` is `None`, for a command to add
+/// probes to before compiling it.
+fn load_scenario(path: Option<&Path>) -> Result<Scenario, Failure> {
+    match path {
         Some(p) => scenario::load(p),
         None => scenario::load_default(),
     }
-    .map_err(|d| Failure::Invalid(d.render(use_color())))?;
-    model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))
+    .map_err(invalid)
+}
+
+/// Loads and compiles a scenario file, or the built-in default when `path` is `None`.
+pub fn load_model(path: Option<&Path>) -> Result<Model, Failure> {
+    model::compile(load_scenario(path)?).map_err(invalid)
 }
 
 /// [`load_model`] with `run --given` conditions, each compiled like an expression of the file
 /// and its errors shown in the flag's text.
 pub fn load_model_given(path: Option<&Path>, given: &[String]) -> Result<Model, Failure> {
-    let mut scenario = match path {
-        Some(p) => scenario::load(p),
-        None => scenario::load_default(),
-    }
-    .map_err(|d| Failure::Invalid(d.render(use_color())))?;
+    let mut scenario = load_scenario(path)?;
     for flag in given {
-        scenario
-            .add_given(flag)
-            .map_err(|d| Failure::Invalid(d.render(use_color())))?;
+        scenario.add_given(flag).map_err(invalid)?;
     }
-    model::compile(scenario).map_err(|d| Failure::Invalid(d.render(use_color())))
+    model::compile(scenario).map_err(invalid)
 }
 
 /// Turns `--set ID=VALUE` flags into parameter indexes and values; a later flag for the same
@@ -653,12 +657,7 @@ pub const MAX_SIGNS: usize = 2000;
 
 impl SignpostsOptions {
     pub fn new(args: SignpostsArgs) -> Result<SignpostsOptions, Failure> {
-        let invalid = |d: crate::diagnostic::Diagnostics| Failure::Invalid(d.render(use_color()));
-        let mut scenario = match args.scenario.as_deref() {
-            Some(p) => scenario::load(p),
-            None => scenario::load_default(),
-        }
-        .map_err(invalid)?;
+        let mut scenario = load_scenario(args.scenario.as_deref())?;
         let horizon_step = signposts::horizon(&scenario);
         let horizon = scenario.time.date_of(horizon_step);
         let dates = if args.date.is_empty() {
@@ -786,13 +785,7 @@ impl DiscoverOptions {
                 (model, DiscoverTarget::Outcome(outcome))
             }
             Some(when) => {
-                let invalid =
-                    |d: crate::diagnostic::Diagnostics| Failure::Invalid(d.render(use_color()));
-                let mut scenario = match args.scenario.as_deref() {
-                    Some(p) => scenario::load(p),
-                    None => scenario::load_default(),
-                }
-                .map_err(invalid)?;
+                let mut scenario = load_scenario(args.scenario.as_deref())?;
                 // Without a date, the state at the end of the run: the last step's.
                 let text = if when.contains('@') {
                     when.clone()
