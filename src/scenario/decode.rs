@@ -317,14 +317,21 @@ fn ident(key: &str, entry: &Entry, errors: &mut Errors) -> Option<Ident> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !valid || names::is_reserved(key) {
-        let why = if valid {
-            format!("`{key}` is a reserved word")
+        let (why, hint) = if valid {
+            (
+                format!("`{key}` is a reserved word"),
+                format!(
+                    "the language gives `{key}` its own meaning; name it otherwise, e.g. `{key}_count` or `my_{key}`"
+                ),
+            )
         } else {
-            format!("invalid id `{key}`")
+            (
+                format!("invalid id `{key}`"),
+                "ids are snake_case: a lowercase letter, then lowercase letters, digits or `_`"
+                    .to_string(),
+            )
         };
-        errors.push(Diagnostic::new(why, entry.key_span).with_hint(
-            "ids are snake_case: a lowercase letter, then lowercase letters, digits or `_`",
-        ));
+        errors.push(Diagnostic::new(why, entry.key_span).with_hint(hint));
         return None;
     }
     Some(Ident {
