@@ -280,3 +280,36 @@ fn a_watched_expression_is_ranked_with_the_rest() {
     );
     assert_eq!(s["dates"], serde_json::json!(["2020-01-06", "2020-01-13"]));
 }
+
+#[test]
+fn an_outcome_that_never_happens_gets_no_signpost_and_says_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = sim()
+        .args([
+            "signposts",
+            "--outcome",
+            "notice_pending",
+            "--runs",
+            "2000",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("No signpost: the outcome happened in 0 of the 1000 runs measured"),
+        "{table}"
+    );
+    assert!(!table.contains("rises from"), "{table}");
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("gsomia_2019/signposts/signposts.json")).expect("json"),
+    )
+    .expect("json");
+    assert_eq!(json["signposts"], serde_json::json!([]));
+    assert!(dir
+        .path()
+        .join("gsomia_2019/signposts/signposts.png")
+        .is_file());
+}

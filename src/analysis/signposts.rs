@@ -201,7 +201,11 @@ pub struct Signposts {
     pub candidates: usize,
     pub varied: usize,
     pub method: String,
-    /// One per sign (its best date and level), best first.
+    /// Why the list is empty, when it is: the outcome did not vary, or no sign told runs of
+    /// it from the others.
+    pub note: Option<String>,
+    /// One per sign (its best date and level), best first; only signs that resolve some of
+    /// the outcome's variance on the runs they were chosen on.
     pub signposts: Vec<Signpost>,
 }
 
@@ -418,7 +422,7 @@ pub fn signposts(
     let outcome = &model.outcomes[config.outcome];
     let mut signposts: Vec<Signpost> = best
         .values()
-        .filter(|(s, _, _)| *s >= 0.0)
+        .filter(|(s, _, _)| *s > 0.0)
         .map(|&(selection_score, k, j)| {
             let (n_true, hits_true) = counts.counts[1][k][j];
             let level = levels[k][j];
@@ -458,7 +462,27 @@ pub fn signposts(
             None => merged.push(p),
         }
     }
-    let signposts = merged;
+    // With the outcome constant on either half there is nothing to foretell: say so rather
+    // than rank signs by noise.
+    let constant = [counts.totals[0], counts.totals[1]]
+        .iter()
+        .any(|&(runs, hits)| hits == 0 || hits == runs);
+    let (signposts, note) = if constant {
+        (
+            Vec::new(),
+            Some(format!(
+                "the outcome happened in {} of the {} runs measured and {} of the {} runs the signs are chosen on: a probability that does not vary cannot be foretold; give more --runs or pick another outcome",
+                hits, n, hits_even, n_even
+            )),
+        )
+    } else if merged.is_empty() {
+        (
+            Vec::new(),
+            Some("no sign tells the outcome's runs from the others".to_string()),
+        )
+    } else {
+        (merged, None)
+    };
     let mut dates: Vec<NaiveDate> = candidates.iter().map(|c| c.date).collect();
     dates.sort();
     dates.dedup();
@@ -479,6 +503,7 @@ pub fn signposts(
             "each sign's levels are quantiles of its values in a pilot of {} runs; its best date and level are chosen on the even runs; every probability and score is measured on the odd runs",
             pilot.runs
         ),
+        note,
         signposts,
     })
 }

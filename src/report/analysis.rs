@@ -306,7 +306,10 @@ pub fn render_signposts(s: &crate::analysis::signposts::Signposts, top: usize) -
         percent_to(s.share_ci95[1], decimals),
     );
     if s.signposts.is_empty() {
-        out.push_str("No sign varied in the runs: there is nothing to watch.\n");
+        let note = s.note.as_deref().unwrap_or("no sign to watch");
+        for line in wrap(&format!("No signpost: {note}."), 78) {
+            let _ = writeln!(out, "{}", shown(&line));
+        }
         return out;
     }
     for (k, p) in s.signposts.iter().take(top).enumerate() {

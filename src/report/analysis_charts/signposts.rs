@@ -129,7 +129,14 @@ impl AnalysisChart for SignpostsChart<'_> {
             draw_text(
                 root,
                 raster,
-                "No sign varied in the runs: there is nothing to watch.",
+                &ellipsize(
+                    &format!(
+                        "No signpost: {}.",
+                        s.note.as_deref().unwrap_or("no sign to watch")
+                    ),
+                    aw as i32 - 16,
+                    LABEL_SIZE,
+                ),
                 (ax + 8, mid + 40),
                 TextSpec::new(LABEL_SIZE, MUTED),
             )?;
