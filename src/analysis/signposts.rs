@@ -18,6 +18,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::discover::{percent_to, short};
+use crate::model::expr::Type;
 use crate::model::Model;
 use crate::montecarlo::aggregate::wilson;
 use crate::montecarlo::exact::round_ratio;
@@ -426,8 +427,11 @@ pub fn signposts(
         .map(|&(selection_score, k, j)| {
             let (n_true, hits_true) = counts.counts[1][k][j];
             let level = levels[k][j];
+            // A watched expression reads as a condition when it compiled to one.
+            let condition = model.probes[k].value.ty() == Type::Bool;
             let mut p = describe(
                 &candidates[k],
+                condition,
                 level,
                 (n, hits, n_true, hits_true),
                 selection_score,
@@ -512,6 +516,7 @@ pub fn signposts(
 /// outcome.
 fn describe(
     c: &Candidate,
+    condition: bool,
     level: f64,
     (n, hits, n_true, hits_true): (u64, u64, u64, u64),
     selection_score: f64,
@@ -554,10 +559,8 @@ fn describe(
             format!("not {}", c.subject),
             format!("{} by {date}", c.label_not.as_deref().unwrap_or(&c.label)),
         ),
-        (_, true) if level == 1.0 && is_condition(c) => {
-            (c.subject.clone(), format!("{} holds at {date}", c.label))
-        }
-        (_, false) if level == 1.0 && is_condition(c) => (
+        (_, true) if condition => (c.subject.clone(), format!("{} holds at {date}", c.label)),
+        (_, false) if condition => (
             format!("not ({})", c.subject),
             format!("{} does not hold at {date}", c.label),
         ),
@@ -618,15 +621,6 @@ fn describe(
         equivalent: Vec::new(),
         split: [0; 4],
     }
-}
-
-/// Whether a watched expression is a condition (its pilot values were all 0 or 1, and it was
-/// given as one): a custom watch reads like a condition when it compares.
-fn is_condition(c: &Candidate) -> bool {
-    c.kind == SignKind::Watched
-        && [">", "<", "==", "!=", " and ", " or ", "not "]
-            .iter()
-            .any(|op| c.subject.contains(op))
 }
 
 #[cfg(test)]

@@ -697,28 +697,24 @@ impl SignpostsOptions {
                 "error: the scenario has no step before its horizon, {horizon} (the last dated decision), to read signs at\n  = hint: watch an expression at a date with --watch \"EXPR @ DATE\""
             )));
         }
-        let mut candidates = signposts::candidates(&scenario, &dates);
+        // Probe k is candidate k: the watched expressions, then the generated signs.
+        let generated = signposts::candidates(&scenario, &dates);
+        let mut candidates = Vec::with_capacity(args.watch.len() + generated.len());
         for (n, flag) in args.watch.iter().enumerate() {
             let source = format!("--watch {}", n + 1);
-            scenario
+            let k = scenario
                 .add_probe(flag, &source, ProbeRole::Watch)
                 .map_err(invalid)?;
-        }
-        let watched: Vec<Candidate> = scenario
-            .probes
-            .iter()
-            .map(|p| Candidate {
+            let p = &scenario.probes[k];
+            candidates.push(Candidate {
                 subject: p.expr.text.trim().to_string(),
                 probe: p.text.clone(),
                 label: p.expr.text.trim().to_string(),
                 label_not: None,
                 kind: SignKind::Watched,
                 date: p.date,
-            })
-            .collect();
-        // Generated signs are probes too, after the watched ones: probe k is candidate k.
-        let generated = std::mem::take(&mut candidates);
-        candidates = watched;
+            });
+        }
         for c in generated {
             scenario
                 .add_probe(&c.probe, "a signpost", ProbeRole::Watch)

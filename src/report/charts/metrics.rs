@@ -17,8 +17,9 @@ use crate::report::format::{by_magnitude, level, tick_label};
 
 pub(crate) struct Metrics;
 
-const MEAN: RGBColor = RGBColor(33, 37, 41);
-const TAILS: RGBColor = DECISION;
+/// The colours of the mean and of the 5th/95th percentiles, in the legend and on the plot.
+pub(super) const MEAN: RGBColor = RGBColor(33, 37, 41);
+pub(super) const TAILS: RGBColor = DECISION;
 
 impl Chart for Metrics {
     fn name(&self) -> &'static str {
@@ -215,8 +216,23 @@ fn draw_panel<DB: DrawingBackend>(
         )?;
     }
 
+    draw_markers(&mut chart, m.mean, [m.p05, m.p95], y_max)
+}
+
+/// The mean (solid) and the 5th and 95th percentiles (dashed) as vertical lines up to `y_max`,
+/// in the colours the legends give them: the metrics and replications charts mark them alike.
+pub(super) fn draw_markers<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    mean: f64,
+    tails: [f64; 2],
+    y_max: f64,
+) -> DrawResult {
     let tail = ShapeStyle::from(&TAILS).stroke_width(2);
-    for v in [m.p05, m.p95] {
+    for v in tails {
         chart.draw_series(std::iter::once(DashedPathElement::new(
             vec![(v, 0.0), (v, y_max)],
             6,
@@ -225,7 +241,7 @@ fn draw_panel<DB: DrawingBackend>(
         )))?;
     }
     chart.draw_series(std::iter::once(PathElement::new(
-        vec![(m.mean, 0.0), (m.mean, y_max)],
+        vec![(mean, 0.0), (mean, y_max)],
         ShapeStyle::from(&MEAN).stroke_width(2),
     )))?;
     Ok(())

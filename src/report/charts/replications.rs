@@ -8,7 +8,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::style::{palette, DECISION, MUTED, TEXT};
+use super::style::{palette, MUTED, TEXT};
 use super::{
     draw_axes, draw_text, ellipsize, frame, grid, text_width, Axis, Chart, DrawResult, Study,
     TextSpec,
@@ -20,8 +20,7 @@ use crate::report::format::{
 
 pub(crate) struct Replications;
 
-const MEAN: RGBColor = RGBColor(33, 37, 41);
-const TAILS: RGBColor = DECISION;
+use super::metrics::{MEAN, TAILS};
 /// One bar per k up to this many runs a set; above, each bar holds several k, and there are at
 /// most this many and one.
 const MOST_BARS: u64 = 40;
@@ -324,20 +323,7 @@ fn draw_panel<DB: DrawingBackend>(
         bar.set_margin(0, 0, 1, 1);
         bar
     }))?;
-    let tail = ShapeStyle::from(&TAILS).stroke_width(2);
-    for v in [row.p05, row.p95] {
-        chart.draw_series(std::iter::once(DashedPathElement::new(
-            vec![(v, 0.0), (v, y_max)],
-            6,
-            4,
-            tail,
-        )))?;
-    }
-    chart.draw_series(std::iter::once(PathElement::new(
-        vec![(row.mean, 0.0), (row.mean, y_max)],
-        ShapeStyle::from(&MEAN).stroke_width(2),
-    )))?;
-    Ok(())
+    super::metrics::draw_markers(&mut chart, row.mean, [row.p05, row.p95], y_max)
 }
 
 #[cfg(test)]
