@@ -38,6 +38,11 @@ pub const FUNCTIONS: &[&str] = &[
 /// decision may be called that.
 pub const DECIDED: &str = "decided";
 
+/// The suffix `ID.since`: steps since event `ID` last fired or decision `ID` was taken (0 in
+/// that step; not a number before it, so reading it then stops the run). No option may be
+/// called that.
+pub const SINCE: &str = "since";
+
 /// Whether `name` is one of the [`FUNCTIONS`].
 pub fn is_function(name: &str) -> bool {
     FUNCTIONS.contains(&name)

@@ -304,17 +304,17 @@ fn history_cases_change_only_the_conditions_of_their_date() {
             if let Some(decisions) = table.get("decisions").and_then(|d| d.as_table()) {
                 for (id, decision) in decisions {
                     let decision = decision.as_table().expect("table");
-                    let keys: Vec<&String> = decision.keys().collect();
-                    assert_eq!(
-                        keys,
-                        vec!["enabled"],
-                        "{}: decision `{id}` may only be switched off (the record settled it)",
-                        path.display()
-                    );
-                    assert_eq!(
-                        decision.get("enabled").and_then(|v| v.as_bool()),
-                        Some(false),
-                        "{}: decision `{id}` may only be switched off, with `enabled = false`",
+                    let keys: Vec<&str> = decision.keys().map(String::as_str).collect();
+                    // Settled by the record: switched off, or recorded as a fact (with the
+                    // source that records it).
+                    let switched_off = keys == ["enabled"]
+                        && decision.get("enabled").and_then(|v| v.as_bool()) == Some(false);
+                    let fact = keys == ["fixed", "source"]
+                        && decision.get("fixed").is_some_and(|v| v.is_str());
+                    assert!(
+                        switched_off || fact,
+                        "{}: decision `{id}` may only be switched off (`enabled = false`) or \
+                         fixed as a fact (`fixed` and `source`), as the record settled it; it sets {keys:?}",
                         path.display()
                     );
                 }

@@ -134,3 +134,100 @@ fn later_items_of_a_step_see_what_earlier_ones_did() {
     // 1 + 1 > 1.5.
     assert_eq!(m["two_followed"], 1.0);
 }
+
+#[test]
+fn since_counts_steps_from_the_last_time_an_item_happened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Six steps, 0 to 5: `shock` at 1, `window` at 2 and 3, decision `one` at 2.
+    let m = means(
+        dir.path(),
+        &format!(
+            "[actors.w]\nlabel = \"W\"\n[actors.w.vars]\non_the_step = \"0\"\n\n\
+             [events.shock]\nat = 1\neffects = []\n\n\
+             [events.window]\nprobability = \"1\"\nfrom = 2\nuntil = 3\neffects = []\n\n\
+             [rules.same_step]\nwhen = \"if(shock.count > 0, shock.since == 0, false)\"\n\
+             effects = [{{ var = \"w.on_the_step\", add = \"1\" }}]\n\n\
+             [decisions.one]\nactor = \"w\"\nat = 2\nchoice = \"argmax\"\n\
+             [decisions.one.options.act]\nutility = \"1\"\n\
+             [decisions.one.options.wait]\nutility = \"0\"\n\n\
+             [metrics.shock_since]\nexpr = \"if(shock.count > 0, shock.since, -1)\"\n\n\
+             [metrics.window_since]\nexpr = \"if(window.count > 0, window.since, -1)\"\n\n\
+             [metrics.one_since]\nexpr = \"if(one.decided, one.since, -1)\"\n\n\
+             [metrics.on_the_step]\nexpr = \"w.on_the_step\"\n{OUTCOME}"
+        ),
+    );
+    assert_eq!(m["shock_since"], 4.0, "5 - 1");
+    assert_eq!(m["window_since"], 2.0, "from its last firing: 5 - 3");
+    assert_eq!(m["one_since"], 3.0, "5 - 2");
+    // 0 in the step it happens (rules run after events), and only then.
+    assert_eq!(m["on_the_step"], 1.0);
+}
+
+#[test]
+fn since_a_chance_event_matches_a_recount_of_when_it_fired() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("blips.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{HEAD}[actors.w]\nlabel = \"W\"\n[actors.w.vars]\nx = \"0\"\n\n\
+             [events.blip]\nprobability = \"0.3\"\neffects = []\n\n\
+             [metrics.blip_since]\nexpr = \"if(blip.count > 0, blip.since, -1)\"\n{OUTCOME}"
+        ),
+    )
+    .expect("write");
+    let mut seen_never = false;
+    let mut seen_some = false;
+    for run in 0..20 {
+        let output = sim()
+            .arg("explain")
+            .arg(&file)
+            .args(["--run", &run.to_string(), "--json"])
+            .output()
+            .expect("runs");
+        assert!(output.status.success());
+        let e: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        let last = e["happened"]
+            .as_array()
+            .expect("happened")
+            .iter()
+            .filter(|h| h["id"] == "blip")
+            .filter_map(|h| h["step"].as_f64())
+            .fold(None, |_, s| Some(s));
+        let expected = last.map_or(-1.0, |s| 5.0 - s);
+        seen_never |= last.is_none();
+        seen_some |= last.is_some_and(|s| s < 5.0);
+        assert_eq!(e["metrics"][0]["value"], expected, "run {run}");
+    }
+    assert!(seen_never && seen_some, "the runs cover both cases");
+}
+
+#[test]
+fn reading_since_before_it_happened_stops_the_run_with_a_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("early.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{HEAD}[actors.w]\nlabel = \"W\"\n[actors.w.vars]\nx = \"0\"\n\n\
+             [events.late]\nat = 4\neffects = []\n\n\
+             [metrics.late_since]\nexpr = \"late.since\"\n{OUTCOME}"
+        ),
+    )
+    .expect("write");
+    let output = sim()
+        .arg("run")
+        .arg(&file)
+        .args(["-q", "--no-charts", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("metric `late_since`"), "{err}");
+    assert!(
+        err.contains("`late.since` is not a number before `late` has happened")
+            && err.contains("if(late.count > 0, late.since, -1)"),
+        "{err}"
+    );
+}

@@ -45,7 +45,7 @@ pub enum BacktestError {
     Study {
         file: String,
         #[source]
-        source: StudyError,
+        source: Box<StudyError>,
     },
 }
 
@@ -182,7 +182,7 @@ pub fn run_backtest(
             montecarlo::run_study(model, &study, None, progress, cancel).map_err(|source| {
                 BacktestError::Study {
                     file: model.file.clone(),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
         if let Some(report) = score_case(model, &summary) {

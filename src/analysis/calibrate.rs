@@ -518,7 +518,7 @@ fn simulate_case(
     montecarlo::run_study(model, &study, Some(&mut sink), progress, cancel).map_err(|source| {
         BacktestError::Study {
             file: model.file.clone(),
-            source,
+            source: Box::new(source),
         }
     })?;
     let mut probabilities = sink.probabilities;

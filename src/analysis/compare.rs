@@ -108,11 +108,12 @@ pub fn fingerprints(s: &Scenario) -> Vec<Fingerprint> {
             })
             .collect();
         let when = d.when.as_ref().map_or(String::new(), |w| w.text.clone());
-        let choice = match &d.choice {
-            crate::scenario::Choice::Logit { temperature } => {
+        let choice = match (&d.fixed, &d.choice) {
+            (Some(fixed), _) => format!("fixed {}", d.options[fixed.option].id.name),
+            (None, crate::scenario::Choice::Logit { temperature }) => {
                 format!("logit T={}", temperature.text)
             }
-            crate::scenario::Choice::Argmax => "argmax".into(),
+            (None, crate::scenario::Choice::Argmax) => "argmax".into(),
         };
         add(
             "decision",

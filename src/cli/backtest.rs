@@ -62,7 +62,7 @@ fn backtest_error(e: BacktestError) -> Failure {
         BacktestError::NotACase { file } => {
             Failure::Invalid(format!("error: `{file}` has no [backtest] table"))
         }
-        BacktestError::Study { file, source } => match study_error(source) {
+        BacktestError::Study { file, source } => match study_error(*source) {
             Failure::Invalid(text) => Failure::Invalid(format!("case `{file}`:\n{text}")),
             Failure::Other(e) => Failure::Other(e.context(format!("case `{file}`"))),
         },

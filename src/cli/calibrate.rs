@@ -181,7 +181,7 @@ fn calibrate_error(e: CalibrateError) -> Failure {
             Failure::Invalid(format!("error: `{file}` has no [backtest] table"))
         }
         CalibrateError::Backtest(BacktestError::Study { file, source }) => {
-            match study_error(source) {
+            match study_error(*source) {
                 Failure::Invalid(text) => Failure::Invalid(format!("case `{file}`:\n{text}")),
                 Failure::Other(e) => Failure::Other(e.context(format!("case `{file}`"))),
             }

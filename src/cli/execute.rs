@@ -62,9 +62,7 @@ fn runs_per_second(rate: f64) -> String {
 /// user's to fix (exit 2); an interruption or a failed write is not (exit 1).
 pub fn study_error(e: StudyError) -> Failure {
     match e {
-        StudyError::Run(e) => Failure::Invalid(format!(
-            "error: a run produced an invalid number and was stopped\n  {e}\n  = hint: check the expression for division by a value that can reach 0, ln/sqrt of a negative value, or overflow"
-        )),
+        StudyError::Run(e) => Failure::Invalid(run_error(&e)),
         StudyError::Cancelled => Failure::Other(anyhow::anyhow!(
             "interrupted; no result files were written or changed"
         )),
@@ -73,6 +71,17 @@ pub fn study_error(e: StudyError) -> Failure {
             "error: a statistic cannot be given as a finite number\n  {e}\n  = hint: rescale the metric (for example to thousands or billions of its unit)"
         )),
     }
+}
+
+/// A stopped run as the user sees it, with the likeliest cause as the hint.
+pub fn run_error(e: &crate::engine::RunError) -> String {
+    let hint = match e.not_yet.as_deref() {
+        Some((id, guard)) => format!(
+            "`{id}.since` is not a number before `{id}` has happened; read it behind a guard, e.g. `if({guard}, {id}.since, -1)`"
+        ),
+        None => "check the expression for division by a value that can reach 0, ln/sqrt of a negative value, or overflow".to_string(),
+    };
+    format!("error: a run produced an invalid number and was stopped\n  {e}\n  = hint: {hint}")
 }
 
 /// Starts writing a result for the output folder `target` (see [`report::ResultDir`]): the

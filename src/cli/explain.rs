@@ -196,9 +196,11 @@ impl Observer for Story<'_> {
             .iter()
             .enumerate()
             .map(|(k, o)| {
+                // A fact's utilities are not read: null, not a number never computed.
+                let utility = (!detail.fixed).then_some(detail.utilities[k]);
                 json!({
                     "id": o.id,
-                    "utility": detail.utilities[k],
+                    "utility": utility,
                     "probability": detail.probabilities[k],
                 })
             })
@@ -209,14 +211,21 @@ impl Observer for Story<'_> {
         entry["temperature"] = json!(detail.temperature);
         entry["options"] = json!(options);
         entry["chosen"] = json!(chosen);
+        if detail.fixed {
+            entry["fixed"] = json!(true);
+        }
         self.step_header(step);
         let d = &self.model.decisions[decision];
         let how = match detail.temperature {
+            _ if detail.fixed => "fixed as a fact".to_string(),
             Some(t) => format!("logit choice, temperature {}", short(t)),
             None => "argmax choice".into(),
         };
         let _ = writeln!(self.text, "  decision `{}` by {} ({how})", d.id, d.actor);
         for (k, option) in d.options.iter().enumerate() {
+            if detail.fixed {
+                break;
+            }
             let mark = if k == detail.chosen { ">" } else { " " };
             let _ = writeln!(
                 self.text,

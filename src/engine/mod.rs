@@ -52,6 +52,8 @@ pub struct DecisionDetail<'a> {
     pub probabilities: &'a [f64],
     pub chosen: usize,
     pub temperature: Option<f64>,
+    /// A fact (`fixed = "option"`): no utilities were read (they are NaN) and nothing drawn.
+    pub fixed: bool,
     pub changes: &'a [(usize, f64, f64)],
 }
 
@@ -68,6 +70,9 @@ pub struct RunError {
     /// What of the item, e.g. "the value".
     pub what: String,
     pub value: f64,
+    /// When the value was `ID.since` read before `ID` happened: `ID` and the condition that
+    /// tells whether it has (`ID.count > 0`, `ID.decided`), for the hint.
+    pub not_yet: Option<Box<(String, String)>>,
 }
 
 /// What a finished run reports.
@@ -287,6 +292,13 @@ impl<'m, const N: usize> Engine<'m, N> {
             }
         }
         self.slots[parameters..].fill([0.0; N]);
+        // Not happened yet: `ID.since` is not a number, so reading it then is visible.
+        for event in &model.events {
+            self.slots[event.last_slot as usize] = [f64::NAN; N];
+        }
+        for decision in &model.decisions {
+            self.slots[decision.last_slot as usize] = [f64::NAN; N];
+        }
         self.slots[model.layout.steps as usize] = [f64::from(model.time.steps); N];
         let hoisted = model.layout.hoisted as usize;
         // A hoisted value that is not a number is reported by the expression that reads it,
@@ -372,6 +384,12 @@ impl<'m, const N: usize> Engine<'m, N> {
                 self.slots[fired_slot][l] = fired;
                 self.slots[count_slot][l] += fired;
             }
+            let last = &mut self.slots[event.last_slot as usize];
+            for l in 0..N {
+                if fires[l] {
+                    last[l] = f64::from(step);
+                }
+            }
             self.changes.clear();
             self.apply_effects::<O>(&event.effects, &fires, step, &event.origin)?;
             if fires[0] {
@@ -418,7 +436,16 @@ impl<'m, const N: usize> Engine<'m, N> {
             }
             let deciding = and(&due, &self.live);
             let n = decision.options.len();
+            let fixed = match decision.choice {
+                ChoiceModel::Fixed { option } => Some(option),
+                _ => None,
+            };
             for (k, option) in decision.options.iter().enumerate() {
+                if fixed.is_some() {
+                    // A fact: its utilities are not read, so they cannot stop the run.
+                    self.utilities[k] = [f64::NAN; N];
+                    continue;
+                }
                 let u = option.utility.eval(&self.slots, &mut self.stack);
                 if let Some(lane) = first_not_finite(&u, &deciding) {
                     let what = format!("the utility of option `{}`", option.id);
@@ -430,6 +457,25 @@ impl<'m, const N: usize> Engine<'m, N> {
             let mut chosen = [0usize; N];
             let mut temperature = None;
             match &decision.choice {
+                ChoiceModel::Fixed { option } => {
+                    chosen = [*option; N];
+                    if !self.option_probabilities.is_empty() {
+                        let at = i * self.max_options;
+                        for l in 0..N {
+                            if due[l] {
+                                for k in 0..n {
+                                    self.option_probabilities[at + k][l] =
+                                        f64::from(u8::from(k == *option));
+                                }
+                            }
+                        }
+                    }
+                    if O::WANTS_DETAIL {
+                        for k in 0..n {
+                            self.probabilities[k] = f64::from(u8::from(k == *option));
+                        }
+                    }
+                }
                 ChoiceModel::Argmax => {
                     for (l, c) in chosen.iter_mut().enumerate() {
                         let mut best = 0;
@@ -498,6 +544,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                     self.choices[i][l] = chosen[l] as u16;
                     self.slots[decision.decided_slot as usize][l] = 1.0;
                     self.slots[decision.options[chosen[l]].slot as usize][l] = 1.0;
+                    self.slots[decision.last_slot as usize][l] = f64::from(step);
                 }
             }
             self.changes.clear();
@@ -517,6 +564,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                     probabilities: &self.probabilities[..n],
                     chosen: chosen[0],
                     temperature,
+                    fixed: fixed.is_some(),
                     changes: &self.changes,
                 };
                 observer.decision_taken(step, i, &detail);
@@ -696,6 +744,20 @@ impl<'m, const N: usize> Engine<'m, N> {
         program: &Program,
         value: f64,
     ) -> RunError {
+        let read: Vec<u32> = program.slots_read().collect();
+        let unset = |slot: u32| read.contains(&slot) && self.slots[slot as usize][lane].is_nan();
+        let events = self.model.events.iter();
+        let not_yet = events
+            .filter(|e| unset(e.last_slot))
+            .map(|e| Box::new((e.id.clone(), format!("{}.count > 0", e.id))))
+            .chain(
+                self.model
+                    .decisions
+                    .iter()
+                    .filter(|d| unset(d.last_slot))
+                    .map(|d| Box::new((d.id.clone(), format!("{}.decided", d.id)))),
+            )
+            .next();
         RunError {
             run: self.runs[lane],
             step,
@@ -703,6 +765,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             origin: format!("{origin} ({})", program.location()),
             what: what.into(),
             value,
+            not_yet,
         }
     }
 }

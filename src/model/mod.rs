@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics, Span};
 use crate::distribution::Distribution;
-use crate::names::{DECIDED, STEP, STEPS};
+use crate::names::{DECIDED, SINCE, STEP, STEPS};
 use crate::rng::stream_key;
 use crate::scenario::{self, Documentation, EffectOp, ExprSource, Scenario, TimeAxis};
 use expr::{Binding, Expr, Program, Scope, Type};
@@ -149,6 +149,8 @@ pub struct EventModel {
     pub stream: u64,
     pub count_slot: u32,
     pub fired_slot: u32,
+    /// The step it last fired at, NaN before it first does: `ID.since` reads `step` minus it.
+    pub last_slot: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -162,8 +164,14 @@ pub struct RuleModel {
 
 #[derive(Debug, Clone)]
 pub enum ChoiceModel {
-    Logit { temperature: Program },
+    Logit {
+        temperature: Program,
+    },
     Argmax,
+    /// A fact (`fixed = "option"`): this option, in every run, with no draw.
+    Fixed {
+        option: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +194,8 @@ pub struct DecisionModel {
     pub choice: ChoiceModel,
     pub options: Vec<OptionModel>,
     pub decided_slot: u32,
+    /// The step it was taken at, NaN before: `ID.since` reads `step` minus it.
+    pub last_slot: u32,
     pub stream: u64,
 }
 
@@ -244,7 +254,7 @@ impl Model {
                 guard.push(probability);
             }
             let guard = reads(&guard);
-            for slot in [e.count_slot, e.fired_slot] {
+            for slot in [e.count_slot, e.fired_slot, e.last_slot] {
                 from[slot as usize].extend(&guard);
             }
             for effect in &e.effects {
@@ -272,6 +282,7 @@ impl Model {
         for d in &self.decisions {
             let choice = decision_reads(d);
             from[d.decided_slot as usize].extend(&choice);
+            from[d.last_slot as usize].extend(&choice);
             for option in &d.options {
                 from[option.slot as usize].extend(&choice);
                 for effect in &option.effects {
@@ -336,6 +347,8 @@ impl Model {
 #[derive(Clone)]
 struct Names<'a> {
     slots: HashMap<String, (u32, Type)>,
+    /// `ID.since` of each event and decision: `step - ID#last`, inlined where it is read.
+    clocks: HashMap<String, (Expr, Type)>,
     derived: HashMap<&'a str, (Expr, Type)>,
     /// Derived values whose definition failed (an error is already reported for each).
     unusable: HashSet<&'a str>,
@@ -351,6 +364,9 @@ impl Scope for Names<'_> {
         if let Some((expr, ty)) = self.derived.get(name) {
             return Some(Binding::Inline(expr, *ty));
         }
+        if let Some((expr, ty)) = self.clocks.get(name) {
+            return Some(Binding::Inline(expr, *ty));
+        }
         if self.unusable.contains(name) {
             return Some(Binding::Unusable);
         }
@@ -363,9 +379,32 @@ impl Scope for Names<'_> {
     fn candidates(&self) -> Vec<String> {
         self.slots
             .keys()
+            .filter(|k| !k.contains(LAST))
             .cloned()
             .chain(self.derived.keys().map(|k| k.to_string()))
+            .chain(self.clocks.keys().cloned())
             .collect()
+    }
+}
+
+/// Joins an item's id to the name of the slot holding the step it last happened at: a
+/// character no name can contain, so the slot is the engine's, readable only as `ID.since`.
+const LAST: &str = "#last";
+
+/// `ID.since`: the step minus the slot of the step `ID` last happened at, so NaN (a run that
+/// reads it stops, located) until it has happened.
+fn clock(last: &str) -> Expr {
+    let name = |n: &str| Expr {
+        kind: expr::ExprKind::Name(n.to_string()),
+        range: 0..0,
+    };
+    Expr {
+        kind: expr::ExprKind::Binary(
+            expr::Binary::Sub,
+            Box::new(name(STEP)),
+            Box::new(name(last)),
+        ),
+        range: 0..0,
     }
 }
 
@@ -488,6 +527,7 @@ impl<'a> Compiler<'a> {
                     stream: stream_key("event", &e.id.name),
                     count_slot: layout.vars + var_ids.len() as u32 + 2 * i as u32,
                     fired_slot: layout.vars + var_ids.len() as u32 + 2 * i as u32 + 1,
+                    last_slot: names.slots[&format!("{}{LAST}", e.id.name)].0,
                 }
             })
             .collect();
@@ -525,12 +565,21 @@ impl<'a> Compiler<'a> {
                     origin: self.origin("decision", &d.id),
                     actor: d.actor.name.clone(),
                     at: d.at,
-                    when: d.when.as_ref().map(|w| self.expr(w, &names, Type::Bool)),
-                    choice: match &d.choice {
-                        scenario::Choice::Logit { temperature } => ChoiceModel::Logit {
+                    // Compiled even when fixed, so that a fact's base still has its errors
+                    // reported; a fact does not wait on its condition.
+                    when: d
+                        .when
+                        .as_ref()
+                        .map(|w| self.expr(w, &names, Type::Bool))
+                        .filter(|_| d.fixed.is_none()),
+                    choice: match (&d.fixed, &d.choice) {
+                        (Some(fixed), _) => ChoiceModel::Fixed {
+                            option: fixed.option,
+                        },
+                        (None, scenario::Choice::Logit { temperature }) => ChoiceModel::Logit {
                             temperature: self.temperature(temperature, &names),
                         },
-                        scenario::Choice::Argmax => ChoiceModel::Argmax,
+                        (None, scenario::Choice::Argmax) => ChoiceModel::Argmax,
                     },
                     options: d
                         .options
@@ -544,6 +593,7 @@ impl<'a> Compiler<'a> {
                         })
                         .collect(),
                     decided_slot,
+                    last_slot: names.slots[&format!("{}{LAST}", d.id.name)].0,
                     stream: stream_key("decision", &d.id.name),
                 }
             })
@@ -660,6 +710,15 @@ impl<'a> Compiler<'a> {
                         o.id.span,
                     ));
                 }
+                if o.id.name == SINCE {
+                    self.errors.push(
+                        Diagnostic::new(
+                            format!("`{SINCE}` is reserved: `DECISION.{SINCE}` counts the steps since the decision was taken"),
+                            o.id.span,
+                        )
+                        .with_hint("name the option otherwise"),
+                    );
+                }
                 add(
                     &mut slots,
                     format!("{}.{}", d.id.name, o.id.name),
@@ -667,6 +726,19 @@ impl<'a> Compiler<'a> {
                 );
             }
             add(&mut slots, format!("{}.{DECIDED}", d.id.name), Type::Bool);
+        }
+        let mut clocks = HashMap::new();
+        let items = s
+            .events
+            .iter()
+            .map(|e| &e.id)
+            .chain(s.decisions.iter().map(|d| &d.id));
+        for id in items {
+            let last = format!("{}{LAST}", id.name);
+            add(&mut slots, last.clone(), Type::Number);
+            let since = format!("{}.{SINCE}", id.name);
+            // An option called `since` keeps its name; the loader reports it as reserved.
+            clocks.entry(since).or_insert((clock(&last), Type::Number));
         }
         let step = add(&mut slots, STEP.into(), Type::Number);
         add(&mut slots, STEPS.into(), Type::Number);
@@ -681,6 +753,7 @@ impl<'a> Compiler<'a> {
         (
             Names {
                 slots,
+                clocks,
                 derived: HashMap::new(),
                 unusable: HashSet::new(),
                 switched_off: s.switched_off.iter().map(|o| o.id.as_str()).collect(),

@@ -64,6 +64,7 @@ mod tests {
             origin: String::new(),
             what: String::new(),
             value: f64::NAN,
+            not_yet: None,
         }
     }
 

@@ -41,6 +41,7 @@ pub fn summarize(
             label: d.doc.label.clone(),
             actor: d.actor.clone(),
             step: d.at,
+            fixed: matches!(d.choice, crate::model::ChoiceModel::Fixed { .. }),
             not_taken: counts[d.options.len()],
             options: d
                 .options

@@ -308,6 +308,13 @@ pub struct DecisionSummary {
     /// Runs in which the decision was not taken (its condition never held).
     pub not_taken: u64,
     pub options: Vec<OptionSummary>,
+    /// A fact (`fixed = "option"`), not a choice: its option's share is 1 by construction.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fixed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

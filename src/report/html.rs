@@ -565,7 +565,11 @@ fn decisions_table(h: &mut String, s: &Summary) {
                      <td class=\"date\" rowspan=\"{rows}\">{}</td>",
                     e(&d.label),
                     e(&d.actor),
-                    date
+                    if d.fixed {
+                        format!("{date} (fixed as a fact)")
+                    } else {
+                        date.clone()
+                    }
                 );
             }
         };

@@ -301,7 +301,8 @@ fn decisions(out: &mut String, summary: &Summary) {
             let share = d.not_taken as f64 / summary.runs.max(1) as f64;
             parts.push(format!("not taken {}", percent(share)));
         }
-        let first = format!("  {} ({}): ", shown(&d.id), shown(&d.actor));
+        let fact = if d.fixed { ", fixed as a fact" } else { "" };
+        let first = format!("  {} ({}{fact}): ", shown(&d.id), shown(&d.actor));
         write_wrapped(out, &first, &parts.join(", "), "      ");
     }
 }

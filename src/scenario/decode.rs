@@ -792,6 +792,20 @@ fn decode_decision(
         .unwrap_or("logit");
     let temperature = r.expr("temperature", false);
     let options_table = r.table("options", true);
+    let fixed = match r.table.entries.get("fixed").map(|e| &e.value) {
+        None => None,
+        Some(v) if !matches!(v.kind, Kind::String(_)) => {
+            r.errors.push(
+                Diagnostic::new("`fixed` must name one of the decision's options", v.span)
+                    .with_hint(
+                        "e.g. `fixed = \"give_notice\"`: the option that was taken, as a string",
+                    ),
+            );
+            r.taken.push("fixed");
+            Some(None)
+        }
+        Some(_) => Some(r.ident_ref("fixed")),
+    };
     r.finish(&with_doc_keys(&[
         "enabled",
         "actor",
@@ -801,6 +815,7 @@ fn decode_decision(
         "choice",
         "temperature",
         "options",
+        "fixed",
     ]));
     let choice = match (choice_kind, temperature) {
         ("logit", Some(temperature)) => Choice::Logit { temperature },
@@ -873,6 +888,11 @@ fn decode_decision(
     if options.len() < declared.entries.len() {
         return None; // the broken options were reported
     }
+    let fixed = match fixed {
+        None => None,
+        Some(None) => return None, // not a string: reported
+        Some(Some(written)) => Some(fixed_option(&id, &written, at, &options, errors)?),
+    };
     Some(enabled.then_some(Decision {
         id,
         doc,
@@ -881,7 +901,55 @@ fn decode_decision(
         when,
         choice,
         options,
+        fixed,
     }))
+}
+
+/// `fixed = "option"` names one of the decision's options, and the decision has a date: a fact
+/// is something that happened on a day, so "the first step at which `when` holds" cannot be one.
+fn fixed_option(
+    decision: &Ident,
+    written: &Ident,
+    at: Option<u32>,
+    options: &[DecisionOption],
+    errors: &mut Errors,
+) -> Option<Fixed> {
+    let Some(option) = options.iter().position(|o| o.id.name == written.name) else {
+        let names = options.iter().map(|o| o.id.name.as_str());
+        let hint = suggest(&written.name, names.clone()).unwrap_or_else(|| {
+            format!("expected one of: {}", names.collect::<Vec<_>>().join(", "))
+        });
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "`fixed`: `{}` is not an option of decision `{}`",
+                    written.name, decision.name
+                ),
+                written.span,
+            )
+            .with_hint(hint),
+        );
+        return None;
+    };
+    if at.is_none() {
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "decision `{}` is fixed as a fact but has no date",
+                    decision.name
+                ),
+                written.span,
+            )
+            .with_hint(
+                "a fact happened on a day: add `date = YYYY-MM-DD` (or `at`) beside `fixed`",
+            ),
+        );
+        return None;
+    }
+    Some(Fixed {
+        option,
+        span: written.span,
+    })
 }
 
 fn decode_outcome(id: Ident, value: &Value, errors: &mut Errors) -> Option<Outcome> {
@@ -1070,6 +1138,19 @@ fn decode_backtest(
     let decision = decision.map(|d| d.ok_or(())).transpose().ok()?;
     let (choices, what): (Vec<&str>, String) = match &decision {
         Some(id) => match decisions.iter().find(|d| d.id.name == id.name) {
+            Some(d) if d.fixed.is_some() => {
+                errors.push(
+                    Diagnostic::new(
+                        format!(
+                            "`decision`: `{}` is fixed as a fact in this case, so there is no forecast to score",
+                            id.name
+                        ),
+                        id.span,
+                    )
+                    .with_hint("a backtest scores a decision the model takes; score a later decision, or remove `fixed`"),
+                );
+                return None;
+            }
             Some(d) => (
                 d.options.iter().map(|o| o.id.name.as_str()).collect(),
                 format!("an option of decision `{}`", id.name),

@@ -411,6 +411,18 @@ pub struct Decision {
     pub when: Option<ExprSource>,
     pub choice: Choice,
     pub options: Vec<DecisionOption>,
+    /// `fixed = "option"`: a fact, not a choice. The decision is taken at its date in every run
+    /// with this option (an index into `options`); its `when`, utilities and choice are not
+    /// consulted, and no random number is drawn.
+    pub fixed: Option<Fixed>,
+}
+
+/// A decision recorded as a fact (`fixed = "option"`).
+#[derive(Debug, Clone)]
+pub struct Fixed {
+    pub option: usize,
+    /// Where `fixed` is written (in a variant, the line that fixed it).
+    pub span: Span,
 }
 
 #[derive(Debug, Clone)]

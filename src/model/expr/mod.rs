@@ -9,7 +9,8 @@ mod program;
 use std::ops::Range;
 
 pub use compile::{compile, compile_hoisting, Binding, Hoister, Scope};
-pub use parse::{parse, Expr};
+pub use ops::Binary;
+pub use parse::{parse, Expr, ExprKind};
 pub use program::Program;
 
 /// Numbers and conditions are kept apart so that `if(x, ...)` with a numeric `x` is a load-time

@@ -217,6 +217,7 @@ pub(crate) fn sample_summary() -> Summary {
                 actor: "Seoul".into(),
                 step: Some(7),
                 not_taken: 0,
+                fixed: false,
                 options: vec![option("terminate", 83_130), option("renew", 16_870)],
             },
             DecisionSummary {
@@ -225,6 +226,7 @@ pub(crate) fn sample_summary() -> Summary {
                 actor: "Seoul".into(),
                 step: Some(20),
                 not_taken: 16_870,
+                fixed: false,
                 options: vec![
                     option("suspend_conditionally", 55_200),
                     option("let_lapse", 27_930),
@@ -706,6 +708,7 @@ pub(crate) fn crowded_summary() -> Summary {
         actor: "Tokyo".into(),
         step: Some(9),
         not_taken: 4_000,
+        fixed: false,
         options: vec![
             option("accept", 40_000),
             option("accept_with_conditions", 30_000),
@@ -720,6 +723,7 @@ pub(crate) fn crowded_summary() -> Summary {
         actor: "Seoul".into(),
         step: Some(10),
         not_taken: 0,
+        fixed: false,
         options: vec![option("file", 99_500), option("hold", 500)],
     });
     for (i, label) in [
