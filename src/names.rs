@@ -38,6 +38,10 @@ pub const FUNCTIONS: &[&str] = &[
 /// decision may be called that.
 pub const DECIDED: &str = "decided";
 
+/// The suffix `DECISION.count` (how many times it was taken) and `DECISION.OPTION.count` (how
+/// many times that option was), so no option may be called that.
+pub const COUNT: &str = "count";
+
 /// The suffix `ID.since`: steps since event `ID` last fired or decision `ID` was taken (0 in
 /// that step; not a number before it, so reading it then stops the run). No option may be
 /// called that.

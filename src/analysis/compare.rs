@@ -115,11 +115,17 @@ pub fn fingerprints(s: &Scenario) -> Vec<Fingerprint> {
             }
             (None, crate::scenario::Choice::Argmax) => "argmax".into(),
         };
+        let recur = d.recur.as_ref().map_or(String::new(), |r| {
+            format!(
+                ", recurring every {:?} until step {} at most {} times",
+                r.every, r.until, r.times
+            )
+        });
         add(
             "decision",
             &d.id.name,
             format!(
-                "{} at {:?} when {when}, {choice}: {}",
+                "{} at {:?} when {when}, {choice}{recur}: {}",
                 d.actor.name,
                 d.at,
                 options.join(", ")

@@ -206,11 +206,19 @@ impl Observer for Story<'_> {
             })
             .collect();
         let chosen = d.options[detail.chosen].id.clone();
+        // A recurring decision's times are counted from 1, as the text says them.
+        let occurrence = d
+            .recur
+            .is_some()
+            .then(|| self.taken.iter().filter(|(i, ..)| *i == decision).count());
         let entry = self.record(step, "decision", &id, detail.changes);
         entry["actor"] = json!(actor);
         entry["temperature"] = json!(detail.temperature);
         entry["options"] = json!(options);
         entry["chosen"] = json!(chosen);
+        if let Some(k) = occurrence {
+            entry["time"] = json!(k);
+        }
         if detail.fixed {
             entry["fixed"] = json!(true);
         }
@@ -221,7 +229,15 @@ impl Observer for Story<'_> {
             Some(t) => format!("logit choice, temperature {}", short(t)),
             None => "argmax choice".into(),
         };
-        let _ = writeln!(self.text, "  decision `{}` by {} ({how})", d.id, d.actor);
+        let time = match occurrence {
+            Some(k) => format!(", time {k}"),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            self.text,
+            "  decision `{}` by {} ({how}{time})",
+            d.id, d.actor
+        );
         for (k, option) in d.options.iter().enumerate() {
             if detail.fixed {
                 break;

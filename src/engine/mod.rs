@@ -219,6 +219,17 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     /// How often event `event` fired in lane `lane`.
+    /// How many times decision `decision` was taken in lane `lane` (0 or 1 unless it recurs).
+    pub fn decision_count(&self, decision: usize, lane: usize) -> u32 {
+        self.slots[self.model.decisions[decision].count_slot as usize][lane] as u32
+    }
+
+    /// How many times option `option` of decision `decision` was taken in lane `lane`.
+    pub fn option_count(&self, decision: usize, option: usize, lane: usize) -> u32 {
+        let slot = self.model.decisions[decision].options[option].count_slot;
+        self.slots[slot as usize][lane] as u32
+    }
+
     pub fn event_count(&self, event: usize, lane: usize) -> u32 {
         self.slots[self.model.events[event].count_slot as usize][lane] as u32
     }
@@ -423,10 +434,25 @@ impl<'m, const N: usize> Engine<'m, N> {
     fn take_decisions<O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
         for (i, decision) in model.decisions.iter().enumerate() {
-            if decision.at.is_some_and(|at| at != step) {
-                continue;
-            }
-            let mut due = self.choices[i].map(|c| c == NOT_TAKEN);
+            let mut due = match &decision.recur {
+                None => {
+                    if decision.at.is_some_and(|at| at != step) {
+                        continue;
+                    }
+                    self.choices[i].map(|c| c == NOT_TAKEN)
+                }
+                Some(recur) => {
+                    let scheduled = match (decision.at, recur.every) {
+                        (Some(at), Some(every)) => step >= at && (step - at) % every == 0,
+                        _ => true,
+                    };
+                    if !scheduled || step > recur.until {
+                        continue;
+                    }
+                    let times = f64::from(recur.times);
+                    self.slots[decision.count_slot as usize].map(|n| n < times)
+                }
+            };
             if !any(&due) {
                 continue;
             }
@@ -519,9 +545,12 @@ impl<'m, const N: usize> Engine<'m, N> {
                             t[lane],
                         ));
                     }
+                    let counts = &self.slots[decision.count_slot as usize];
+                    // Each time has its own draw: the n-th (from 0) is counter n of the stream.
+                    let occurrence = counts.map(|n| n as u64);
                     for l in 0..N {
                         if due[l] {
-                            let u = self.streams[l].uniform(decision.stream, 0);
+                            let u = self.streams[l].uniform(decision.stream, occurrence[l]);
                             chosen[l] = logit_choice(
                                 self.utilities[..n].iter().map(|u| u[l]),
                                 &mut self.probabilities[..n],
@@ -541,10 +570,19 @@ impl<'m, const N: usize> Engine<'m, N> {
             }
             for l in 0..N {
                 if due[l] {
+                    if decision.recur.is_some() {
+                        // `DECISION.OPTION` is the option taken last.
+                        for option in &decision.options {
+                            self.slots[option.slot as usize][l] = 0.0;
+                        }
+                    }
+                    let option = &decision.options[chosen[l]];
                     self.choices[i][l] = chosen[l] as u16;
                     self.slots[decision.decided_slot as usize][l] = 1.0;
-                    self.slots[decision.options[chosen[l]].slot as usize][l] = 1.0;
+                    self.slots[option.slot as usize][l] = 1.0;
                     self.slots[decision.last_slot as usize][l] = f64::from(step);
+                    self.slots[decision.count_slot as usize][l] += 1.0;
+                    self.slots[option.count_slot as usize][l] += 1.0;
                 }
             }
             self.changes.clear();

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics, Span};
 use crate::distribution::Distribution;
-use crate::names::{DECIDED, SINCE, STEP, STEPS};
+use crate::names::{COUNT, DECIDED, SINCE, STEP, STEPS};
 use crate::rng::stream_key;
 use crate::scenario::{self, Documentation, EffectOp, ExprSource, Scenario, TimeAxis};
 use expr::{Binding, Expr, Program, Scope, Type};
@@ -180,7 +180,10 @@ pub struct OptionModel {
     pub label: String,
     pub utility: Program,
     pub effects: Vec<EffectModel>,
+    /// `DECISION.OPTION`: whether this option was the one taken (last, if it recurs).
     pub slot: u32,
+    /// `DECISION.OPTION.count`: how many times it was taken.
+    pub count_slot: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -196,7 +199,26 @@ pub struct DecisionModel {
     pub decided_slot: u32,
     /// The step it was taken at, NaN before: `ID.since` reads `step` minus it.
     pub last_slot: u32,
+    /// `ID.count`: how many times it was taken.
+    pub count_slot: u32,
+    /// `None`: taken at most once.
+    pub recur: Option<scenario::Recurrence>,
     pub stream: u64,
+}
+
+impl DecisionModel {
+    /// The most times it can be taken in a run: 1, or for a recurring decision its `times`
+    /// bounded by the occasions its schedule gives (at most one a step).
+    pub fn max_times(&self, steps: u32) -> u32 {
+        let Some(r) = &self.recur else {
+            return 1;
+        };
+        let occasions = match (self.at, r.every) {
+            (Some(at), Some(every)) => (r.until.saturating_sub(at)) / every + 1,
+            _ => r.until.min(steps.saturating_sub(1)) + 1,
+        };
+        r.times.min(occasions)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -283,8 +305,10 @@ impl Model {
             let choice = decision_reads(d);
             from[d.decided_slot as usize].extend(&choice);
             from[d.last_slot as usize].extend(&choice);
+            from[d.count_slot as usize].extend(&choice);
             for option in &d.options {
                 from[option.slot as usize].extend(&choice);
+                from[option.count_slot as usize].extend(&choice);
                 for effect in &option.effects {
                     let slot = var_slot(effect.var) as usize;
                     from[slot].extend(&choice);
@@ -590,10 +614,14 @@ impl<'a> Compiler<'a> {
                             utility: self.expr(&o.utility, &names, Type::Number),
                             effects: self.effects(&o.effects, &names, &var_ids),
                             slot: names.slots[&format!("{}.{}", d.id.name, o.id.name)].0,
+                            count_slot: names.slots[&format!("{}.{}.count", d.id.name, o.id.name)]
+                                .0,
                         })
                         .collect(),
                     decided_slot,
                     last_slot: names.slots[&format!("{}{LAST}", d.id.name)].0,
+                    count_slot: names.slots[&format!("{}.count", d.id.name)].0,
+                    recur: d.recur.clone(),
                     stream: stream_key("decision", &d.id.name),
                 }
             })
@@ -710,6 +738,15 @@ impl<'a> Compiler<'a> {
                         o.id.span,
                     ));
                 }
+                if o.id.name == COUNT {
+                    self.errors.push(
+                        Diagnostic::new(
+                            format!("`{COUNT}` is reserved: `DECISION.{COUNT}` counts the times the decision was taken"),
+                            o.id.span,
+                        )
+                        .with_hint("name the option otherwise"),
+                    );
+                }
                 if o.id.name == SINCE {
                     self.errors.push(
                         Diagnostic::new(
@@ -739,6 +776,13 @@ impl<'a> Compiler<'a> {
             let since = format!("{}.{SINCE}", id.name);
             // An option called `since` keeps its name; the loader reports it as reserved.
             clocks.entry(since).or_insert((clock(&last), Type::Number));
+        }
+        for d in &s.decisions {
+            add(&mut slots, format!("{}.count", d.id.name), Type::Number);
+            for o in &d.options {
+                let name = format!("{}.{}.count", d.id.name, o.id.name);
+                add(&mut slots, name, Type::Number);
+            }
         }
         let step = add(&mut slots, STEP.into(), Type::Number);
         add(&mut slots, STEPS.into(), Type::Number);

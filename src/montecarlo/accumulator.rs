@@ -36,6 +36,28 @@ pub struct Accumulator {
     /// otherwise, and then absent from a partial, whose bytes stay as they were.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) replicated: Vec<Vec<u64>>,
+    /// Per recurring decision, in model order: how often it was taken. Empty without one, and
+    /// then absent from a partial, whose bytes stay as they were.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) recurring: Vec<RecurringCounts>,
+}
+
+/// How often a recurring decision was taken, over runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecurringCounts {
+    /// Runs by the times it was taken: `by_times[k]`, k from 0 to its most times.
+    pub(super) by_times: Vec<u64>,
+    /// Per option: the times it was taken, summed over runs.
+    pub(super) option_times: Vec<u64>,
+    /// Per option: the runs that took it at least once.
+    pub(super) option_any: Vec<u64>,
+}
+
+/// The numbers a run hands over for its recurring decisions: per such decision, its times
+/// and each option's.
+pub(super) fn recurring_width(model: &Model) -> usize {
+    let recurring = model.decisions.iter().filter(|d| d.recur.is_some());
+    recurring.map(|d| 1 + d.options.len()).sum()
 }
 
 impl Accumulator {
@@ -67,6 +89,16 @@ impl Accumulator {
             parameter_sums: vec![ExactMoments::sums(); model.parameters.len()],
             driver_counts: vec![0; model.parameters.len() * DRIVER_BINS * model.outcomes.len()],
             replicated: Vec::new(),
+            recurring: model
+                .decisions
+                .iter()
+                .filter(|d| d.recur.is_some())
+                .map(|d| RecurringCounts {
+                    by_times: vec![0; d.max_times(model.time.steps) as usize + 1],
+                    option_times: vec![0; d.options.len()],
+                    option_any: vec![0; d.options.len()],
+                })
+                .collect(),
         }
     }
 
@@ -112,6 +144,11 @@ impl Accumulator {
                 add_counts(a, b);
             }
         }
+        for (a, b) in self.recurring.iter_mut().zip(&other.recurring) {
+            add_counts(&mut a.by_times, &b.by_times);
+            add_counts(&mut a.option_times, &b.option_times);
+            add_counts(&mut a.option_any, &b.option_any);
+        }
     }
 
     /// Outcome counts, in model order.
@@ -152,6 +189,67 @@ impl Accumulator {
             if sum(counts)? != runs {
                 return Err(format!(
                     "the option counts of decision `{}` do not add up to the {runs} runs",
+                    d.id
+                ));
+            }
+        }
+        let recurring: Vec<_> = model
+            .decisions
+            .iter()
+            .filter(|d| d.recur.is_some())
+            .collect();
+        length("recurring", self.recurring.len(), recurring.len())?;
+        for (d, counts) in recurring.iter().zip(&self.recurring) {
+            let most = d.max_times(model.time.steps) as usize;
+            length(
+                &format!("by_times of decision `{}`", d.id),
+                counts.by_times.len(),
+                most + 1,
+            )?;
+            let options = d.options.len();
+            length(
+                &format!("option_times of decision `{}`", d.id),
+                counts.option_times.len(),
+                options,
+            )?;
+            length(
+                &format!("option_any of decision `{}`", d.id),
+                counts.option_any.len(),
+                options,
+            )?;
+            if sum(&counts.by_times)? != runs {
+                return Err(format!(
+                    "the times decision `{}` was taken do not add up to the {runs} runs",
+                    d.id
+                ));
+            }
+            // The options' times add up to the decision's, and a run that took an option at
+            // least once took it at most its most times.
+            let taken = counts
+                .by_times
+                .iter()
+                .enumerate()
+                .try_fold(0u128, |total, (k, &n)| {
+                    total.checked_add(k as u128 * u128::from(n)).ok_or(())
+                });
+            let options_total = counts
+                .option_times
+                .iter()
+                .map(|&n| u128::from(n))
+                .sum::<u128>();
+            let consistent = taken == Ok(options_total)
+                && counts
+                    .option_any
+                    .iter()
+                    .zip(&counts.option_times)
+                    .all(|(&any, &times)| {
+                        any <= runs
+                            && any <= times
+                            && u128::from(times) <= u128::from(any) * most as u128
+                    });
+            if !consistent {
+                return Err(format!(
+                    "the option counts of recurring decision `{}` do not fit its times",
                     d.id
                 ));
             }
@@ -430,6 +528,8 @@ pub(super) struct RunResult<'a> {
     pub(super) choices: &'a [Option<u16>],
     pub(super) metrics: &'a [f64],
     pub(super) event_counts: &'a [u32],
+    /// Per recurring decision, the times it was taken, then each option's.
+    pub(super) decision_times: &'a [u32],
 }
 
 /// Adds one run to the aggregates and to the rows.
@@ -456,6 +556,7 @@ pub(super) fn push_row(rows: &mut RunRows, run: &RunResult<'_>) {
     rows.outcomes.push(run.outcome as u16);
     rows.metrics.extend_from_slice(run.metrics);
     rows.event_counts.extend_from_slice(run.event_counts);
+    rows.event_counts.extend_from_slice(run.decision_times);
     rows.len += 1;
 }
 
@@ -474,6 +575,17 @@ fn count(model: &Model, drivers: &[DriverBins], acc: &mut Accumulator, run: &Run
     for (e, &n) in run.event_counts.iter().enumerate() {
         acc.event_totals[e] += u64::from(n);
         acc.event_any[e] += u64::from(n > 0);
+    }
+    let mut times = run.decision_times;
+    for counts in &mut acc.recurring {
+        let options = counts.option_times.len();
+        let (decision, rest) = times.split_at(1 + options);
+        times = rest;
+        counts.by_times[decision[0] as usize] += 1;
+        for (k, &n) in decision[1..].iter().enumerate() {
+            counts.option_times[k] += u64::from(n);
+            counts.option_any[k] += u64::from(n > 0);
+        }
     }
     // (The end-of-run sketches are filled by the caller, a batch of runs at a time.)
     for (moments, &v) in acc.metric_moments.iter_mut().zip(run.metrics) {

@@ -114,6 +114,8 @@ pub struct RunRows {
     pub parameter_count: usize,
     pub decision_count: usize,
     pub metric_count: usize,
+    /// Counts per row: each event's, then for each recurring decision its times and each of
+    /// its options' (the per-run file's `_count` columns, in that order).
     pub event_count: usize,
     /// `len * parameter_count`, row by row.
     pub parameters: Vec<f64>,
@@ -161,6 +163,8 @@ struct BlockScratch {
     choices: Vec<Option<u16>>,
     metrics: Vec<f64>,
     event_counts: Vec<u32>,
+    /// Per recurring decision, the times it was taken, then each option's times.
+    decision_times: Vec<u32>,
     /// How each parameter's runs are binned for the drivers table.
     drivers: Vec<accumulator::DriverBins>,
     /// With replications, the current parameter set's runs per outcome so far.
@@ -187,6 +191,7 @@ fn simulate_block(
         choices: vec![None; model.decisions.len()],
         metrics: vec![0.0; m],
         event_counts: vec![0; model.events.len()],
+        decision_times: vec![0; accumulator::recurring_width(model)],
         drivers: accumulator::driver_bins(model, config),
         set_counts: vec![0; model.outcomes.len()],
     };
@@ -274,6 +279,18 @@ fn simulate_block(
             for (e, n) in scratch.event_counts.iter_mut().enumerate() {
                 *n = lanes.event_count(e, lane);
             }
+            if !scratch.decision_times.is_empty() {
+                let mut times = scratch.decision_times.iter_mut();
+                for (d, decision) in model.decisions.iter().enumerate() {
+                    if decision.recur.is_some() {
+                        *times.next().expect("sized by the model") = lanes.decision_count(d, lane);
+                        for k in 0..decision.options.len() {
+                            *times.next().expect("sized by the model") =
+                                lanes.option_count(d, k, lane);
+                        }
+                    }
+                }
+            }
             let outcome = lanes.outcome(lane);
             if replications > 1 {
                 // A block holds whole sets, so a set's last run closes its count.
@@ -293,6 +310,7 @@ fn simulate_block(
                 choices: &scratch.choices,
                 metrics: &scratch.metrics,
                 event_counts: &scratch.event_counts,
+                decision_times: &scratch.decision_times,
             };
             if counted {
                 record(model, &scratch.drivers, acc, rows.as_deref_mut(), &result);
@@ -391,7 +409,7 @@ pub fn run_blocks(
                         parameter_count: model.parameters.len(),
                         decision_count: model.decisions.len(),
                         metric_count: model.metrics.len(),
-                        event_count: model.events.len(),
+                        event_count: model.events.len() + accumulator::recurring_width(model),
                         step_count,
                         option_stride,
                         probe_count,

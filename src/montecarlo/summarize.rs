@@ -32,11 +32,36 @@ pub fn summarize(
             ci95: wilson(count, n),
         })
         .collect();
+    let mut recurring = acc.recurring.iter();
     let decisions = model
         .decisions
         .iter()
         .zip(&acc.option_counts)
         .map(|(d, counts)| DecisionSummary {
+            recurring: d.recur.as_ref().and_then(|r| {
+                let c = recurring.next()?;
+                let taken = c.by_times.iter().enumerate();
+                let total: u64 = taken.map(|(k, &runs)| k as u64 * runs).sum();
+                Some(RecurringSummary {
+                    every: r.every,
+                    until: r.until,
+                    most_times: d.max_times(model.time.steps),
+                    mean_times: share(total),
+                    runs_by_times: c.by_times.clone(),
+                    options: d
+                        .options
+                        .iter()
+                        .enumerate()
+                        .map(|(k, o)| RecurringOptionSummary {
+                            id: o.id.clone(),
+                            mean_times: share(c.option_times[k]),
+                            runs_with_any: c.option_any[k],
+                            share_with_any: share(c.option_any[k]),
+                            ci95: wilson(c.option_any[k], n),
+                        })
+                        .collect(),
+                })
+            }),
             id: d.id.clone(),
             label: d.doc.label.clone(),
             actor: d.actor.clone(),

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::scenario::MAX_DECISION_TIMES;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub scenario: ScenarioInfo,
@@ -311,6 +313,37 @@ pub struct DecisionSummary {
     /// A fact (`fixed = "option"`), not a choice: its option's share is 1 by construction.
     #[serde(default, skip_serializing_if = "is_false")]
     pub fixed: bool,
+    /// A decision taken again and again: how often, over runs. Its `options` then count the
+    /// option taken last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurring: Option<RecurringSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecurringSummary {
+    /// Steps between occasions from its date; `None`: each step where its `when` holds.
+    pub every: Option<u32>,
+    /// The last step it may be taken at.
+    pub until: u32,
+    /// The most times it may be taken in a run, as the scenario bounds it and its occasions
+    /// allow.
+    pub most_times: u32,
+    /// Times taken per run, on average.
+    pub mean_times: f64,
+    /// Runs by the times it was taken: entry k is the runs that took it k times.
+    pub runs_by_times: Vec<u64>,
+    pub options: Vec<RecurringOptionSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecurringOptionSummary {
+    pub id: String,
+    /// Times this option was taken per run, on average.
+    pub mean_times: f64,
+    /// Runs that took it at least once, their share of all runs and its Wilson interval.
+    pub runs_with_any: u64,
+    pub share_with_any: f64,
+    pub ci95: [f64; 2],
 }
 
 fn is_false(b: &bool) -> bool {
@@ -655,6 +688,43 @@ impl Summary {
                 let what = format!("option `{}` of decision `{}`", o.id, d.id);
                 count_and_share(&what, o.count, o.probability, o.ci95, runs)?;
                 total = total.saturating_add(o.count);
+            }
+            if let Some(r) = &d.recurring {
+                let what = format!("recurring decision `{}`", d.id);
+                if r.runs_by_times.len() != r.most_times as usize + 1
+                    || r.runs_by_times.len() > MAX_DECISION_TIMES as usize + 1
+                    || r.options.len() != d.options.len()
+                {
+                    return Err(format!(
+                        "{what}: its tables do not fit its most times and options"
+                    ));
+                }
+                let counted = r
+                    .runs_by_times
+                    .iter()
+                    .try_fold(0u64, |a, &n| a.checked_add(n));
+                if counted != Some(runs) || r.runs_by_times[0] != d.not_taken {
+                    return Err(format!(
+                        "{what}: runs by times do not add up to the {runs} runs"
+                    ));
+                }
+                let most = f64::from(r.most_times);
+                if !(r.mean_times >= 0.0 && r.mean_times <= most) {
+                    return Err(format!(
+                        "{what}: mean_times {} is outside 0 to {most}",
+                        r.mean_times
+                    ));
+                }
+                for o in &r.options {
+                    let what = format!("option `{}` of {what}", o.id);
+                    count_and_share(&what, o.runs_with_any, o.share_with_any, o.ci95, runs)?;
+                    if !(o.mean_times >= o.share_with_any * (1.0 - 1e-12) && o.mean_times <= most) {
+                        return Err(format!(
+                            "{what}: mean_times {} does not fit share_with_any {}",
+                            o.mean_times, o.share_with_any
+                        ));
+                    }
+                }
             }
             if total != runs {
                 return Err(format!(

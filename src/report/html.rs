@@ -11,7 +11,7 @@ use super::{AnalysisLink, ChartOptions, ReportError};
 use crate::montecarlo::summary::ReplicatedOutcome;
 use crate::montecarlo::Summary;
 use crate::report::format::{
-    by_magnitude, group_thousands, percent, percent_to, set_share_decimals,
+    by_magnitude, fixed_or_scientific, group_thousands, percent, percent_to, set_share_decimals,
 };
 
 const CSS: &str = r#"
@@ -563,7 +563,7 @@ fn decisions_table(h: &mut String, s: &Summary) {
                     h,
                     "<td rowspan=\"{rows}\">{}</td><td rowspan=\"{rows}\">{}</td>\
                      <td class=\"date\" rowspan=\"{rows}\">{}</td>",
-                    e(&d.label),
+                    e(if d.label.is_empty() { &d.id } else { &d.label }),
                     e(&d.actor),
                     if d.fixed {
                         format!("{date} (fixed as a fact)")
@@ -607,6 +607,58 @@ fn decisions_table(h: &mut String, s: &Summary) {
             h.push_str("<tr>");
             lead(h);
             h.push_str("<td class=\"muted\" colspan=\"4\">no options</td></tr>\n");
+        }
+    }
+    h.push_str("</tbody>\n</table>\n");
+    recurring_table(h, s);
+}
+
+/// Decisions taken again and again: how often, and each option's share of runs that took it
+/// at least once (the table above counts the option taken last).
+fn recurring_table(h: &mut String, s: &Summary) {
+    let recurring: Vec<_> = s
+        .decisions
+        .iter()
+        .filter_map(|d| d.recurring.as_ref().map(|r| (d, r)))
+        .collect();
+    if recurring.is_empty() {
+        return;
+    }
+    let e = escape_html;
+    h.push_str(
+        "<p class=\"muted\">For a recurring decision the table above counts the option taken \
+         last; this one counts every time.</p>\n<table>\n<thead><tr><th>Recurring decision</th>\
+         <th>Schedule</th><th class=\"num\">Times per run</th><th>Option</th>\
+         <th class=\"num\">Runs that took it</th><th class=\"num\">95% CI</th>\
+         <th class=\"num\">Times per run</th></tr></thead>\n<tbody>\n",
+    );
+    for (d, r) in recurring {
+        let schedule = match r.every {
+            Some(every) => format!("every {every} steps, at most {} times", r.most_times),
+            None => format!("when its condition holds, at most {} times", r.most_times),
+        };
+        for (k, o) in r.options.iter().enumerate() {
+            h.push_str("<tr>");
+            if k == 0 {
+                let rows = r.options.len();
+                let _ = write!(
+                    h,
+                    "<td rowspan=\"{rows}\">{}</td><td rowspan=\"{rows}\">{}</td>\
+                     <td class=\"num\" rowspan=\"{rows}\">{}</td>",
+                    e(if d.label.is_empty() { &d.id } else { &d.label }),
+                    e(&schedule),
+                    fixed_or_scientific(r.mean_times, 2)
+                );
+            }
+            let _ = writeln!(
+                h,
+                "<td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td></tr>",
+                e(&o.id),
+                percent(o.share_with_any),
+                ci(o.ci95),
+                fixed_or_scientific(o.mean_times, 2)
+            );
         }
     }
     h.push_str("</tbody>\n</table>\n");

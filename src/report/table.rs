@@ -302,6 +302,35 @@ fn decisions(out: &mut String, summary: &Summary) {
             parts.push(format!("not taken {}", percent(share)));
         }
         let fact = if d.fixed { ", fixed as a fact" } else { "" };
+        if let Some(r) = &d.recurring {
+            let schedule = match r.every {
+                Some(every) => format!("every {every} steps"),
+                None => "at each step its condition holds".to_string(),
+            };
+            let _ = writeln!(
+                out,
+                "  {} ({}, recurring {schedule}, at most {} times)",
+                shown(&d.id),
+                shown(&d.actor),
+                r.most_times
+            );
+            let _ = writeln!(
+                out,
+                "      taken {} times per run",
+                fixed_or_scientific(r.mean_times, 2)
+            );
+            for o in &r.options {
+                let _ = writeln!(
+                    out,
+                    "      {}: in {} of runs, {} times per run",
+                    shown(&o.id),
+                    percent(o.share_with_any),
+                    fixed_or_scientific(o.mean_times, 2)
+                );
+            }
+            write_wrapped(out, "      last taken: ", &parts.join(", "), "      ");
+            continue;
+        }
         let first = format!("  {} ({}{fact}): ", shown(&d.id), shown(&d.actor));
         write_wrapped(out, &first, &parts.join(", "), "      ");
     }

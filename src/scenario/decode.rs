@@ -792,6 +792,21 @@ fn decode_decision(
         .unwrap_or("logit");
     let temperature = r.expr("temperature", false);
     let options_table = r.table("options", true);
+    let every = r
+        .table
+        .entries
+        .contains_key("every")
+        .then(|| r.integer("every", true, 1, i64::from(time.steps.max(1))));
+    let until = if r.table.entries.contains_key("until") {
+        step_value(&mut r, "until", time).map(Some)
+    } else {
+        Some(None)
+    };
+    let times = r
+        .table
+        .entries
+        .contains_key("times")
+        .then(|| r.integer("times", true, 1, i64::from(MAX_DECISION_TIMES)));
     let fixed = match r.table.entries.get("fixed").map(|e| &e.value) {
         None => None,
         Some(v) if !matches!(v.kind, Kind::String(_)) => {
@@ -816,6 +831,9 @@ fn decode_decision(
         "temperature",
         "options",
         "fixed",
+        "every",
+        "until",
+        "times",
     ]));
     let choice = match (choice_kind, temperature) {
         ("logit", Some(temperature)) => Choice::Logit { temperature },
@@ -893,6 +911,17 @@ fn decode_decision(
         Some(None) => return None, // not a string: reported
         Some(Some(written)) => Some(fixed_option(&id, &written, at, &options, errors)?),
     };
+    let recur = recurrence(
+        &id,
+        table,
+        at,
+        every,
+        until?,
+        times,
+        fixed.is_some(),
+        time,
+        errors,
+    )?;
     Some(enabled.then_some(Decision {
         id,
         doc,
@@ -902,6 +931,80 @@ fn decode_decision(
         choice,
         options,
         fixed,
+        recur,
+    }))
+}
+
+/// `every`, `until` and `times`, checked together: `Some(None)` for a decision taken once.
+#[allow(clippy::too_many_arguments)]
+fn recurrence(
+    id: &Ident,
+    table: &Table,
+    at: Option<u32>,
+    every: Option<Option<i64>>,
+    until: Option<u32>,
+    times: Option<Option<i64>>,
+    fixed: bool,
+    time: &Axis,
+    errors: &mut Errors,
+) -> Option<Option<Recurrence>> {
+    let span_of = |key: &str| table.entries.get(key).map(|e| e.value.span);
+    // Given but invalid: reported where it is written.
+    let every = every.map(|e| e.ok_or(())).transpose().ok()?;
+    let times = times.map(|t| t.ok_or(())).transpose().ok()?;
+    if every.is_none() && until.is_none() && times.is_none() {
+        return Some(None);
+    }
+    let first_key = ["every", "until", "times"]
+        .into_iter()
+        .find(|k| table.entries.contains_key(*k))
+        .unwrap_or("every");
+    let first_span = span_of(first_key).unwrap_or(id.span);
+    if fixed {
+        errors.push(
+            Diagnostic::new(
+                format!("decision `{}` is fixed as a fact, which happens once, but recurs (`{first_key}`)", id.name),
+                first_span,
+            )
+            .with_hint("a fact is one dated occurrence: drop `every`, `until` and `times`, or record each occurrence as a dated event"),
+        );
+        return None;
+    }
+    if every.is_some() && at.is_none() {
+        errors.push(
+            Diagnostic::new(
+                format!("decision `{}` recurs `every` so many steps but has no first date", id.name),
+                span_of("every").unwrap_or(id.span),
+            )
+            .with_hint("give `date` (or `at`) for the first occurrence; without a date, a recurring decision is due at each step where its `when` holds"),
+        );
+        return None;
+    }
+    if every.is_none() && at.is_some() {
+        errors.push(
+            Diagnostic::new(
+                format!("decision `{}` has one date, so it cannot recur (`{first_key}`)", id.name),
+                first_span,
+            )
+            .with_hint("add `every = N` (steps between occurrences), or drop the date so that it is due at each step where its `when` holds"),
+        );
+        return None;
+    }
+    let until = until.unwrap_or(time.steps.saturating_sub(1));
+    if let Some(at) = at.filter(|&at| at > until) {
+        errors.push(
+            Diagnostic::new(
+                format!("decision `{}`: `until` (step {until}) is before its first date (step {at})", id.name),
+                span_of("until").unwrap_or(id.span),
+            )
+            .with_hint("`until` is the last step it may be taken at: give a later one, or an earlier `date`"),
+        );
+        return None;
+    }
+    Some(Some(Recurrence {
+        every: every.map(|e| e as u32),
+        until,
+        times: times.map_or(MAX_DECISION_TIMES, |t| t as u32),
     }))
 }
 

@@ -415,7 +415,22 @@ pub struct Decision {
     /// with this option (an index into `options`); its `when`, utilities and choice are not
     /// consulted, and no random number is drawn.
     pub fixed: Option<Fixed>,
+    /// `every`, `until`, `times`: a decision taken again and again; `None`: at most once.
+    pub recur: Option<Recurrence>,
 }
+
+/// A recurring decision: due at `at`, `at + every`, ... (with a date), or at each step where
+/// its `when` holds (without one), up to step `until`, at most `times` times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recurrence {
+    pub every: Option<u32>,
+    pub until: u32,
+    pub times: u32,
+}
+
+/// The most times a recurring decision may be taken in a run: each time is a row of its
+/// table of runs by count.
+pub const MAX_DECISION_TIMES: u32 = 10_000;
 
 /// A decision recorded as a fact (`fixed = "option"`).
 #[derive(Debug, Clone)]

@@ -218,6 +218,7 @@ pub(crate) fn sample_summary() -> Summary {
                 step: Some(7),
                 not_taken: 0,
                 fixed: false,
+                recurring: None,
                 options: vec![option("terminate", 83_130), option("renew", 16_870)],
             },
             DecisionSummary {
@@ -227,6 +228,7 @@ pub(crate) fn sample_summary() -> Summary {
                 step: Some(20),
                 not_taken: 16_870,
                 fixed: false,
+                recurring: None,
                 options: vec![
                     option("suspend_conditionally", 55_200),
                     option("let_lapse", 27_930),
@@ -709,6 +711,7 @@ pub(crate) fn crowded_summary() -> Summary {
         step: Some(9),
         not_taken: 4_000,
         fixed: false,
+        recurring: None,
         options: vec![
             option("accept", 40_000),
             option("accept_with_conditions", 30_000),
@@ -724,6 +727,7 @@ pub(crate) fn crowded_summary() -> Summary {
         step: Some(10),
         not_taken: 0,
         fixed: false,
+        recurring: None,
         options: vec![option("file", 99_500), option("hold", 500)],
     });
     for (i, label) in [

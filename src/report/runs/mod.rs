@@ -92,10 +92,22 @@ impl Columns {
                 .collect(),
             outcome_ids: model.outcomes.iter().map(|o| o.id.clone()).collect(),
             metric_ids: model.metrics.iter().map(|m| m.id.clone()).collect(),
+            // Each event's count, then each recurring decision's times and its options'.
             event_ids: model
                 .events
                 .iter()
                 .map(|e| format!("{}_count", e.id))
+                .chain(
+                    model
+                        .decisions
+                        .iter()
+                        .filter(|d| d.recur.is_some())
+                        .flat_map(|d| {
+                            let options = d.options.iter();
+                            std::iter::once(format!("{}_count", d.id))
+                                .chain(options.map(move |o| format!("{}_{}_count", d.id, o.id)))
+                        }),
+                )
                 .collect(),
             replications: 1,
         }
