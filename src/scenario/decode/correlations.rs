@@ -224,16 +224,47 @@ fn inconsistent(
     span: Span,
 ) -> Diagnostic {
     let matrix = CorrelationMatrix::from_ranks(n, local);
-    let involved: Vec<usize> = match matrix.worst_triple() {
-        Some(triple) => (0..pairs.len())
-            .filter(|&k| triple.contains(&local[k].0) && triple.contains(&local[k].1))
-            .collect(),
-        None => (0..pairs.len())
-            .filter(|&k| local[k].0 <= failed_at && local[k].1 <= failed_at && local[k].2 != 0.0)
-            .collect(),
-    };
     let show = |k: usize, rank: f64| format!("{}~{} {}", pairs[k].a.name, pairs[k].b.name, rank);
-    let listed: Vec<String> = involved.iter().map(|&k| show(k, pairs[k].rank)).collect();
+    // The name of each dimension, from any pair that holds it.
+    let name = |d: usize| {
+        pairs
+            .iter()
+            .zip(local)
+            .find_map(|(p, &(i, j, _))| {
+                (i == d)
+                    .then_some(&p.a.name)
+                    .or((j == d).then_some(&p.b.name))
+            })
+            .map_or("?", |s| s.as_str())
+    };
+    let (involved, listed): (Vec<usize>, Vec<String>) = match matrix.worst_triple() {
+        Some(triple) => {
+            let involved: Vec<usize> = (0..pairs.len())
+                .filter(|&k| triple.contains(&local[k].0) && triple.contains(&local[k].1))
+                .collect();
+            let mut listed: Vec<String> = involved.iter().map(|&k| show(k, pairs[k].rank)).collect();
+            // A pair left out is a correlation of 0, and can be what breaks the three.
+            for (x, y) in [(0, 1), (0, 2), (1, 2)] {
+                let (i, j) = (triple[x], triple[y]);
+                if !involved
+                    .iter()
+                    .any(|&k| (local[k].0, local[k].1) == (i, j) || (local[k].0, local[k].1) == (j, i))
+                {
+                    listed.push(format!("{}~{} 0 (not listed)", name(i), name(j)));
+                }
+            }
+            (involved, listed)
+        }
+        None => {
+            let involved: Vec<usize> = (0..pairs.len())
+                .filter(|&k| {
+                    local[k].0 <= failed_at && local[k].1 <= failed_at && local[k].2 != 0.0
+                })
+                .collect();
+            let listed = involved.iter().map(|&k| show(k, pairs[k].rank)).collect();
+            (involved, listed)
+        }
+    };
     let (_, ranks) = consistent_ranks(n, local);
     const SHOWN: usize = 8;
     let mut suggested: Vec<String> = (0..pairs.len())
