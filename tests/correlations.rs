@@ -146,8 +146,7 @@ fn sample_rank_correlations_match_the_requested_ones() {
 }
 
 #[test]
-fn each_value_is_its_distribution_s_quantile_at_the_recorded_u_and_the_marginals_are_unchanged()
-{
+fn each_value_is_its_distribution_s_quantile_at_the_recorded_u_and_the_marginals_are_unchanged() {
     let model = compile(&fixture_text()).expect("loads");
     let n = 20_000;
     // At the 0.1 % level the KS distance of n uniforms stays below 1.95 / sqrt(n).
@@ -200,7 +199,15 @@ fn parameters_in_no_correlation_keep_their_values_bit_for_bit() {
 
 fn run_to(out: &Path, extra: &[&str]) {
     sim()
-        .args(["run", "-q", "--no-charts", "--runs", "3000", "--runs-format", "csv"])
+        .args([
+            "run",
+            "-q",
+            "--no-charts",
+            "--runs",
+            "3000",
+            "--runs-format",
+            "csv",
+        ])
         .args(extra)
         .arg("--out")
         .arg(out)
@@ -249,7 +256,15 @@ fn a_scenario_without_correlations_has_no_correlations_key() {
     let file = dir.path().join("plain.toml");
     std::fs::write(&file, without_correlations()).expect("written");
     sim()
-        .args(["run", "-q", "--no-charts", "--runs", "200", "--runs-format", "none"])
+        .args([
+            "run",
+            "-q",
+            "--no-charts",
+            "--runs",
+            "200",
+            "--runs-format",
+            "none",
+        ])
         .arg("--out")
         .arg(dir.path())
         .arg(&file)
@@ -295,7 +310,14 @@ fn a_changed_correlation_changes_the_digest_and_merge_refuses_the_old_partials()
 fn sobol_refuses_correlated_parameters_naming_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = sim()
-        .args(["sensitivity", "--method", "sobol", "--runs", "128", "--no-charts"])
+        .args([
+            "sensitivity",
+            "--method",
+            "sobol",
+            "--runs",
+            "128",
+            "--no-charts",
+        ])
         .arg("--out")
         .arg(dir.path())
         .arg(fixture())
@@ -304,13 +326,24 @@ fn sobol_refuses_correlated_parameters_naming_them() {
         .get_output()
         .clone();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("assumes independent parameters"), "{stderr}");
+    assert!(
+        stderr.contains("assumes independent parameters"),
+        "{stderr}"
+    );
     assert!(stderr.contains("`x`~`y` 0.6"), "{stderr}");
     assert!(stderr.contains("--method tornado"), "{stderr}");
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
     // Holding one parameter of every pair leaves the varied ones independent.
     sim()
-        .args(["sensitivity", "--method", "sobol", "--runs", "128", "--no-charts", "-q"])
+        .args([
+            "sensitivity",
+            "--method",
+            "sobol",
+            "--runs",
+            "128",
+            "--no-charts",
+            "-q",
+        ])
         .args(["--set", "y=10", "--set", "t=1", "--set", "k=0.2"])
         .arg("--out")
         .arg(dir.path())

@@ -267,8 +267,8 @@ impl GaussianCopula {
         for (z, &u) in z.iter_mut().zip(us.iter()) {
             *z = std_normal_quantile(u.clamp(U_MIN, U_MAX));
         }
-        for i in 0..n {
-            if self.identity[i] {
+        for (i, (u, &identity)) in us.iter_mut().zip(&self.identity).enumerate() {
+            if identity {
                 continue;
             }
             let row = &self.factor[i * n..i * n + i + 1];
@@ -276,7 +276,7 @@ impl GaussianCopula {
             for (l, z) in row.iter().zip(z.iter()) {
                 zi += l * z;
             }
-            us[i] = std_normal_p(zi).clamp(U_MIN, U_MAX);
+            *u = std_normal_p(zi).clamp(U_MIN, U_MAX);
         }
     }
 }

@@ -8,8 +8,8 @@ use rand::{RngCore, SeedableRng};
 use rand_xoshiro::SplitMix64;
 
 use super::StudyConfig;
-use crate::engine::LANES;
 use crate::distribution::copula::MAX_CORRELATED;
+use crate::engine::LANES;
 use crate::model::{CorrelationModel, Model};
 use crate::rng::RunStream;
 

@@ -13,7 +13,8 @@ use crate::scenario::{CorrelationPair, Correlations, Ident, Parameter};
 
 const KEYS: &[&str] = &["pairs"];
 const PAIR_KEYS: &[&str] = &["a", "b", "rank", "rationale", "source"];
-const PAIR_EXAMPLE: &str = "write a pair as `{ a = \"trade_pressure\", b = \"public_anger\", rank = 0.6 }`";
+const PAIR_EXAMPLE: &str =
+    "write a pair as `{ a = \"trade_pressure\", b = \"public_anger\", rank = 0.6 }`";
 
 /// `[correlations]` with `pairs = [{ a, b, rank }, ...]`. `declared` is the `[parameters]`
 /// table as written, so that a parameter that failed to decode (reported already) is not
@@ -127,9 +128,7 @@ pub(super) fn decode_correlations(
                         ),
                         id.span,
                     )
-                    .with_hint(
-                        "give it a distribution (`dist = ...`), or remove the pair",
-                    ),
+                    .with_hint("give it a distribution (`dist = ...`), or remove the pair"),
                 );
             }
         }
@@ -197,7 +196,9 @@ fn parameter(
     );
     d = match suggest(&id.name, parameters.iter().map(|p| p.id.name.as_str())) {
         Some(hint) => d.with_hint(hint),
-        None => d.with_hint("only uncertain parameters (`[parameters.ID]` with a `dist`) can be correlated"),
+        None => d.with_hint(
+            "only uncertain parameters (`[parameters.ID]` with a `dist`) can be correlated",
+        ),
     };
     errors.push(d);
     None
@@ -209,7 +210,10 @@ fn position(members: &[usize], i: usize) -> usize {
 
 /// 1-based item number of the pair written at `span`.
 fn pair_position(items: &[crate::scenario::tree::Value], span: Span) -> usize {
-    items.iter().position(|v| v.span == span).map_or(0, |k| k + 1)
+    items
+        .iter()
+        .position(|v| v.span == span)
+        .map_or(0, |k| k + 1)
 }
 
 /// The error for pairs no joint distribution can have: it names the pairs that conflict (the
@@ -242,14 +246,14 @@ fn inconsistent(
             let involved: Vec<usize> = (0..pairs.len())
                 .filter(|&k| triple.contains(&local[k].0) && triple.contains(&local[k].1))
                 .collect();
-            let mut listed: Vec<String> = involved.iter().map(|&k| show(k, pairs[k].rank)).collect();
+            let mut listed: Vec<String> =
+                involved.iter().map(|&k| show(k, pairs[k].rank)).collect();
             // A pair left out is a correlation of 0, and can be what breaks the three.
             for (x, y) in [(0, 1), (0, 2), (1, 2)] {
                 let (i, j) = (triple[x], triple[y]);
-                if !involved
-                    .iter()
-                    .any(|&k| (local[k].0, local[k].1) == (i, j) || (local[k].0, local[k].1) == (j, i))
-                {
+                if !involved.iter().any(|&k| {
+                    (local[k].0, local[k].1) == (i, j) || (local[k].0, local[k].1) == (j, i)
+                }) {
                     listed.push(format!("{}~{} 0 (not listed)", name(i), name(j)));
                 }
             }
