@@ -124,7 +124,8 @@ fn target_value(target: &Target, summary: &crate::montecarlo::Summary) -> f64 {
 }
 
 /// One-at-a-time swings between each varied parameter's 5th and 95th percentiles, the others
-/// at their medians. Every point runs `config.runs` runs on common random numbers.
+/// at their medians. With `[correlations]`, a swing moves its parameter alone: the partners
+/// stay held at their medians, so a bar is the parameter's own effect, not its partners'. Every point runs `config.runs` runs on common random numbers.
 pub fn tornado(
     model: &Model,
     config: &StudyConfig,
@@ -232,6 +233,10 @@ const MATRIX_B: u64 = 2;
 /// column i from B. Row j of every matrix shares run j's stream for events and decisions, so
 /// the model's own randomness is common to the matrices. Intervals: percentile bootstrap over
 /// rows with `resamples` resamples.
+///
+/// The indices assume independent inputs: each column is drawn from its own stream, and the
+/// scenario's `[correlations]` are not applied (the CLI refuses a study whose varied
+/// parameters are correlated).
 pub fn sobol(
     model: &Model,
     config: &StudyConfig,

@@ -507,6 +507,7 @@ impl SensitivityOptions {
             Method::Tornado => SensitivityMethod::Tornado,
             Method::Sobol => {
                 check_sobol_size(study.config.runs, varied)?;
+                check_sobol_independence(&model, &study.config)?;
                 SensitivityMethod::Sobol {
                     resamples: args.resamples,
                 }
@@ -542,6 +543,35 @@ fn check_sobol_size(runs: u64, varied: u64) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// Refuses Sobol indices when two parameters the study varies are correlated: the indices
+/// (and Saltelli's design, which swaps one column at a time) assume independent inputs. A
+/// pair with a parameter held by `--set` no longer ties two varied inputs, and passes.
+fn check_sobol_independence(model: &Model, config: &StudyConfig) -> Result<(), Failure> {
+    let Some(correlations) = &model.correlations else {
+        return Ok(());
+    };
+    let varied: Vec<&str> = varied_parameters(model, config)
+        .into_iter()
+        .map(|i| model.parameters[i].id.as_str())
+        .collect();
+    let tied: Vec<String> = correlations
+        .pairs
+        .iter()
+        .filter(|(a, b, rank)| {
+            *rank != 0.0 && varied.contains(&a.as_str()) && varied.contains(&b.as_str())
+        })
+        .map(|(a, b, rank)| format!("`{a}`~`{b}` {rank}"))
+        .collect();
+    if tied.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Invalid(format!(
+        "error: --method sobol assumes independent parameters, but the scenario's [correlations] tie {}
+           = hint: use --method tornado (one parameter at a time), remove the pairs from [correlations] (or a variant that sets `pairs = []`), or hold one parameter of each pair with --set",
+        tied.join(", ")
+    )))
 }
 
 /// `backtest`, checked.

@@ -16,6 +16,7 @@
 //! (the beta/PERT quantile table and its Newton refinement).
 
 mod beta;
+pub mod copula;
 mod normal;
 
 use std::fmt;

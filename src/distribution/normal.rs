@@ -20,7 +20,7 @@ pub(super) fn std_normal_quantile(p: f64) -> f64 {
 /// enough to spoil truncated-normal moments in a tail, whereas its
 /// `erfc_inv` is good to about 1e-16. One Newton step on
 /// erfc_inv(y) = x from statrs' value fixes it; the remaining error is the
-/// conditioning 2 x^2 eps of erfc itself. Used at construction only.
+/// conditioning 2 x^2 eps of erfc itself. Used at construction, and per run by the copula.
 fn erfc_refined(x: f64) -> f64 {
     let y = erfc(x);
     if !(y > 0.0 && y < 2.0) {
@@ -31,12 +31,12 @@ fn erfc_refined(x: f64) -> f64 {
 }
 
 /// Standard normal lower tail Phi(z), accurate in relative terms for z < 0.
-fn std_normal_cdf(z: f64) -> f64 {
+pub(super) fn std_normal_cdf(z: f64) -> f64 {
     0.5 * erfc_refined(-z / SQRT_2)
 }
 
 /// Standard normal upper tail 1 - Phi(z), accurate in relative terms for z > 0.
-fn std_normal_sf(z: f64) -> f64 {
+pub(super) fn std_normal_sf(z: f64) -> f64 {
     0.5 * erfc_refined(z / SQRT_2)
 }
 

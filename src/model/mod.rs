@@ -8,6 +8,7 @@ pub mod expr;
 use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::{suggest, Diagnostic, Diagnostics, Span};
+use crate::distribution::copula::GaussianCopula;
 use crate::distribution::Distribution;
 use crate::names::{COUNT, DECIDED, SINCE, STEP, STEPS};
 use crate::rng::stream_key;
@@ -44,6 +45,8 @@ pub struct Model {
     pub backtest: Option<BacktestCase>,
     /// A calibrated variant's provenance (its `[calibration]` table), for `summary.json`.
     pub calibration: Option<scenario::Calibration>,
+    /// The rank correlations between parameters (`[correlations]`), if any.
+    pub correlations: Option<CorrelationModel>,
     /// Expressions read at the end of their step: `run --given` conditions (a study counts
     /// only the runs where all hold) and watched signs (recorded run by run).
     pub probes: Vec<ProbeModel>,
@@ -84,6 +87,43 @@ pub struct SlotLayout {
     /// First slot of the hoisted run-invariant values (`Model::hoisted`).
     pub hoisted: u32,
     pub len: u32,
+}
+
+/// The `[correlations]` of a scenario, ready to sample with: the Gaussian copula of the
+/// correlated parameters (see `distribution::copula`).
+#[derive(Debug, Clone)]
+pub struct CorrelationModel {
+    /// Parameter indexes, ascending: dimension `k` of the copula is parameter `members[k]`.
+    pub members: Vec<usize>,
+    pub copula: GaussianCopula,
+    /// The pairs as written, `(a, b, rank)`, for `summary.json`.
+    pub pairs: Vec<(String, String, f64)>,
+}
+
+impl CorrelationModel {
+    fn new(s: &Scenario, c: &scenario::Correlations) -> Option<CorrelationModel> {
+        let index = |id: &scenario::Ident| s.parameters.iter().position(|p| p.id.name == id.name);
+        let mut indexes = Vec::with_capacity(c.pairs.len());
+        for pair in &c.pairs {
+            indexes.push((index(&pair.a)?, index(&pair.b)?, pair.rank));
+        }
+        let mut members: Vec<usize> = indexes.iter().flat_map(|&(i, j, _)| [i, j]).collect();
+        members.sort_unstable();
+        members.dedup();
+        let at = |i: usize| members.partition_point(|&m| m < i);
+        let local: Vec<(usize, usize, f64)> =
+            indexes.iter().map(|&(i, j, r)| (at(i), at(j), r)).collect();
+        let copula = GaussianCopula::new(members.len(), &local).ok()?;
+        Some(CorrelationModel {
+            members,
+            copula,
+            pairs: c
+                .pairs
+                .iter()
+                .map(|p| (p.a.name.clone(), p.b.name.clone(), p.rank))
+                .collect(),
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -669,6 +709,21 @@ impl<'a> Compiler<'a> {
             })
             .collect();
 
+        // The scenario checked the pairs; a failure here would be a bug, reported all the same.
+        let correlations = match &s.correlations {
+            Some(c) => match CorrelationModel::new(s, c) {
+                Some(model) => Some(model),
+                None => {
+                    self.errors.push(Diagnostic::new(
+                        "these rank correlations cannot be sampled (their matrix has no factor)",
+                        c.span,
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+
         let hoisted = self.hoister.take().map(|h| h.programs).unwrap_or_default();
         layout.hoisted = layout.len;
         layout.len += hoisted.len() as u32;
@@ -694,6 +749,7 @@ impl<'a> Compiler<'a> {
             stack_size: 0,
             backtest: None,
             calibration: s.calibration.clone(),
+            correlations,
             probes,
             base_file: s.sources.last_name().unwrap_or(&s.file).to_string(),
         };

@@ -8,8 +8,9 @@ use rand::{RngCore, SeedableRng};
 use rand_xoshiro::SplitMix64;
 
 use super::StudyConfig;
+use crate::distribution::copula::MAX_CORRELATED;
 use crate::engine::LANES;
-use crate::model::Model;
+use crate::model::{CorrelationModel, Model};
 use crate::rng::RunStream;
 
 /// How parameter values are drawn.
@@ -102,9 +103,10 @@ pub fn permute(index: u64, n: u64, key: u64) -> u64 {
 }
 
 /// Draws the parameter values of design point `point` into `out`: each parameter's quantile
-/// function at a uniform number from its own named stream. A point is a run, or with
-/// replications a parameter set ([`StudyConfig::parameter_set`]), whose `stream` is
-/// `RunStream::new(seed, point)`.
+/// function at a uniform number from its own named stream, moved by the scenario's copula when
+/// the parameter is correlated. A point is a run, or with replications a parameter set
+/// ([`StudyConfig::parameter_set`]), whose `stream` is `RunStream::new(seed, point)`. `u_out`
+/// gets the uniform each value is the quantile at (after the copula).
 pub fn sample_parameters(
     model: &Model,
     config: &StudyConfig,
@@ -118,6 +120,12 @@ pub fn sample_parameters(
 
 /// [`sample_parameters`] for the design points `points` at once (at most [`LANES`]), lane-major
 /// (`lane * p + i`): each parameter's quantiles are taken together.
+///
+/// Three passes: every parameter's uniform (plain or hypercube), then the copula on the
+/// correlated ones, run by run, then the quantiles. A parameter in no correlation keeps its
+/// uniform, so its value is the same bits as in a scenario without `[correlations]`. `--set`
+/// and `--design` values replace a parameter's value after all this, so its correlated
+/// partners keep the draws the copula gave them.
 pub(super) fn sample_lanes(
     model: &Model,
     config: &StudyConfig,
@@ -133,7 +141,7 @@ pub(super) fn sample_lanes(
     for (i, parameter) in model.parameters.iter().enumerate() {
         for (lane, stream) in streams.iter().enumerate() {
             let jitter = stream.uniform(parameter.stream, 0);
-            us[lane] = design_uniform(
+            u_out[lane * p + i] = design_uniform(
                 config.sampling,
                 jitter,
                 points[lane],
@@ -141,11 +149,18 @@ pub(super) fn sample_lanes(
                 parameter.stream ^ config.seed,
             );
         }
+    }
+    if let Some(correlations) = &model.correlations {
+        correlate_lanes(correlations, &mut u_out[..live * p], p);
+    }
+    for (i, parameter) in model.parameters.iter().enumerate() {
+        for lane in 0..live {
+            us[lane] = u_out[lane * p + i];
+        }
         parameter
             .distribution
             .quantile_each(&us[..live], &mut values[..live]);
         for lane in 0..live {
-            u_out[lane * p + i] = us[lane];
             out[lane * p + i] = values[lane];
         }
     }
@@ -162,6 +177,23 @@ pub(super) fn sample_lanes(
             for (&i, &value) in design.columns.iter().zip(given) {
                 out[lane * p + i] = value;
             }
+        }
+    }
+}
+
+/// Applies the copula to each run's uniforms (`uniforms`: lane-major rows of `p`), in place.
+/// A pure function of each row, so a run's values do not depend on its neighbours.
+fn correlate_lanes(correlations: &CorrelationModel, uniforms: &mut [f64], p: usize) {
+    let n = correlations.members.len();
+    let mut us = [0.0; MAX_CORRELATED];
+    let mut z = [0.0; MAX_CORRELATED];
+    for row in uniforms.chunks_exact_mut(p) {
+        for (u, &i) in us.iter_mut().zip(&correlations.members) {
+            *u = row[i];
+        }
+        correlations.copula.correlate(&mut us[..n], &mut z[..n]);
+        for (&u, &i) in us.iter().zip(&correlations.members) {
+            row[i] = u;
         }
     }
 }

@@ -31,7 +31,7 @@ use aggregate::wilson;
 use design::sample_lanes;
 pub use design::{sample_parameters, DesignRows, Sampling};
 pub use summarize::summarize;
-pub use summary::{CalibrationInfo, Summary};
+pub use summary::{CalibrationInfo, CorrelationInfo, Summary};
 
 /// Runs per block: the unit of parallel work and of in-order summation.
 pub const BLOCK: u64 = 1024;

@@ -267,6 +267,16 @@ pub fn summarize(
                 effective_sample_size: c.effective_sample_size,
                 written_by: c.written_by.clone(),
             }),
+            correlations: model.correlations.as_ref().map(|c| {
+                c.pairs
+                    .iter()
+                    .map(|(a, b, rank)| CorrelationInfo {
+                        a: a.clone(),
+                        b: b.clone(),
+                        rank: *rank,
+                    })
+                    .collect()
+            }),
         },
         version: env!("CARGO_PKG_VERSION").to_string(),
         seed: config.seed,

@@ -53,6 +53,19 @@ pub struct ScenarioInfo {
     /// absent for other scenarios, whose summaries keep their bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<CalibrationInfo>,
+    /// The rank correlations between parameters the runs were drawn with (the
+    /// `[correlations]` pairs, as written); absent when the scenario has none, so that other
+    /// summaries keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlations: Option<Vec<CorrelationInfo>>,
+}
+
+/// One pair of `[correlations]`: parameters `a` and `b` have Spearman rank correlation `rank`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationInfo {
+    pub a: String,
+    pub b: String,
+    pub rank: f64,
 }
 
 /// The conditions of `run --given` and the runs that met them.
@@ -660,6 +673,14 @@ impl Summary {
         }
         for f in &self.fixed {
             number(&format!("the --set value of `{}`", f.id), f.value)?;
+        }
+        for c in self.scenario.correlations.iter().flatten() {
+            if c.a == c.b || !(-1.0..=1.0).contains(&c.rank) {
+                return Err(format!(
+                    "the correlation of `{}` and `{}` is {}; a pair is two parameters and a rank correlation lies in [-1, 1]",
+                    c.a, c.b, c.rank
+                ));
+            }
         }
         let mut total = 0u64;
         for o in &self.outcomes {

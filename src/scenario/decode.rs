@@ -6,6 +6,7 @@
 //! This file decodes the sections and checks the file as a whole; the readers of typed values
 //! and the decoding of parameters (distributions and their keys) live beside it in `decode/`.
 
+mod correlations;
 mod parameter;
 mod reader;
 
@@ -56,6 +57,7 @@ pub(super) struct Parts {
     pub metrics: Vec<Metric>,
     pub backtest: Option<Backtest>,
     pub calibration: Option<Calibration>,
+    pub correlations: Option<Correlations>,
     pub switched_off: Vec<SwitchedOff>,
 }
 
@@ -73,6 +75,7 @@ const TOP_KEYS: &[&str] = &[
     "metrics",
     "backtest",
     "calibration",
+    "correlations",
 ];
 
 pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
@@ -103,6 +106,7 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
     let metrics_table = top.table("metrics", false);
     let backtest_table = top.table("backtest", false);
     let calibration_table = top.table("calibration", false);
+    let correlations_table = top.table("correlations", false);
     for (key, entry) in &root.entries {
         if SCENARIO_KEYS.contains(&key.as_str()) {
             top.taken.push(key);
@@ -192,6 +196,11 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
     let calibration =
         calibration_table.map(|(table, span)| decode_calibration(table, span, errors));
 
+    let correlations = correlations_table.and_then(|(table, span)| {
+        let declared = parameters_table.map(|(t, _)| t);
+        correlations::decode_correlations(table, span, &parameters, declared, errors)
+    });
+
     let mut switched_off = Vec::new();
     for (kind, section) in [("event", events_table), ("decision", decisions_table)] {
         for (id, entry) in section.iter().flat_map(|(t, _)| &t.entries) {
@@ -224,6 +233,7 @@ pub(super) fn decode(root: &Table, errors: &mut Errors) -> Option<Parts> {
         metrics,
         backtest,
         calibration,
+        correlations,
         switched_off,
     };
     check_unique_ids(&parts, errors);

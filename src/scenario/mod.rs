@@ -50,6 +50,9 @@ pub struct Scenario {
     /// Present in a variant written by `alliance-sim calibrate`: where its distributions came
     /// from.
     pub calibration: Option<Calibration>,
+    /// Rank correlations between uncertain parameters (the `[correlations]` table); `None`
+    /// when the table is absent or lists no pair.
+    pub correlations: Option<Correlations>,
     /// Expressions read from the state at a date (`EXPR @ DATE`), added after loading: the
     /// conditions of `run --given` and the signs `signposts` and `discover --when` watch. Not
     /// part of the scenario's hash.
@@ -197,6 +200,30 @@ pub struct Calibration {
     pub seed: Option<u64>,
     pub effective_sample_size: Option<f64>,
     pub written_by: String,
+}
+
+/// The `[correlations]` table: Spearman rank correlations between uncertain parameters,
+/// checked to be consistent (their Pearson matrix positive semi-definite) at load time.
+#[derive(Debug, Clone)]
+pub struct Correlations {
+    /// In the order written; no parameter twice in one pair, no pair twice (in either order),
+    /// every parameter uncertain, every rank in [-1, 1].
+    pub pairs: Vec<CorrelationPair>,
+    /// Where the table is written.
+    pub span: Span,
+}
+
+/// One pair of `[correlations]`: `{ a = "x", b = "y", rank = 0.6 }`.
+#[derive(Debug, Clone)]
+pub struct CorrelationPair {
+    pub a: Ident,
+    pub b: Ident,
+    pub rank: f64,
+    /// Why the two move together, and what says so (optional, as for a parameter).
+    pub rationale: String,
+    pub source: String,
+    /// The pair as written.
+    pub span: Span,
 }
 
 /// The `[backtest]` table of a backtest case: the decision it scores and what really happened.
@@ -822,6 +849,7 @@ impl Loader {
                 metrics: parts.metrics,
                 backtest: parts.backtest,
                 calibration: parts.calibration,
+                correlations: parts.correlations,
                 probes: Vec::new(),
                 switched_off: parts.switched_off,
             }),

@@ -178,6 +178,7 @@ pub(crate) fn sample_summary() -> Summary {
             file: "scenarios/gsomia_2019.toml".into(),
             sha256: "9f2c1e7b4a0d3c58e6f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7".into(),
             calibration: None,
+            correlations: None,
         },
         version: "0.1.0".into(),
         seed: 20_191_122,
