@@ -125,7 +125,8 @@ fn target_value(target: &Target, summary: &crate::montecarlo::Summary) -> f64 {
 
 /// One-at-a-time swings between each varied parameter's 5th and 95th percentiles, the others
 /// at their medians. With `[correlations]`, a swing moves its parameter alone: the partners
-/// stay held at their medians, so a bar is the parameter's own effect, not its partners'. Every point runs `config.runs` runs on common random numbers.
+/// stay held at their medians, so a bar is the parameter's own effect, not its partners'.
+/// Every point runs `config.runs` runs on common random numbers.
 pub fn tornado(
     model: &Model,
     config: &StudyConfig,
