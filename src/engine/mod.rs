@@ -304,10 +304,10 @@ impl<'m, const N: usize> Engine<'m, N> {
         }
         self.slots[parameters..].fill([0.0; N]);
         // Not happened yet: `ID.since` is not a number, so reading it then is visible.
-        for event in &model.events {
+        for event in model.events.iter().filter(|e| e.clock) {
             self.slots[event.last_slot as usize] = [f64::NAN; N];
         }
-        for decision in &model.decisions {
+        for decision in model.decisions.iter().filter(|d| d.clock) {
             self.slots[decision.last_slot as usize] = [f64::NAN; N];
         }
         self.slots[model.layout.steps as usize] = [f64::from(model.time.steps); N];
@@ -395,10 +395,12 @@ impl<'m, const N: usize> Engine<'m, N> {
                 self.slots[fired_slot][l] = fired;
                 self.slots[count_slot][l] += fired;
             }
-            let last = &mut self.slots[event.last_slot as usize];
-            for l in 0..N {
-                if fires[l] {
-                    last[l] = f64::from(step);
+            if event.clock {
+                let last = &mut self.slots[event.last_slot as usize];
+                for l in 0..N {
+                    if fires[l] {
+                        last[l] = f64::from(step);
+                    }
                 }
             }
             self.changes.clear();
@@ -545,9 +547,11 @@ impl<'m, const N: usize> Engine<'m, N> {
                             t[lane],
                         ));
                     }
-                    let counts = &self.slots[decision.count_slot as usize];
                     // Each time has its own draw: the n-th (from 0) is counter n of the stream.
-                    let occurrence = counts.map(|n| n as u64);
+                    let occurrence = match decision.recur {
+                        None => [0; N],
+                        Some(_) => self.slots[decision.count_slot as usize].map(|n| n as u64),
+                    };
                     for l in 0..N {
                         if due[l] {
                             let u = self.streams[l].uniform(decision.stream, occurrence[l]);
@@ -580,9 +584,13 @@ impl<'m, const N: usize> Engine<'m, N> {
                     self.choices[i][l] = chosen[l] as u16;
                     self.slots[decision.decided_slot as usize][l] = 1.0;
                     self.slots[option.slot as usize][l] = 1.0;
-                    self.slots[decision.last_slot as usize][l] = f64::from(step);
-                    self.slots[decision.count_slot as usize][l] += 1.0;
-                    self.slots[option.count_slot as usize][l] += 1.0;
+                    if decision.clock {
+                        self.slots[decision.last_slot as usize][l] = f64::from(step);
+                    }
+                    if decision.recur.is_some() {
+                        self.slots[decision.count_slot as usize][l] += 1.0;
+                        self.slots[option.count_slot as usize][l] += 1.0;
+                    }
                 }
             }
             self.changes.clear();

@@ -191,6 +191,8 @@ pub struct EventModel {
     pub fired_slot: u32,
     /// The step it last fired at, NaN before it first does: `ID.since` reads `step` minus it.
     pub last_slot: u32,
+    /// Whether an expression reads `ID.since`: only then does the engine keep `last_slot`.
+    pub clock: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -239,7 +241,10 @@ pub struct DecisionModel {
     pub decided_slot: u32,
     /// The step it was taken at, NaN before: `ID.since` reads `step` minus it.
     pub last_slot: u32,
-    /// `ID.count`: how many times it was taken.
+    /// Whether an expression reads `ID.since`: only then does the engine keep `last_slot`.
+    pub clock: bool,
+    /// `ID.count`: how many times it was taken; for a decision taken at most once, the same
+    /// slot as `decided_slot` (and each option's count its `slot`).
     pub count_slot: u32,
     /// `None`: taken at most once.
     pub recur: Option<scenario::Recurrence>,
@@ -592,6 +597,7 @@ impl<'a> Compiler<'a> {
                     count_slot: layout.vars + var_ids.len() as u32 + 2 * i as u32,
                     fired_slot: layout.vars + var_ids.len() as u32 + 2 * i as u32 + 1,
                     last_slot: names.slots[&format!("{}{LAST}", e.id.name)].0,
+                    clock: false,
                 }
             })
             .collect();
@@ -660,6 +666,7 @@ impl<'a> Compiler<'a> {
                         .collect(),
                     decided_slot,
                     last_slot: names.slots[&format!("{}{LAST}", d.id.name)].0,
+                    clock: false,
                     count_slot: names.slots[&format!("{}.count", d.id.name)].0,
                     recur: d.recur.clone(),
                     stream: stream_key("decision", &d.id.name),
@@ -754,7 +761,14 @@ impl<'a> Compiler<'a> {
             base_file: s.sources.last_name().unwrap_or(&s.file).to_string(),
         };
         model.backtest = s.backtest.as_ref().and_then(|b| backtest_case(&model, b));
-        model.stack_size = max_stack(&model).max(1);
+        model.stack_size = programs(&model).map(|p| p.stack_size()).max().unwrap_or(1);
+        let read: HashSet<u32> = programs(&model).flat_map(|p| p.slots_read()).collect();
+        for event in &mut model.events {
+            event.clock = read.contains(&event.last_slot);
+        }
+        for decision in &mut model.decisions {
+            decision.clock = read.contains(&decision.last_slot);
+        }
         Some(model)
     }
 
@@ -834,10 +848,22 @@ impl<'a> Compiler<'a> {
             clocks.entry(since).or_insert((clock(&last), Type::Number));
         }
         for d in &s.decisions {
-            add(&mut slots, format!("{}.count", d.id.name), Type::Number);
-            for o in &d.options {
-                let name = format!("{}.{}.count", d.id.name, o.id.name);
-                add(&mut slots, name, Type::Number);
+            let counts = std::iter::once((
+                format!("{}.count", d.id.name),
+                format!("{}.{DECIDED}", d.id.name),
+            ))
+            .chain(d.options.iter().map(|o| {
+                let option = format!("{}.{}", d.id.name, o.id.name);
+                (format!("{option}.count"), option)
+            }));
+            for (count, flag) in counts {
+                if d.recur.is_some() {
+                    add(&mut slots, count, Type::Number);
+                } else if let Some(&(slot, _)) = slots.get(&flag) {
+                    // Taken at most once: its count is its flag (0 or 1), so the engine keeps
+                    // no second copy to update.
+                    slots.insert(count, (slot, Type::Number));
+                }
             }
         }
         let step = add(&mut slots, STEP.into(), Type::Number);
@@ -1247,7 +1273,8 @@ fn placeholder() -> Program {
     expr::compile(&zero, &Empty, None).unwrap_or_else(|_| unreachable!("`0` compiles"))
 }
 
-fn max_stack(model: &Model) -> usize {
+/// Every program of the model, in no particular order.
+fn programs(model: &Model) -> impl Iterator<Item = &Program> {
     let mut programs: Vec<&Program> = Vec::new();
     programs.extend(model.vars.iter().map(|v| &v.init));
     fn effects(e: &[EffectModel]) -> impl Iterator<Item = &Program> {
@@ -1278,7 +1305,7 @@ fn max_stack(model: &Model) -> usize {
     programs.extend(model.metrics.iter().map(|m| &m.expr));
     programs.extend(model.probes.iter().map(|g| &g.value));
     programs.extend(model.hoisted.iter());
-    programs.iter().map(|p| p.stack_size()).max().unwrap_or(1)
+    programs.into_iter()
 }
 
 #[cfg(test)]
@@ -1388,6 +1415,33 @@ mod tests {
                 .starts_with("derived values are nested more than 64 deep"),
             "{e:?}"
         );
+    }
+
+    fn compiled(text: &str) -> super::Model {
+        let scenario = crate::scenario::load_str("t.toml", text, None).expect("loads");
+        super::compile(scenario).expect("compiles")
+    }
+
+    /// What a scenario does not use costs the engine nothing: a decision taken at most once
+    /// counts in its own flags, and only a clock that an expression reads is kept.
+    #[test]
+    fn unused_counts_and_clocks_take_no_slots_or_work() {
+        let model = compiled(MINIMAL);
+        let exit = &model.decisions[0];
+        assert_eq!(exit.count_slot, exit.decided_slot);
+        for option in &exit.options {
+            assert_eq!(option.count_slot, option.slot);
+        }
+        assert!(!exit.clock && model.events.iter().all(|e| !e.clock));
+
+        let text = MINIMAL.replace(
+            "expr = \"seoul.anger\"",
+            "expr = \"launch.since + exit.since\"",
+        );
+        let model = compiled(&text);
+        assert!(model.decisions[0].clock);
+        let clocks: Vec<bool> = model.events.iter().map(|e| e.clock).collect();
+        assert_eq!(clocks, [false, true], "only `launch.since` is read");
     }
 
     #[test]

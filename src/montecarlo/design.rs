@@ -121,11 +121,11 @@ pub fn sample_parameters(
 /// [`sample_parameters`] for the design points `points` at once (at most [`LANES`]), lane-major
 /// (`lane * p + i`): each parameter's quantiles are taken together.
 ///
-/// Three passes: every parameter's uniform (plain or hypercube), then the copula on the
-/// correlated ones, run by run, then the quantiles. A parameter in no correlation keeps its
-/// uniform, so its value is the same bits as in a scenario without `[correlations]`. `--set`
-/// and `--design` values replace a parameter's value after all this, so its correlated
-/// partners keep the draws the copula gave them.
+/// With `[correlations]`, three passes: every parameter's uniform (plain or hypercube), then the
+/// copula on the correlated ones, run by run, then the quantiles; without, one. A parameter in no
+/// correlation keeps its uniform, so its value is the same bits as in a scenario without
+/// `[correlations]`. `--set` and `--design` values replace a parameter's value after all this, so
+/// its correlated partners keep the draws the copula gave them.
 pub(super) fn sample_lanes(
     model: &Model,
     config: &StudyConfig,
@@ -138,29 +138,43 @@ pub(super) fn sample_lanes(
     let mut us = [0.0; LANES];
     let mut values = [0.0; LANES];
     let live = streams.len();
-    for (i, parameter) in model.parameters.iter().enumerate() {
-        for (lane, stream) in streams.iter().enumerate() {
+    let uniforms = |i: usize, us: &mut [f64]| {
+        let parameter = &model.parameters[i];
+        for (u, (stream, &point)) in us.iter_mut().zip(streams.iter().zip(points)) {
             let jitter = stream.uniform(parameter.stream, 0);
-            u_out[lane * p + i] = design_uniform(
+            *u = design_uniform(
                 config.sampling,
                 jitter,
-                points[lane],
+                point,
                 config.parameter_sets(),
                 parameter.stream ^ config.seed,
             );
         }
-    }
+    };
+    // Without correlations one pass, uniform then quantile, keeps the sampling as cheap as
+    // before the copula existed.
     if let Some(correlations) = &model.correlations {
+        for i in 0..p {
+            uniforms(i, &mut us[..live]);
+            for lane in 0..live {
+                u_out[lane * p + i] = us[lane];
+            }
+        }
         correlate_lanes(correlations, &mut u_out[..live * p], p);
     }
     for (i, parameter) in model.parameters.iter().enumerate() {
-        for lane in 0..live {
-            us[lane] = u_out[lane * p + i];
+        if model.correlations.is_some() {
+            for lane in 0..live {
+                us[lane] = u_out[lane * p + i];
+            }
+        } else {
+            uniforms(i, &mut us[..live]);
         }
         parameter
             .distribution
             .quantile_each(&us[..live], &mut values[..live]);
         for lane in 0..live {
+            u_out[lane * p + i] = us[lane];
             out[lane * p + i] = values[lane];
         }
     }
