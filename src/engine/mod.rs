@@ -54,6 +54,9 @@ pub struct DecisionDetail<'a> {
     pub temperature: Option<f64>,
     /// A fact (`fixed = "option"`): no utilities were read (they are NaN) and nothing drawn.
     pub fixed: bool,
+    /// A timed decision that waited at its deadline, so took its `default`: `probabilities`
+    /// are those of its options beside waiting.
+    pub forced: bool,
     pub changes: &'a [(usize, f64, f64)],
 }
 
@@ -104,6 +107,8 @@ pub struct Engine<'m, const N: usize> {
     outcomes: [usize; N],
     utilities: Vec<[f64; N]>,
     probabilities: Vec<f64>,
+    /// Per decision, whether a timed one took its default at the deadline.
+    forced: Vec<[bool; N]>,
     /// Each option's probability when its decision was taken, `decision * max_options +
     /// option`; kept only when asked ([`Engine::keep_option_probabilities`]), for analyses that
     /// weigh a run by how likely it made what happened.
@@ -142,8 +147,10 @@ impl<'m, const N: usize> Engine<'m, N> {
             metrics: vec![[0.0; N]; model.metrics.len()],
             timeline: vec![[0.0; N]; steps * model.metrics.len()],
             outcomes: [0; N],
-            utilities: vec![[0.0; N]; max_options],
-            probabilities: vec![0.0; max_options],
+            // One more than the options: a timed decision's waiting.
+            utilities: vec![[0.0; N]; max_options + 1],
+            probabilities: vec![0.0; max_options + 1],
+            forced: vec![[false; N]; model.decisions.len()],
             option_probabilities: Vec::new(),
             max_options,
             probes: vec![[0.0; N]; model.probes.len()],
@@ -222,6 +229,20 @@ impl<'m, const N: usize> Engine<'m, N> {
     /// How many times decision `decision` was taken in lane `lane` (0 or 1 unless it recurs).
     pub fn decision_count(&self, decision: usize, lane: usize) -> u32 {
         self.slots[self.model.decisions[decision].count_slot as usize][lane] as u32
+    }
+
+    /// The step decision `decision` was last taken at in lane `lane`, if it was. Kept only for
+    /// decisions whose clock is kept ([`crate::model::DecisionModel::clock`]): timed ones and
+    /// those an expression reads `ID.since` of.
+    pub fn decision_step(&self, decision: usize, lane: usize) -> Option<u32> {
+        let d = &self.model.decisions[decision];
+        let step = self.slots[d.last_slot as usize][lane];
+        (d.clock && !step.is_nan()).then_some(step as u32)
+    }
+
+    /// Whether timed decision `decision` took its default at the deadline in lane `lane`.
+    pub fn decision_forced(&self, decision: usize, lane: usize) -> bool {
+        self.forced[decision][lane]
     }
 
     /// How many times option `option` of decision `decision` was taken in lane `lane`.
@@ -318,6 +339,9 @@ impl<'m, const N: usize> Engine<'m, N> {
             self.slots[hoisted + k] = program.eval(&self.slots, &mut self.stack);
         }
         self.choices.fill([NOT_TAKEN; N]);
+        if model.decisions.iter().any(|d| d.timing.is_some()) {
+            self.forced.fill([false; N]);
+        }
         self.option_probabilities.fill([0.0; N]);
         self.probes.fill([0.0; N]);
         let vars = model.layout.vars as usize;
@@ -436,14 +460,20 @@ impl<'m, const N: usize> Engine<'m, N> {
     fn take_decisions<O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
         for (i, decision) in model.decisions.iter().enumerate() {
-            let mut due = match &decision.recur {
-                None => {
+            let mut due = match (&decision.recur, &decision.timing) {
+                (_, Some(timing)) => {
+                    if step < timing.from || step > timing.until {
+                        continue;
+                    }
+                    self.choices[i].map(|c| c == NOT_TAKEN)
+                }
+                (None, None) => {
                     if decision.at.is_some_and(|at| at != step) {
                         continue;
                     }
                     self.choices[i].map(|c| c == NOT_TAKEN)
                 }
-                Some(recur) => {
+                (Some(recur), None) => {
                     let scheduled = match (decision.at, recur.every) {
                         (Some(at), Some(every)) => step >= at && (step - at) % every == 0,
                         _ => true,
@@ -482,6 +512,18 @@ impl<'m, const N: usize> Engine<'m, N> {
                 }
                 self.utilities[k] = u;
             }
+            // A timed decision has one more alternative, waiting, after its options.
+            let mut alternatives = n;
+            if let Some(timing) = &decision.timing {
+                let u = timing.wait.eval(&self.slots, &mut self.stack);
+                if let Some(lane) = first_not_finite(&u, &deciding) {
+                    let origin = decision.origin.to_string();
+                    let what = "the utility of waiting (`wait`)";
+                    return Err(self.error(lane, step, what, &origin, &timing.wait, u[lane]));
+                }
+                self.utilities[n] = u;
+                alternatives = n + 1;
+            }
             let mut chosen = [0usize; N];
             let mut temperature = None;
             match &decision.choice {
@@ -507,7 +549,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                 ChoiceModel::Argmax => {
                     for (l, c) in chosen.iter_mut().enumerate() {
                         let mut best = 0;
-                        for k in 1..n {
+                        for k in 1..alternatives {
                             if self.utilities[k][l] > self.utilities[best][l] {
                                 best = k;
                             }
@@ -547,17 +589,19 @@ impl<'m, const N: usize> Engine<'m, N> {
                             t[lane],
                         ));
                     }
-                    // Each time has its own draw: the n-th (from 0) is counter n of the stream.
-                    let occurrence = match decision.recur {
-                        None => [0; N],
-                        Some(_) => self.slots[decision.count_slot as usize].map(|n| n as u64),
+                    // Each time has its own draw: the n-th (from 0) is counter n of the stream;
+                    // a timed decision draws once per step it is open, counter `step`.
+                    let occurrence = match (&decision.recur, &decision.timing) {
+                        (Some(_), _) => self.slots[decision.count_slot as usize].map(|n| n as u64),
+                        (None, Some(_)) => [u64::from(step); N],
+                        (None, None) => [0; N],
                     };
                     for l in 0..N {
                         if due[l] {
                             let u = self.streams[l].uniform(decision.stream, occurrence[l]);
                             chosen[l] = logit_choice(
-                                self.utilities[..n].iter().map(|u| u[l]),
-                                &mut self.probabilities[..n],
+                                self.utilities[..alternatives].iter().map(|u| u[l]),
+                                &mut self.probabilities[..alternatives],
                                 t[l],
                                 u,
                             );
@@ -570,6 +614,25 @@ impl<'m, const N: usize> Engine<'m, N> {
                         }
                     }
                     temperature = Some(t[0]);
+                }
+            }
+            let mut forced = false;
+            if let Some(timing) = &decision.timing {
+                // Waiting leaves it open, except at the deadline, where it takes the default.
+                for l in 0..N {
+                    if due[l] && chosen[l] == n {
+                        match timing.default.filter(|_| step == timing.until) {
+                            Some(default) => {
+                                chosen[l] = default;
+                                self.forced[i][l] = true;
+                            }
+                            None => due[l] = false,
+                        }
+                    }
+                }
+                forced = self.forced[i][0];
+                if !any(&due) {
+                    continue;
                 }
             }
             for l in 0..N {
@@ -611,6 +674,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                     chosen: chosen[0],
                     temperature,
                     fixed: fixed.is_some(),
+                    forced,
                     changes: &self.changes,
                 };
                 observer.decision_taken(step, i, &detail);

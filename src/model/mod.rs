@@ -248,7 +248,19 @@ pub struct DecisionModel {
     pub count_slot: u32,
     /// `None`: taken at most once.
     pub recur: Option<scenario::Recurrence>,
+    /// A decision open over a window, with waiting as one more choice ([`scenario::Timing`]).
+    pub timing: Option<TimingModel>,
     pub stream: u64,
+}
+
+/// [`scenario::Timing`], compiled.
+#[derive(Debug, Clone)]
+pub struct TimingModel {
+    pub from: u32,
+    pub until: u32,
+    /// The utility of waiting, beside the options'.
+    pub wait: Program,
+    pub default: Option<usize>,
 }
 
 impl DecisionModel {
@@ -341,6 +353,7 @@ impl Model {
         let decision_reads = |d: &DecisionModel| -> Vec<u32> {
             let mut programs: Vec<&Program> = d.when.iter().collect();
             programs.extend(d.options.iter().map(|o| &o.utility));
+            programs.extend(d.timing.iter().map(|t| &t.wait));
             if let ChoiceModel::Logit { temperature } = &d.choice {
                 programs.push(temperature);
             }
@@ -669,6 +682,12 @@ impl<'a> Compiler<'a> {
                     clock: false,
                     count_slot: names.slots[&format!("{}.count", d.id.name)].0,
                     recur: d.recur.clone(),
+                    timing: d.timing.as_ref().map(|t| TimingModel {
+                        from: t.from,
+                        until: t.until,
+                        wait: self.expr(&t.wait, &names, Type::Number),
+                        default: t.default,
+                    }),
                     stream: stream_key("decision", &d.id.name),
                 }
             })
@@ -767,7 +786,8 @@ impl<'a> Compiler<'a> {
             event.clock = read.contains(&event.last_slot);
         }
         for decision in &mut model.decisions {
-            decision.clock = read.contains(&decision.last_slot);
+            // A timed decision's step is reported, and read from its clock.
+            decision.clock = read.contains(&decision.last_slot) || decision.timing.is_some();
         }
         Some(model)
     }
@@ -1300,6 +1320,7 @@ fn programs(model: &Model) -> impl Iterator<Item = &Program> {
             programs.push(&o.utility);
             programs.extend(effects(&o.effects));
         }
+        programs.extend(d.timing.iter().map(|t| &t.wait));
     }
     programs.extend(model.outcomes.iter().filter_map(|o| o.when.as_ref()));
     programs.extend(model.metrics.iter().map(|m| &m.expr));

@@ -40,7 +40,24 @@ pub struct Accumulator {
     /// then absent from a partial, whose bytes stay as they were.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) recurring: Vec<RecurringCounts>,
+    /// Per timed decision, in model order: when it was taken. Empty without one, and then
+    /// absent from a partial.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) timed: Vec<TimedCounts>,
 }
+
+/// When a timed decision was taken, over runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimedCounts {
+    /// Runs that took option k at step `from + j`: `by_step[j * options + k]`, j over its window.
+    pub(super) by_step: Vec<u64>,
+    /// Runs that waited at the deadline and so took the default.
+    pub(super) forced: u64,
+}
+
+/// What a run hands over for a timed decision: the step it was taken at and whether the
+/// deadline forced it; `None`, not taken.
+pub(super) type TimedRun = Option<(u32, bool)>;
 
 /// How often a recurring decision was taken, over runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +116,18 @@ impl Accumulator {
                     option_any: vec![0; d.options.len()],
                 })
                 .collect(),
+            timed: model
+                .decisions
+                .iter()
+                .filter_map(|d| {
+                    let t = d.timing.as_ref()?;
+                    let window = (t.until - t.from + 1) as usize;
+                    Some(TimedCounts {
+                        by_step: vec![0; window * d.options.len()],
+                        forced: 0,
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -148,6 +177,10 @@ impl Accumulator {
             add_counts(&mut a.by_times, &b.by_times);
             add_counts(&mut a.option_times, &b.option_times);
             add_counts(&mut a.option_any, &b.option_any);
+        }
+        for (a, b) in self.timed.iter_mut().zip(&other.timed) {
+            add_counts(&mut a.by_step, &b.by_step);
+            a.forced += b.forced;
         }
     }
 
@@ -250,6 +283,32 @@ impl Accumulator {
             if !consistent {
                 return Err(format!(
                     "the option counts of recurring decision `{}` do not fit its times",
+                    d.id
+                ));
+            }
+        }
+        let timed: Vec<_> = model
+            .decisions
+            .iter()
+            .filter_map(|d| Some((d, d.timing.as_ref()?)))
+            .collect();
+        length("timed", self.timed.len(), timed.len())?;
+        for ((d, t), counts) in timed.iter().zip(&self.timed) {
+            let options = d.options.len();
+            let window = (t.until - t.from + 1) as usize;
+            length(
+                &format!("by_step of decision `{}`", d.id),
+                counts.by_step.len(),
+                window * options,
+            )?;
+            // Taken at most once a run, so its steps count at most the runs; only the default
+            // at the deadline can be forced.
+            let at_deadline = t
+                .default
+                .map_or(0, |k| counts.by_step[(window - 1) * options + k]);
+            if sum(&counts.by_step)? > runs || counts.forced > at_deadline {
+                return Err(format!(
+                    "the steps timed decision `{}` was taken at do not fit its {runs} runs",
                     d.id
                 ));
             }
@@ -530,6 +589,8 @@ pub(super) struct RunResult<'a> {
     pub(super) event_counts: &'a [u32],
     /// Per recurring decision, the times it was taken, then each option's.
     pub(super) decision_times: &'a [u32],
+    /// Per timed decision, when it was taken.
+    pub(super) timed: &'a [TimedRun],
 }
 
 /// Adds one run to the aggregates and to the rows.
@@ -585,6 +646,19 @@ fn count(model: &Model, drivers: &[DriverBins], acc: &mut Accumulator, run: &Run
         for (k, &n) in decision[1..].iter().enumerate() {
             counts.option_times[k] += u64::from(n);
             counts.option_any[k] += u64::from(n > 0);
+        }
+    }
+    if !acc.timed.is_empty() {
+        let timed = model.decisions.iter().enumerate().filter_map(|(i, d)| {
+            let t = d.timing.as_ref()?;
+            Some((i, d.options.len(), t.from))
+        });
+        for (((i, options, from), counts), taken) in timed.zip(&mut acc.timed).zip(run.timed) {
+            if let (Some((step, forced)), Some(option)) = (taken, run.choices[i]) {
+                let j = (step - from) as usize;
+                counts.by_step[j * options + usize::from(option)] += 1;
+                counts.forced += u64::from(*forced);
+            }
         }
     }
     // (The end-of-run sketches are filled by the caller, a batch of runs at a time.)

@@ -165,6 +165,8 @@ struct BlockScratch {
     event_counts: Vec<u32>,
     /// Per recurring decision, the times it was taken, then each option's times.
     decision_times: Vec<u32>,
+    /// Per timed decision, when it was taken.
+    timed: Vec<accumulator::TimedRun>,
     /// How each parameter's runs are binned for the drivers table.
     drivers: Vec<accumulator::DriverBins>,
     /// With replications, the current parameter set's runs per outcome so far.
@@ -192,6 +194,14 @@ fn simulate_block(
         metrics: vec![0.0; m],
         event_counts: vec![0; model.events.len()],
         decision_times: vec![0; accumulator::recurring_width(model)],
+        timed: vec![
+            None;
+            model
+                .decisions
+                .iter()
+                .filter(|d| d.timing.is_some())
+                .count()
+        ],
         drivers: accumulator::driver_bins(model, config),
         set_counts: vec![0; model.outcomes.len()],
     };
@@ -291,6 +301,15 @@ fn simulate_block(
                     }
                 }
             }
+            if !scratch.timed.is_empty() {
+                let timed =
+                    (0..model.decisions.len()).filter(|&d| model.decisions[d].timing.is_some());
+                for (slot, d) in scratch.timed.iter_mut().zip(timed) {
+                    *slot = lanes
+                        .decision_step(d, lane)
+                        .map(|step| (step, lanes.decision_forced(d, lane)));
+                }
+            }
             let outcome = lanes.outcome(lane);
             if replications > 1 {
                 // A block holds whole sets, so a set's last run closes its count.
@@ -311,6 +330,7 @@ fn simulate_block(
                 metrics: &scratch.metrics,
                 event_counts: &scratch.event_counts,
                 decision_times: &scratch.decision_times,
+                timed: &scratch.timed,
             };
             if counted {
                 record(model, &scratch.drivers, acc, rows.as_deref_mut(), &result);

@@ -1,9 +1,9 @@
 //! The summary of a study, from its aggregates.
 
-use super::accumulator::{driver_bins, DriverBins};
+use super::accumulator::{driver_bins, DriverBins, TimedCounts};
 use super::aggregate::{wilson, ValueCounts};
 use super::{summary, Accumulator, StudyConfig, StudyError, Summary, DRIVER_BINS, HISTOGRAM_BINS};
-use crate::model::Model;
+use crate::model::{DecisionModel, Model, TimingModel};
 use crate::scenario::MetricKind;
 
 /// Turns aggregates into the summary written to `summary.json`. Fails only when a statistic of
@@ -33,6 +33,7 @@ pub fn summarize(
         })
         .collect();
     let mut recurring = acc.recurring.iter();
+    let mut timed = acc.timed.iter();
     let decisions = model
         .decisions
         .iter()
@@ -61,6 +62,10 @@ pub fn summarize(
                         })
                         .collect(),
                 })
+            }),
+            timing: d.timing.as_ref().and_then(|t| {
+                let c = timed.next()?;
+                Some(timing_summary(d, t, c, &dates, n))
             }),
             id: d.id.clone(),
             label: d.doc.label.clone(),
@@ -375,5 +380,60 @@ fn bin_edge(distribution: &crate::distribution::Distribution, q: f64) -> f64 {
         hi
     } else {
         distribution.quantile(q.clamp(0.001, 0.999))
+    }
+}
+
+/// When a timed decision was taken, from its counts by step and option.
+fn timing_summary(
+    d: &DecisionModel,
+    t: &TimingModel,
+    c: &TimedCounts,
+    dates: &[String],
+    n: u64,
+) -> summary::TimingSummary {
+    let share = |count: u64| if n == 0 { 0.0 } else { count as f64 / n as f64 };
+    let options = d.options.len();
+    let steps: Vec<summary::TimingStep> = c
+        .by_step
+        .chunks_exact(options.max(1))
+        .enumerate()
+        .filter_map(|(j, runs_by_option)| {
+            let runs: u64 = runs_by_option.iter().sum();
+            let step = t.from + j as u32;
+            (runs > 0).then(|| summary::TimingStep {
+                step,
+                date: dates[step as usize].clone(),
+                runs,
+                share: share(runs),
+                options: runs_by_option.to_vec(),
+            })
+        })
+        .collect();
+    let taken: u64 = steps.iter().map(|s| s.runs).sum();
+    // Exact: the sum of steps fits in u128 whatever the runs.
+    let step_total: u128 = steps
+        .iter()
+        .map(|s| u128::from(s.step) * u128::from(s.runs))
+        .sum();
+    let mut so_far = 0u64;
+    let median_step = steps
+        .iter()
+        .find(|s| {
+            so_far += s.runs;
+            2 * u128::from(so_far) >= u128::from(taken)
+        })
+        .map(|s| s.step);
+    summary::TimingSummary {
+        from: t.from,
+        until: t.until,
+        from_date: dates[t.from as usize].clone(),
+        until_date: dates[t.until as usize].clone(),
+        default: t.default.map(|k| d.options[k].id.clone()),
+        forced: c.forced,
+        forced_share: share(c.forced),
+        mean_step: (taken > 0).then(|| step_total as f64 / taken as f64),
+        median_step,
+        median_date: median_step.map(|s| dates[s as usize].clone()),
+        steps,
     }
 }

@@ -330,6 +330,41 @@ pub struct DecisionSummary {
     /// option taken last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurring: Option<RecurringSummary>,
+    /// A timed decision (`wait`): when it was taken, over runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<TimingSummary>,
+}
+
+/// When a timed decision was taken. Shares are of all runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimingSummary {
+    /// Its window, both ends included.
+    pub from: u32,
+    pub until: u32,
+    pub from_date: String,
+    pub until_date: String,
+    /// The option waiting at the deadline takes, if any.
+    pub default: Option<String>,
+    /// Runs that waited at the deadline and so took the default.
+    pub forced: u64,
+    pub forced_share: f64,
+    /// Among the runs that took it: the mean step, and the first step by which half of them
+    /// had (`None` when no run took it).
+    pub mean_step: Option<f64>,
+    pub median_step: Option<u32>,
+    pub median_date: Option<String>,
+    /// Each step it was taken at in some run, in order: the runs that took each option then.
+    pub steps: Vec<TimingStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimingStep {
+    pub step: u32,
+    pub date: String,
+    pub runs: u64,
+    pub share: f64,
+    /// Runs per option, in the decision's option order.
+    pub options: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -745,6 +780,46 @@ impl Summary {
                             o.mean_times, o.share_with_any
                         ));
                     }
+                }
+            }
+            if let Some(t) = &d.timing {
+                let what = format!("timed decision `{}`", d.id);
+                let in_order = t.steps.windows(2).all(|w| w[0].step < w[1].step);
+                let in_window = t.steps.iter().all(|s| (t.from..=t.until).contains(&s.step));
+                if t.from > t.until
+                    || !in_order
+                    || !in_window
+                    || t.steps.iter().any(|s| s.options.len() != d.options.len())
+                {
+                    return Err(format!("{what}: its steps do not fit its window"));
+                }
+                for (k, o) in d.options.iter().enumerate() {
+                    let by_steps = t
+                        .steps
+                        .iter()
+                        .try_fold(0u64, |a, s| a.checked_add(s.options[k]));
+                    if by_steps != Some(o.count) {
+                        return Err(format!(
+                            "{what}: option `{}` is taken {} times by step, not {}",
+                            o.id,
+                            by_steps.unwrap_or(u64::MAX),
+                            o.count
+                        ));
+                    }
+                }
+                for step in &t.steps {
+                    let what = format!("{what} at step {}", step.step);
+                    share(&what, step.share)?;
+                    if step.options.iter().try_fold(0u64, |a, &n| a.checked_add(n))
+                        != Some(step.runs)
+                    {
+                        return Err(format!("{what}: its options do not add up to its runs"));
+                    }
+                }
+                share(&format!("{what}: forced_share"), t.forced_share)?;
+                let taken = runs - d.not_taken.min(runs);
+                if t.forced > taken || t.median_step.is_some() != (taken > 0) {
+                    return Err(format!("{what}: forced or median do not fit its runs"));
                 }
             }
             if total != runs {

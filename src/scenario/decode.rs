@@ -817,6 +817,17 @@ fn decode_decision(
         .entries
         .contains_key("times")
         .then(|| r.integer("times", true, 1, i64::from(MAX_DECISION_TIMES)));
+    let wait = r.expr("wait", false);
+    let from = if r.table.entries.contains_key("from") {
+        step_value(&mut r, "from", time).map(Some)
+    } else {
+        Some(None)
+    };
+    let default = r
+        .table
+        .entries
+        .contains_key("default")
+        .then(|| r.ident_ref("default"));
     let fixed = match r.table.entries.get("fixed").map(|e| &e.value) {
         None => None,
         Some(v) if !matches!(v.kind, Kind::String(_)) => {
@@ -844,6 +855,9 @@ fn decode_decision(
         "every",
         "until",
         "times",
+        "wait",
+        "from",
+        "default",
     ]));
     let choice = match (choice_kind, temperature) {
         ("logit", Some(temperature)) => Choice::Logit { temperature },
@@ -869,7 +883,7 @@ fn decode_decision(
         (_, None) => Choice::Argmax,
     };
     let at = at?;
-    if at.is_none() && when.is_none() {
+    if at.is_none() && when.is_none() && !table.entries.contains_key("wait") {
         errors.push(
             Diagnostic::new(
                 format!(
@@ -921,17 +935,58 @@ fn decode_decision(
         Some(None) => return None, // not a string: reported
         Some(Some(written)) => Some(fixed_option(&id, &written, at, &options, errors)?),
     };
-    let recur = recurrence(
-        &id,
-        table,
-        at,
-        every,
-        until?,
-        times,
-        fixed.is_some(),
-        time,
-        errors,
-    )?;
+    let until = until?;
+    let timing = match wait {
+        Some(wait) => Some(timing(
+            &id,
+            table,
+            TimingKeys {
+                at,
+                from: from?,
+                until,
+                wait,
+                default: default.map(|d| d.ok_or(())).transpose().ok()?,
+                recurs: every.is_some() || times.is_some(),
+                fixed: fixed.is_some(),
+            },
+            &options,
+            time,
+            errors,
+        )?),
+        None => {
+            // `from` and `default` belong to a timed decision: without `wait` they say nothing.
+            let stray = ["from", "default"]
+                .into_iter()
+                .find(|k| table.entries.contains_key(*k));
+            if let Some(key) = stray {
+                let span = table.entries[key].key_span;
+                errors.push(
+                    Diagnostic::new(
+                        format!("decision `{}` has `{key}` but no `wait`: `{key}` belongs to a timed decision", id.name),
+                        span,
+                    )
+                    .with_hint("add `wait = \"...\"` (the utility of waiting) to keep it open over a window, or drop `from` and `default`"),
+                );
+                return None;
+            }
+            from?;
+            None
+        }
+    };
+    let recur = match timing {
+        Some(_) => None,
+        None => recurrence(
+            &id,
+            table,
+            at,
+            every,
+            until,
+            times,
+            fixed.is_some(),
+            time,
+            errors,
+        )?,
+    };
     Some(enabled.then_some(Decision {
         id,
         doc,
@@ -942,7 +997,107 @@ fn decode_decision(
         options,
         fixed,
         recur,
+        timing,
     }))
+}
+
+/// The keys of a timed decision, as read.
+struct TimingKeys {
+    at: Option<u32>,
+    from: Option<u32>,
+    until: Option<u32>,
+    wait: ExprSource,
+    default: Option<Ident>,
+    recurs: bool,
+    fixed: bool,
+}
+
+/// `wait`, `from`, `until` and `default`, checked together: a timed decision is one window,
+/// taken at most once, and a choice (not a fact).
+fn timing(
+    id: &Ident,
+    table: &Table,
+    keys: TimingKeys,
+    options: &[DecisionOption],
+    time: &Axis,
+    errors: &mut Errors,
+) -> Option<Timing> {
+    let wait_span = table.entries.get("wait").map_or(id.span, |e| e.key_span);
+    let refuse = |errors: &mut Errors, message: String, hint: &str| {
+        errors.push(Diagnostic::new(message, wait_span).with_hint(hint));
+    };
+    if keys.fixed {
+        refuse(
+            errors,
+            format!(
+                "decision `{}` is fixed as a fact but also waits (`wait`)",
+                id.name
+            ),
+            "a fact was taken on its date: drop `wait` (and `from`, `default`), or drop `fixed`",
+        );
+        return None;
+    }
+    if keys.at.is_some() {
+        refuse(
+            errors,
+            format!("decision `{}` has a date but also waits (`wait`)", id.name),
+            "a timed decision is open over a window: write `from` (its first day) in place of `date`, and `until` for its deadline",
+        );
+        return None;
+    }
+    if keys.recurs {
+        refuse(
+            errors,
+            format!("decision `{}` waits (`wait`) and recurs (`every`, `times`)", id.name),
+            "a timed decision closes when it is taken: drop `every` and `times`, or drop `wait` for a decision taken again and again",
+        );
+        return None;
+    }
+    let from = keys.from.unwrap_or(0);
+    let until = keys.until.unwrap_or(time.steps.saturating_sub(1));
+    if from > until {
+        let span = table
+            .entries
+            .get("until")
+            .map_or(wait_span, |e| e.value.span);
+        errors.push(
+            Diagnostic::new(
+                format!("decision `{}`: `until` (step {until}) is before `from` (step {from})", id.name),
+                span,
+            )
+            .with_hint("`from` is the first step it is open at and `until` the last: give a later `until` or an earlier `from`"),
+        );
+        return None;
+    }
+    let default = match keys.default {
+        None => None,
+        Some(written) => {
+            let Some(k) = options.iter().position(|o| o.id.name == written.name) else {
+                let names = options.iter().map(|o| o.id.name.as_str());
+                let hint = suggest(&written.name, names.clone()).unwrap_or_else(|| {
+                    format!("expected one of: {}", names.collect::<Vec<_>>().join(", "))
+                });
+                errors.push(
+                    Diagnostic::new(
+                        format!(
+                            "`default`: `{}` is not an option of decision `{}`",
+                            written.name, id.name
+                        ),
+                        written.span,
+                    )
+                    .with_hint(hint),
+                );
+                return None;
+            };
+            Some(k)
+        }
+    };
+    Some(Timing {
+        from,
+        until,
+        wait: keys.wait,
+        default,
+    })
 }
 
 /// `every`, `until` and `times`, checked together: `Some(None)` for a decision taken once.

@@ -444,6 +444,22 @@ pub struct Decision {
     pub fixed: Option<Fixed>,
     /// `every`, `until`, `times`: a decision taken again and again; `None`: at most once.
     pub recur: Option<Recurrence>,
+    /// `wait`, `from`, `until`, `default`: a decision open over a window, where the actor may
+    /// also wait; `None`: due at its date or when its condition holds.
+    pub timing: Option<Timing>,
+}
+
+/// A timed decision: open from step `from` to step `until` (both included) while not taken and
+/// its `when` holds; at each such step the actor chooses between its options and waiting (the
+/// utility `wait`). The first option taken closes it. Waiting at `until` takes `default` when
+/// there is one, and otherwise leaves the decision not taken.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    pub from: u32,
+    pub until: u32,
+    pub wait: ExprSource,
+    /// An index into the decision's options.
+    pub default: Option<usize>,
 }
 
 /// A recurring decision: due at `at`, `at + every`, ... (with a date), or at each step where

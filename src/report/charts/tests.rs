@@ -220,6 +220,7 @@ pub(crate) fn sample_summary() -> Summary {
                 not_taken: 0,
                 fixed: false,
                 recurring: None,
+                timing: None,
                 options: vec![option("terminate", 83_130), option("renew", 16_870)],
             },
             DecisionSummary {
@@ -230,6 +231,7 @@ pub(crate) fn sample_summary() -> Summary {
                 not_taken: 16_870,
                 fixed: false,
                 recurring: None,
+                timing: None,
                 options: vec![
                     option("suspend_conditionally", 55_200),
                     option("let_lapse", 27_930),
@@ -713,6 +715,7 @@ pub(crate) fn crowded_summary() -> Summary {
         not_taken: 4_000,
         fixed: false,
         recurring: None,
+        timing: None,
         options: vec![
             option("accept", 40_000),
             option("accept_with_conditions", 30_000),
@@ -729,6 +732,7 @@ pub(crate) fn crowded_summary() -> Summary {
         not_taken: 0,
         fixed: false,
         recurring: None,
+        timing: None,
         options: vec![option("file", 99_500), option("hold", 500)],
     });
     for (i, label) in [
