@@ -222,6 +222,14 @@ impl Observer for Story<'_> {
         if detail.fixed {
             entry["fixed"] = json!(true);
         }
+        let waiting = d.timing.as_ref().map(|_| {
+            let n = d.options.len();
+            (detail.utilities[n], detail.probabilities[n])
+        });
+        if let Some((utility, probability)) = waiting {
+            entry["wait"] = json!({ "utility": utility, "probability": probability });
+            entry["forced"] = json!(detail.forced);
+        }
         self.step_header(step);
         let d = &self.model.decisions[decision];
         let how = match detail.temperature {
@@ -229,9 +237,14 @@ impl Observer for Story<'_> {
             Some(t) => format!("logit choice, temperature {}", short(t)),
             None => "argmax choice".into(),
         };
-        let time = match occurrence {
-            Some(k) => format!(", time {k}"),
-            None => String::new(),
+        let time = match (occurrence, &d.timing) {
+            (Some(k), _) => format!(", time {k}"),
+            (None, Some(t)) => format!(
+                ", open from {} to {}",
+                self.model.time.date_of(t.from),
+                self.model.time.date_of(t.until)
+            ),
+            (None, None) => String::new(),
         };
         let _ = writeln!(
             self.text,
@@ -242,7 +255,12 @@ impl Observer for Story<'_> {
             if detail.fixed {
                 break;
             }
-            let mark = if k == detail.chosen { ">" } else { " " };
+            // A forced default was not chosen: the mark is on waiting.
+            let mark = if k == detail.chosen && !detail.forced {
+                ">"
+            } else {
+                " "
+            };
             let _ = writeln!(
                 self.text,
                 "    {mark} {:<24} utility {:>8}   probability {:>6.1}%",
@@ -251,7 +269,25 @@ impl Observer for Story<'_> {
                 100.0 * detail.probabilities[k]
             );
         }
-        let _ = writeln!(self.text, "    chose `{}`", d.options[detail.chosen].id);
+        if let Some((utility, probability)) = waiting {
+            let mark = if detail.forced { ">" } else { " " };
+            let _ = writeln!(
+                self.text,
+                "    {mark} {:<24} utility {:>8}   probability {:>6.1}%",
+                "(wait)",
+                short(utility),
+                100.0 * probability
+            );
+        }
+        if detail.forced {
+            let _ = writeln!(
+                self.text,
+                "    waited at the deadline, which takes `{}`",
+                d.options[detail.chosen].id
+            );
+        } else {
+            let _ = writeln!(self.text, "    chose `{}`", d.options[detail.chosen].id);
+        }
         self.changes(detail.changes);
     }
 }

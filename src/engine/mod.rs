@@ -47,6 +47,8 @@ pub struct Quiet;
 impl Observer for Quiet {}
 
 /// How a decision was made, for explaining it.
+/// For a timed decision, `utilities` and `probabilities` have one more entry after the
+/// options': waiting's.
 pub struct DecisionDetail<'a> {
     pub utilities: &'a [f64],
     pub probabilities: &'a [f64],
@@ -54,8 +56,7 @@ pub struct DecisionDetail<'a> {
     pub temperature: Option<f64>,
     /// A fact (`fixed = "option"`): no utilities were read (they are NaN) and nothing drawn.
     pub fixed: bool,
-    /// A timed decision that waited at its deadline, so took its `default`: `probabilities`
-    /// are those of its options beside waiting.
+    /// A timed decision that waited at its deadline, so took its `default`.
     pub forced: bool,
     pub changes: &'a [(usize, f64, f64)],
 }
@@ -568,7 +569,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                         }
                     }
                     if O::WANTS_DETAIL {
-                        for k in 0..n {
+                        for k in 0..alternatives {
                             self.probabilities[k] = f64::from(u8::from(k == chosen[0]));
                         }
                     }
@@ -667,10 +668,13 @@ impl<'m, const N: usize> Engine<'m, N> {
                 }
             }
             if O::WANTS_DETAIL && due[0] {
-                let utilities: Vec<f64> = self.utilities[..n].iter().map(|u| u[0]).collect();
+                let utilities: Vec<f64> = self.utilities[..alternatives]
+                    .iter()
+                    .map(|u| u[0])
+                    .collect();
                 let detail = DecisionDetail {
                     utilities: &utilities,
-                    probabilities: &self.probabilities[..n],
+                    probabilities: &self.probabilities[..alternatives],
                     chosen: chosen[0],
                     temperature,
                     fixed: fixed.is_some(),

@@ -553,6 +553,10 @@ fn decisions_table(h: &mut String, s: &Summary) {
             .step
             .and_then(|st| s.time_axis.dates.get(st as usize))
             .map(|d| e(d))
+            .or_else(|| {
+                let t = d.timing.as_ref()?;
+                Some(format!("{} to {}", e(&t.from_date), e(&t.until_date)))
+            })
             .unwrap_or_else(|| "—".to_string());
         let rows = d.options.len() + usize::from(d.not_taken > 0);
         let mut first = true;
@@ -611,6 +615,58 @@ fn decisions_table(h: &mut String, s: &Summary) {
     }
     h.push_str("</tbody>\n</table>\n");
     recurring_table(h, s);
+    timing_tables(h, s);
+}
+
+/// Decisions open over a window: the runs that took each option at each step.
+fn timing_tables(h: &mut String, s: &Summary) {
+    let e = escape_html;
+    for d in &s.decisions {
+        let Some(t) = &d.timing else {
+            continue;
+        };
+        let name = if d.label.is_empty() { &d.id } else { &d.label };
+        let default = match &t.default {
+            Some(option) => format!(
+                "; waiting at the deadline takes <code>{}</code> ({} of runs)",
+                e(option),
+                percent(t.forced_share)
+            ),
+            None => "; a run that waits to the end does not take it".to_string(),
+        };
+        let _ = write!(
+            h,
+            "<p class=\"muted\">When <strong>{}</strong> was taken: open {} to {}{default}.</p>\n\
+             <table>\n<thead><tr><th>Date</th><th class=\"num\">Step</th>",
+            e(name),
+            e(&t.from_date),
+            e(&t.until_date)
+        );
+        for o in &d.options {
+            let _ = write!(h, "<th class=\"num\">{}</th>", e(&o.id));
+        }
+        h.push_str("<th class=\"num\">Share of runs</th></tr></thead>\n<tbody>\n");
+        for step in &t.steps {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"num\">{}</td>",
+                e(&step.date),
+                step.step
+            );
+            for &n in &step.options {
+                let _ = write!(h, "<td class=\"num\">{}</td>", group_thousands(n));
+            }
+            let _ = writeln!(h, "<td class=\"num\">{}</td></tr>", percent(step.share));
+        }
+        if t.steps.is_empty() {
+            let cols = d.options.len() + 3;
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"muted\" colspan=\"{cols}\">no run took it</td></tr>"
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
 }
 
 /// Decisions taken again and again: how often, and each option's share of runs that took it
@@ -878,8 +934,15 @@ mod tests {
             html.matches("http://www.w3.org/").count(),
             "no network"
         );
-        // Every chart inline.
-        assert_eq!(charts.len(), 5);
+        // Every chart inline (the sample has a timed decision, so its chart too).
+        assert_eq!(charts.len(), 6);
+        assert!(html.contains("<figure id=\"chart-decision_timing\">"));
+        // Its table by step: the window and a row per step.
+        assert!(html.contains("was taken: open"), "the timing table");
+        assert!(
+            html.contains("<td class=\"num\">14</td>"),
+            "the first step's row"
+        );
         for c in &charts {
             assert!(html.contains(&format!("<figure id=\"chart-{}\">", c.name)));
             let svg = std::fs::read_to_string(&c.svg).unwrap();

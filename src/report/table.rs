@@ -333,6 +333,24 @@ fn decisions(out: &mut String, summary: &Summary) {
         }
         let first = format!("  {} ({}{fact}): ", shown(&d.id), shown(&d.actor));
         write_wrapped(out, &first, &parts.join(", "), "      ");
+        if let Some(t) = &d.timing {
+            let mut when = format!("      open {} to {}", t.from_date, t.until_date);
+            match &t.median_date {
+                Some(median) => {
+                    let _ = write!(when, "; half of the runs that took it had by {median}");
+                }
+                None => when.push_str("; no run took it"),
+            }
+            if let Some(default) = &t.default {
+                let _ = write!(
+                    when,
+                    "; the deadline took {} in {}",
+                    shown(default),
+                    percent(t.forced_share)
+                );
+            }
+            let _ = writeln!(out, "{when}");
+        }
     }
 }
 

@@ -1419,6 +1419,19 @@ fn decode_backtest(
                 );
                 return None;
             }
+            Some(d) if d.timing.is_some() => {
+                errors.push(
+                    Diagnostic::new(
+                        format!(
+                            "`decision`: `{}` is timed (`wait`), and a backtest scores the probability of one option at a date, which a timed decision does not have",
+                            id.name
+                        ),
+                        id.span,
+                    )
+                    .with_hint("score a decision with a `date`, or record this one as a fact (`date` and `fixed`) and score a later one"),
+                );
+                return None;
+            }
             Some(d) => (
                 d.options.iter().map(|o| o.id.name.as_str()).collect(),
                 format!("an option of decision `{}`", id.name),

@@ -17,6 +17,7 @@ mod replications;
 pub(crate) mod style;
 mod text;
 mod timeline;
+mod timing;
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,7 @@ pub(crate) static CHARTS: &[&dyn Render] = &[
     &outcomes::Outcomes,
     &replications::Replications,
     &decisions::Decisions,
+    &timing::DecisionTiming,
     &metrics::Metrics,
     &timeline::Timeline,
     &drivers::Drivers,

@@ -9,7 +9,7 @@ use super::*;
 use crate::montecarlo::summary::{
     DecisionSummary, DriverBin, DriverCell, EventSummary, FixedParameter, Histogram, MetricSummary,
     OptionSummary, OtherValues, OutcomeSummary, ParameterSummary, ReplicatedOutcome,
-    ReplicationInfo, ScenarioInfo, StepQuantiles, TimeAxis, ValueShare,
+    ReplicationInfo, ScenarioInfo, StepQuantiles, TimeAxis, TimingStep, TimingSummary, ValueShare,
 };
 
 const RUNS: u64 = 100_000;
@@ -50,6 +50,52 @@ fn outcome(id: &str, label: &str, count: u64) -> OutcomeSummary {
         count,
         probability: count as f64 / RUNS as f64,
         ci95: wilson(count, RUNS),
+    }
+}
+
+/// A timed decision's table: each option's runs spread over the window `from..=until`, the
+/// earlier steps taking more (as a first action tends to), `forced` runs of option `default`
+/// at the deadline.
+fn timed(options: &[u64], from: u32, until: u32, default: Option<usize>) -> TimingSummary {
+    let window = (until - from + 1) as u64;
+    let weights: Vec<u64> = (0..window).map(|j| window - j).collect();
+    let total: u64 = weights.iter().sum();
+    let mut steps: Vec<TimingStep> = (0..window)
+        .map(|j| TimingStep {
+            step: from + j as u32,
+            date: String::new(),
+            runs: 0,
+            share: 0.0,
+            options: options
+                .iter()
+                .map(|&n| n * weights[j as usize] / total)
+                .collect(),
+        })
+        .collect();
+    // The remainders at the deadline, so that each option adds up.
+    for (k, &n) in options.iter().enumerate() {
+        let placed: u64 = steps.iter().map(|s| s.options[k]).sum();
+        if let Some(last) = steps.last_mut() {
+            last.options[k] += n - placed;
+        }
+    }
+    for s in &mut steps {
+        s.runs = s.options.iter().sum();
+        s.share = s.runs as f64 / RUNS as f64;
+    }
+    let forced = default.map_or(0, |k| steps[steps.len() - 1].options[k] / 2);
+    TimingSummary {
+        from,
+        until,
+        from_date: String::new(),
+        until_date: String::new(),
+        default: default.map(|k| format!("option_{k}")),
+        forced,
+        forced_share: forced as f64 / RUNS as f64,
+        mean_step: Some(f64::from(from + until) / 2.0),
+        median_step: Some(from),
+        median_date: None,
+        steps,
     }
 }
 
@@ -227,11 +273,11 @@ pub(crate) fn sample_summary() -> Summary {
                 id: "suspend_notice".into(),
                 label: "Suspend the termination notice before it takes effect".into(),
                 actor: "Seoul".into(),
-                step: Some(20),
+                step: None,
                 not_taken: 16_870,
                 fixed: false,
                 recurring: None,
-                timing: None,
+                timing: Some(timed(&[55_200, 27_930], 14, 20, Some(1))),
                 options: vec![
                     option("suspend_conditionally", 55_200),
                     option("let_lapse", 27_930),
@@ -619,6 +665,19 @@ fn degenerate_summaries_still_draw() {
     }
     for d in &mut summary.decisions {
         d.step = d.step.map(|s| s.min(1));
+        if let Some(t) = &mut d.timing {
+            // One step, holding every run that took it.
+            (t.from, t.until) = (0, 1);
+            let mut all = t.steps[0].clone();
+            all.step = 1;
+            for step in &t.steps[1..] {
+                all.runs += step.runs;
+                for (a, b) in all.options.iter_mut().zip(&step.options) {
+                    *a += b;
+                }
+            }
+            t.steps = vec![all];
+        }
     }
     for p in &mut summary.parameters {
         for b in &mut p.drivers {
