@@ -1,5 +1,6 @@
 //! `decisions`: for each decision, the share of runs taking each option (and not taking the
-//! decision at all), as one stacked horizontal bar per decision with a legend under it.
+//! decision at all), as one stacked horizontal bar per decision with a legend under it. A
+//! recurring decision's bar counts the option taken last, and its label says so.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -190,10 +191,25 @@ impl Chart for Decisions {
             // Decision label and who decides when, left of the bar.
             let label_x = plot_x0 - 14;
             let label_w = label_col - 20;
-            let lines = wrap(&d.label, label_w, LABEL_SIZE, 3);
-            let when = match d.step.and_then(|st| step_date(s, st)) {
-                Some(date) => format!("{} · {}", d.actor, date),
-                None => d.actor.clone(),
+            let name = if d.label.is_empty() {
+                humanize(&d.id)
+            } else {
+                d.label.clone()
+            };
+            let lines = wrap(&name, label_w, LABEL_SIZE, 3);
+            // A recurring decision's bar is the option taken last; a timed one's has a window.
+            let when = match (
+                d.step.and_then(|st| step_date(s, st)),
+                &d.recurring,
+                &d.timing,
+            ) {
+                (_, Some(_), _) => format!("{} · recurring: option taken last", d.actor),
+                (_, _, Some(t)) => match (step_date(s, t.from), step_date(s, t.until)) {
+                    (Some(from), Some(until)) => format!("{} · {from} to {until}", d.actor),
+                    _ => d.actor.clone(),
+                },
+                (Some(date), None, None) => format!("{} · {}", d.actor, date),
+                (None, None, None) => d.actor.clone(),
             };
             let block_h = lines.len() as i32 * 19 + 17;
             let top = ((bar_top + bar_bottom) / 2 - block_h / 2).max(row_top + 2);
