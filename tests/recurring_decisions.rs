@@ -1,17 +1,12 @@
 //! Recurring decisions (`every`, `until`, `times`): each time its own draw, `DECISION.OPTION`
 //! the option taken last, and summary.json's counts recounted exactly from the per-run file.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn sim() -> Command {
-    let mut cmd = Command::cargo_bin("alliance-sim").expect("binary");
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
+mod common;
+use common::{decision, read_rows, read_summary, sim, Row};
 
 /// `review` at steps 2, 8, 14, 20, 26 (five times); `press` at each step where `a.x > 0`, at
 /// most three times; `coin` every other step from 1 to 9, with equal utilities.
@@ -86,11 +81,11 @@ fn write(dir: &Path) -> PathBuf {
 }
 
 /// Runs the scenario; returns the per-run file's rows (column -> value) and summary.json.
-fn run(dir: &Path, extra: &[&str]) -> (Vec<BTreeMap<String, String>>, Value) {
+fn run(dir: &Path, extra: &[&str]) -> (Vec<Row>, Value) {
     run_into(dir, "out", extra)
 }
 
-fn run_into(dir: &Path, out: &str, extra: &[&str]) -> (Vec<BTreeMap<String, String>>, Value) {
+fn run_into(dir: &Path, out: &str, extra: &[&str]) -> (Vec<Row>, Value) {
     let file = write(dir);
     let out = dir.join(out);
     let output = sim()
@@ -107,32 +102,11 @@ fn run_into(dir: &Path, out: &str, extra: &[&str]) -> (Vec<BTreeMap<String, Stri
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let csv = std::fs::read_to_string(out.join("recurring/runs.csv")).expect("runs.csv");
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let rows = lines
-        .map(|l| {
-            header
-                .iter()
-                .zip(l.split(','))
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect();
-    let summary = std::fs::read_to_string(out.join("recurring/summary.json")).expect("summary");
-    (rows, serde_json::from_str(&summary).expect("json"))
+    let rows = read_rows(&out.join("recurring/runs.csv"));
+    (rows, read_summary(&out.join("recurring/summary.json")))
 }
 
-fn decision<'a>(summary: &'a Value, id: &str) -> &'a Value {
-    summary["decisions"]
-        .as_array()
-        .expect("decisions")
-        .iter()
-        .find(|d| d["id"] == id)
-        .expect("decision")
-}
-
-fn count(row: &BTreeMap<String, String>, column: &str) -> u64 {
+fn count(row: &Row, column: &str) -> u64 {
     row[column].parse().expect("a count")
 }
 

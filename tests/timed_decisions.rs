@@ -5,14 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn sim() -> Command {
-    let mut cmd = Command::cargo_bin("alliance-sim").expect("binary");
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
+mod common;
+use common::{decision, read_rows, read_summary, sim, Row};
 
 /// `notice` is open from step 2 to 10 with acting and waiting equally good (each step's
 /// chance of acting is 1/2), and its default `lapse` is never chosen freely (utility -1000),
@@ -82,8 +78,6 @@ fn write(dir: &Path) -> PathBuf {
     file
 }
 
-type Row = BTreeMap<String, String>;
-
 fn run_into(dir: &Path, out: &str, extra: &[&str]) -> (Vec<Row>, Value) {
     let file = write(dir);
     let out = dir.join(out);
@@ -101,29 +95,8 @@ fn run_into(dir: &Path, out: &str, extra: &[&str]) -> (Vec<Row>, Value) {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let csv = std::fs::read_to_string(out.join("timed/runs.csv")).expect("runs.csv");
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let rows = lines
-        .map(|l| {
-            header
-                .iter()
-                .zip(l.split(','))
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect();
-    let summary = std::fs::read_to_string(out.join("timed/summary.json")).expect("summary");
-    (rows, serde_json::from_str(&summary).expect("json"))
-}
-
-fn decision<'a>(summary: &'a Value, id: &str) -> &'a Value {
-    summary["decisions"]
-        .as_array()
-        .expect("decisions")
-        .iter()
-        .find(|d| d["id"] == id)
-        .expect("decision")
+    let rows = read_rows(&out.join("timed/runs.csv"));
+    (rows, read_summary(&out.join("timed/summary.json")))
 }
 
 /// The step a run took `id` at (from its metric), or `None`.

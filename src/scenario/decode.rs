@@ -1071,26 +1071,7 @@ fn timing(
     }
     let default = match keys.default {
         None => None,
-        Some(written) => {
-            let Some(k) = options.iter().position(|o| o.id.name == written.name) else {
-                let names = options.iter().map(|o| o.id.name.as_str());
-                let hint = suggest(&written.name, names.clone()).unwrap_or_else(|| {
-                    format!("expected one of: {}", names.collect::<Vec<_>>().join(", "))
-                });
-                errors.push(
-                    Diagnostic::new(
-                        format!(
-                            "`default`: `{}` is not an option of decision `{}`",
-                            written.name, id.name
-                        ),
-                        written.span,
-                    )
-                    .with_hint(hint),
-                );
-                return None;
-            };
-            Some(k)
-        }
+        Some(written) => Some(option_named("default", id, &written, options, errors)?),
     };
     Some(Timing {
         from,
@@ -1173,6 +1154,35 @@ fn recurrence(
     }))
 }
 
+/// The index of the option `written` names, as the value of `key` of decision `decision`; an
+/// error with the nearest name otherwise.
+fn option_named(
+    key: &str,
+    decision: &Ident,
+    written: &Ident,
+    options: &[DecisionOption],
+    errors: &mut Errors,
+) -> Option<usize> {
+    let found = options.iter().position(|o| o.id.name == written.name);
+    if found.is_none() {
+        let names = options.iter().map(|o| o.id.name.as_str());
+        let hint = suggest(&written.name, names.clone()).unwrap_or_else(|| {
+            format!("expected one of: {}", names.collect::<Vec<_>>().join(", "))
+        });
+        errors.push(
+            Diagnostic::new(
+                format!(
+                    "`{key}`: `{}` is not an option of decision `{}`",
+                    written.name, decision.name
+                ),
+                written.span,
+            )
+            .with_hint(hint),
+        );
+    }
+    found
+}
+
 /// `fixed = "option"` names one of the decision's options, and the decision has a date: a fact
 /// is something that happened on a day, so "the first step at which `when` holds" cannot be one.
 fn fixed_option(
@@ -1182,23 +1192,7 @@ fn fixed_option(
     options: &[DecisionOption],
     errors: &mut Errors,
 ) -> Option<Fixed> {
-    let Some(option) = options.iter().position(|o| o.id.name == written.name) else {
-        let names = options.iter().map(|o| o.id.name.as_str());
-        let hint = suggest(&written.name, names.clone()).unwrap_or_else(|| {
-            format!("expected one of: {}", names.collect::<Vec<_>>().join(", "))
-        });
-        errors.push(
-            Diagnostic::new(
-                format!(
-                    "`fixed`: `{}` is not an option of decision `{}`",
-                    written.name, decision.name
-                ),
-                written.span,
-            )
-            .with_hint(hint),
-        );
-        return None;
-    };
+    let option = option_named("fixed", decision, written, options, errors)?;
     if at.is_none() {
         errors.push(
             Diagnostic::new(
