@@ -260,3 +260,27 @@ fn results_are_the_same_bytes_at_any_thread_count_and_shard_split() {
     let one = std::fs::read(dir.path().join("one/timed/summary.json")).expect("one");
     assert!(merged == one, "merged and whole differ");
 }
+
+#[test]
+fn compare_lists_a_change_of_the_window_or_of_waiting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = write(dir.path());
+    let variant = dir.path().join("variant.toml");
+    let text = SCENARIO.replace("wait = \"1\"", "wait = \"0.5\"");
+    assert_ne!(text, SCENARIO);
+    std::fs::write(&variant, text).expect("write");
+    sim()
+        .arg("compare")
+        .arg(&base)
+        .arg(&variant)
+        .args(["-q", "--runs", "500", "--no-charts", "--out"])
+        .arg(dir.path().join("cmp"))
+        .assert()
+        .success();
+    let comparison = read_summary(&dir.path().join("cmp/compare/comparison.json"));
+    let changes = comparison["changes"][0].as_array().expect("changes");
+    let changed: Vec<&Value> = changes.iter().map(|c| &c["id"]).collect();
+    assert_eq!(changed, ["maybe"], "{changes:?}");
+    let variant = changes[0]["variant"].as_str().expect("text");
+    assert!(variant.contains("open steps 4 to 6, wait 0.5"), "{variant}");
+}

@@ -121,11 +121,20 @@ pub fn fingerprints(s: &Scenario) -> Vec<Fingerprint> {
                 r.every, r.until, r.times
             )
         });
+        let timing = d.timing.as_ref().map_or(String::new(), |t| {
+            let default = t.default.map_or(String::new(), |k| {
+                format!(", default {}", d.options[k].id.name)
+            });
+            format!(
+                ", open steps {} to {}, wait {}{default}",
+                t.from, t.until, t.wait.text
+            )
+        });
         add(
             "decision",
             &d.id.name,
             format!(
-                "{} at {:?} when {when}, {choice}{recur}: {}",
+                "{} at {:?} when {when}, {choice}{recur}{timing}: {}",
                 d.actor.name,
                 d.at,
                 options.join(", ")
