@@ -390,6 +390,25 @@ fn metric(s: &mut Value) -> &mut Value {
     &mut s["metrics"][0]
 }
 
+/// A `timing` table for the first decision that puts all its runs at `step` of a window from
+/// 1 to 5: consistent with the decision's counts when `step` is in the window.
+fn timing(s: &Value, step: u64) -> Value {
+    let d = &s["decisions"][0];
+    let options: Vec<u64> = d["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .map(|o| o["count"].as_u64().expect("count"))
+        .collect();
+    let runs: u64 = options.iter().sum();
+    json!({
+        "from": 1, "until": 5, "from_date": "2019-07-08", "until_date": "2019-08-05",
+        "default": null, "forced": 0, "forced_share": 0.0,
+        "mean_step": step, "median_step": step, "median_date": "2019-07-15",
+        "steps": [{ "step": step, "date": "2019-07-15", "runs": runs, "share": 0.5, "options": options }],
+    })
+}
+
 fn bad_summaries() -> Vec<(&'static str, Edit)> {
     let edit = unsealed;
     vec![
@@ -556,6 +575,28 @@ fn bad_summaries() -> Vec<(&'static str, Edit)> {
                     .expect("drivers")
                     .truncate(3)
             }),
+        ),
+        (
+            "timing_steps_do_not_add_up_to_the_options",
+            edit(|s| {
+                s["decisions"][0]["timing"] = timing(s, 3);
+                s["decisions"][0]["timing"]["steps"][0]["options"][0] = json!(0);
+            }),
+        ),
+        (
+            "timing_step_outside_its_window",
+            edit(|s| s["decisions"][0]["timing"] = timing(s, 99)),
+        ),
+        (
+            "timing_steps_do_not_add_up_to_the_options",
+            edit(|s| {
+                s["decisions"][0]["timing"] = timing(s, 3);
+                s["decisions"][0]["timing"]["steps"][0]["options"][0] = json!(0);
+            }),
+        ),
+        (
+            "timing_step_outside_its_window",
+            edit(|s| s["decisions"][0]["timing"] = timing(s, 99)),
         ),
         (
             "truncated",
