@@ -528,25 +528,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             let mut chosen = [0usize; N];
             let mut temperature = None;
             match &decision.choice {
-                ChoiceModel::Fixed { option } => {
-                    chosen = [*option; N];
-                    if !self.option_probabilities.is_empty() {
-                        let at = i * self.max_options;
-                        for l in 0..N {
-                            if due[l] {
-                                for k in 0..n {
-                                    self.option_probabilities[at + k][l] =
-                                        f64::from(u8::from(k == *option));
-                                }
-                            }
-                        }
-                    }
-                    if O::WANTS_DETAIL {
-                        for k in 0..n {
-                            self.probabilities[k] = f64::from(u8::from(k == *option));
-                        }
-                    }
-                }
+                ChoiceModel::Fixed { option } => chosen = [*option; N],
                 ChoiceModel::Argmax => {
                     for (l, c) in chosen.iter_mut().enumerate() {
                         let mut best = 0;
@@ -556,22 +538,6 @@ impl<'m, const N: usize> Engine<'m, N> {
                             }
                         }
                         *c = best;
-                    }
-                    if !self.option_probabilities.is_empty() {
-                        let at = i * self.max_options;
-                        for l in 0..N {
-                            if due[l] {
-                                for k in 0..n {
-                                    self.option_probabilities[at + k][l] =
-                                        f64::from(u8::from(k == chosen[l]));
-                                }
-                            }
-                        }
-                    }
-                    if O::WANTS_DETAIL {
-                        for k in 0..alternatives {
-                            self.probabilities[k] = f64::from(u8::from(k == chosen[0]));
-                        }
                     }
                 }
                 ChoiceModel::Logit {
@@ -615,6 +581,25 @@ impl<'m, const N: usize> Engine<'m, N> {
                         }
                     }
                     temperature = Some(t[0]);
+                }
+            }
+            if !matches!(decision.choice, ChoiceModel::Logit { .. }) {
+                // A fact and argmax are certain: the chosen alternative had probability 1.
+                if !self.option_probabilities.is_empty() {
+                    let at = i * self.max_options;
+                    for l in 0..N {
+                        if due[l] {
+                            for k in 0..n {
+                                self.option_probabilities[at + k][l] =
+                                    f64::from(u8::from(k == chosen[l]));
+                            }
+                        }
+                    }
+                }
+                if O::WANTS_DETAIL {
+                    for k in 0..alternatives {
+                        self.probabilities[k] = f64::from(u8::from(k == chosen[0]));
+                    }
                 }
             }
             let mut forced = false;
