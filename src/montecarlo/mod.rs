@@ -27,7 +27,7 @@ use crate::model::Model;
 use crate::rng::RunStream;
 pub use accumulator::Accumulator;
 use accumulator::{record, RunResult};
-use aggregate::wilson;
+use aggregate::{wilson, Pending};
 use design::sample_lanes;
 pub use design::{sample_parameters, DesignRows, Sampling};
 pub use summarize::summarize;
@@ -35,6 +35,11 @@ pub use summary::{CalibrationInfo, CorrelationInfo, Summary};
 
 /// Runs per block: the unit of parallel work and of in-order summation.
 pub const BLOCK: u64 = 1024;
+
+/// Runs whose metric values wait before they go into the sketches: enough for a sketch's
+/// buckets to be fetched once for many runs, few enough that the waiting values (a sketch's
+/// worth each, 2 KB here) stay in a core's cache.
+const PENDING_RUNS: usize = 1024;
 /// Most runs per parameter set: a set's runs are one block's, and its outcome counts a table
 /// of `R + 1` slots per outcome.
 pub const MAX_REPLICATIONS: u64 = 10_000;
@@ -205,6 +210,15 @@ fn simulate_block(
         drivers: accumulator::driver_bins(model, config),
         set_counts: vec![0; model.outcomes.len()],
     };
+    // The sketches take a chunk of runs at a time (see `Pending`).
+    let chunk = PENDING_RUNS.min(len as usize).max(LANES);
+    let mut pending_end = Pending::new(m, chunk);
+    let steps = if config.timeline {
+        acc.metric_steps.len()
+    } else {
+        0
+    };
+    let mut pending_steps = Pending::new(steps, chunk);
     let replications = config.replications.max(1);
     let end = first + len;
     let mut run = first;
@@ -254,9 +268,9 @@ fn simulate_block(
         // A row per sketch: the lanes' values go in together (the timeline is step-major on
         // both sides).
         if held[..live].iter().all(|&h| h) {
-            aggregate::add_lanes(&mut acc.metric_end, lanes.end_metrics(), live);
+            pending_end.push(&mut acc.metric_end, lanes.end_metrics(), live);
             if config.timeline {
-                aggregate::add_lanes(&mut acc.metric_steps, lanes.timeline(), live);
+                pending_steps.push(&mut acc.metric_steps, lanes.timeline(), live);
             }
         } else {
             let counted = held[..live].iter().filter(|&&h| h).count();
@@ -273,9 +287,9 @@ fn simulate_block(
                     })
                     .collect()
             };
-            aggregate::add_lanes(&mut acc.metric_end, &packed(lanes.end_metrics()), counted);
+            pending_end.push(&mut acc.metric_end, &packed(lanes.end_metrics()), counted);
             if config.timeline {
-                aggregate::add_lanes(&mut acc.metric_steps, &packed(lanes.timeline()), counted);
+                pending_steps.push(&mut acc.metric_steps, &packed(lanes.timeline()), counted);
             }
         }
         for (lane, &counted) in held.iter().enumerate().take(live) {
@@ -353,6 +367,8 @@ fn simulate_block(
         }
         run += live as u64;
     }
+    pending_end.flush(&mut acc.metric_end);
+    pending_steps.flush(&mut acc.metric_steps);
     Ok(())
 }
 
