@@ -221,9 +221,10 @@ pub struct Scratch {
 /// counters in one pass, avoid both.
 #[inline(always)]
 fn count_keys(counts: &mut [u64], ats: &[usize], span: (usize, usize), tallies: &mut Vec<u32>) {
-    const NARROW: usize = 1024;
+    /// The widest span tallied: a coarse grid's; wider ones are counted in place.
+    const TALLIED_SPAN: usize = 1024;
     let (first, last) = span;
-    if last.wrapping_sub(first) >= NARROW || last >= counts.len() {
+    if last.wrapping_sub(first) >= TALLIED_SPAN || last >= counts.len() {
         for &at in ats {
             if let Some(n) = counts.get_mut(at) {
                 *n += 1;
@@ -441,50 +442,39 @@ impl Sketch {
         let (log_first, log_level) = (self.log.first, self.log.level);
         let linear = &mut self.linear.counts[..];
         let log = &mut self.log.counts[..];
+        let linear_at = |x: f64| Kind::Linear.key(x, linear_level).wrapping_sub(linear_first);
+        let log_at = |x: f64| Kind::Log.key(x, log_level).wrapping_sub(log_first);
+        // Every key lies between those of the smallest and largest value, which the grids
+        // cover.
+        let linear_span = (linear_at(lo) as usize, linear_at(hi) as usize);
+        let log_span = (log_at(lo) as usize, log_at(hi) as usize);
         if lo == hi {
-            // One value throughout (common in a timeline's early steps): one bucket each, and
-            // no chain of increments to one counter.
+            // One value throughout (common in a timeline's early steps): one bucket each,
+            // with no key pass and no tallies.
             let n = chunk.len() as u64;
-            let at = Kind::Linear
-                .key(lo, linear_level)
-                .wrapping_sub(linear_first) as usize;
-            if let Some(c) = linear.get_mut(at) {
+            if let Some(c) = linear.get_mut(linear_span.0) {
                 *c += n;
             }
-            let at = Kind::Log.key(lo, log_level).wrapping_sub(log_first) as usize;
-            if let Some(c) = log.get_mut(at) {
+            if let Some(c) = log.get_mut(log_span.0) {
                 *c += n;
             }
             return;
         }
-        // Keys first, in a loop with no stores to the buckets (which the compiler can then
-        // vectorise), then the increments.
-        let linear_span = (
-            Kind::Linear
-                .key(lo, linear_level)
-                .wrapping_sub(linear_first) as usize,
-            Kind::Linear
-                .key(hi, linear_level)
-                .wrapping_sub(linear_first) as usize,
-        );
-        let log_span = (
-            Kind::Log.key(lo, log_level).wrapping_sub(log_first) as usize,
-            Kind::Log.key(hi, log_level).wrapping_sub(log_first) as usize,
-        );
+        let part_len = chunk.len().min(KEYS);
+        scratch.linear.resize(part_len, 0);
+        scratch.log.resize(part_len, 0);
         for part in chunk.chunks(KEYS) {
-            scratch.linear.resize(KEYS, 0);
-            scratch.log.resize(KEYS, 0);
-            let linear_at = &mut scratch.linear[..part.len()];
-            let log_at = &mut scratch.log[..part.len()];
-            for ((&x, l), g) in part.iter().zip(&mut *linear_at).zip(&mut *log_at) {
+            // Keys first, in a loop with no stores to the buckets (which the compiler can then
+            // vectorise), then the increments.
+            let linear_keys = &mut scratch.linear[..part.len()];
+            let log_keys = &mut scratch.log[..part.len()];
+            for ((&x, l), g) in part.iter().zip(&mut *linear_keys).zip(&mut *log_keys) {
                 let x = x + 0.0;
-                // Both keys lie between those of the smallest and largest value, which the
-                // grids cover.
-                *l = Kind::Linear.key(x, linear_level).wrapping_sub(linear_first) as usize;
-                *g = Kind::Log.key(x, log_level).wrapping_sub(log_first) as usize;
+                *l = linear_at(x) as usize;
+                *g = log_at(x) as usize;
             }
-            count_keys(linear, linear_at, linear_span, &mut scratch.tallies);
-            count_keys(log, log_at, log_span, &mut scratch.tallies);
+            count_keys(linear, linear_keys, linear_span, &mut scratch.tallies);
+            count_keys(log, log_keys, log_span, &mut scratch.tallies);
         }
     }
 
