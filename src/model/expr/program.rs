@@ -292,6 +292,29 @@ impl Program {
         &self.ops
     }
 
+    /// How many ops the interpreter dispatches for one evaluation (a constant or a plain read
+    /// dispatches none: [`Program::eval`] answers those inline).
+    pub fn dispatched_ops(&self) -> usize {
+        match self.ops.as_slice() {
+            [Op::Const(_)] | [Op::Load(_)] => 0,
+            ops => ops.len(),
+        }
+    }
+
+    /// How many of those call into the maths library (`exp`, `ln`, `pow`, `sin`, `cos`,
+    /// `logistic`), each tens of instructions a value rather than one.
+    pub fn library_calls(&self) -> usize {
+        self.ops
+            .iter()
+            .filter(|op| {
+                matches!(
+                    op,
+                    Op::Exp | Op::Ln | Op::Pow | Op::PowC(_) | Op::Sin | Op::Cos | Op::Logistic
+                )
+            })
+            .count()
+    }
+
     /// Scratch space [`Program::eval`] needs, in values per lane.
     pub fn stack_size(&self) -> usize {
         self.max_stack

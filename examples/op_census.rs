@@ -1,0 +1,167 @@
+//! The arithmetic one run of a scenario asks of the engine, counted from its compiled programs:
+//! the input to the "where is the limit" estimate in docs/performance.md.
+//!
+//! `cargo run --release --example op_census [-- scenario.toml]` (default: the frozen scenario).
+//! Counts are upper bounds where the engine can skip work: an event's or a decision's effects
+//! are counted at every step it may happen, though the engine skips them when no lane fires.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use alliance_sim::model::expr::Program;
+use alliance_sim::model::{self, ChoiceModel, EffectModel, Model, TriggerModel};
+use alliance_sim::scenario;
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    programs: usize,
+    ops: usize,
+    library: usize,
+    draws: usize,
+}
+
+impl Tally {
+    fn program(&mut self, p: &Program) {
+        self.programs += 1;
+        self.ops += p.dispatched_ops();
+        self.library += p.library_calls();
+    }
+    fn effects(&mut self, effects: &[EffectModel]) {
+        for e in effects {
+            self.program(&e.value);
+        }
+    }
+    fn add(&mut self, o: Tally) {
+        self.programs += o.programs;
+        self.ops += o.ops;
+        self.library += o.library;
+        self.draws += o.draws;
+    }
+}
+
+fn census(model: &Model) -> [(&'static str, Tally); 6] {
+    let steps = model.time.steps;
+    let mut once = Tally::default();
+    for p in &model.hoisted {
+        once.program(p);
+    }
+    for v in &model.vars {
+        once.program(&v.init);
+    }
+    let (mut events, mut rules, mut decisions, mut metrics) = Default::default();
+    let (events, rules, decisions, metrics): (&mut Tally, &mut Tally, &mut Tally, &mut Tally) =
+        (&mut events, &mut rules, &mut decisions, &mut metrics);
+    for step in 0..steps {
+        for e in &model.events {
+            let due = match &e.trigger {
+                TriggerModel::At(at) => *at == step,
+                TriggerModel::Chance {
+                    probability,
+                    from,
+                    until,
+                } => {
+                    let due = (*from..=*until).contains(&step);
+                    if due {
+                        events.program(probability);
+                        events.draws += 1;
+                    }
+                    due
+                }
+            };
+            if due {
+                if let Some(w) = &e.when {
+                    events.program(w);
+                }
+                events.effects(&e.effects);
+            }
+        }
+        for r in &model.rules {
+            if let Some(w) = &r.when {
+                rules.program(w);
+            }
+            rules.effects(&r.effects);
+        }
+        for d in &model.decisions {
+            let due = d.at == Some(step)
+                || d.timing
+                    .as_ref()
+                    .is_some_and(|t| (t.from..=t.until).contains(&step));
+            if !due {
+                continue;
+            }
+            if let Some(w) = &d.when {
+                decisions.program(w);
+            }
+            if let Some(t) = &d.timing {
+                decisions.program(&t.wait);
+            }
+            for o in &d.options {
+                decisions.program(&o.utility);
+                decisions.effects(&o.effects);
+            }
+            if let ChoiceModel::Logit { temperature } = &d.choice {
+                decisions.program(temperature);
+                // One exp a utility in the softmax, and one draw.
+                decisions.library += d.options.len() + usize::from(d.timing.is_some());
+                decisions.draws += 1;
+            }
+        }
+        for m in &model.metrics {
+            metrics.program(&m.expr);
+        }
+    }
+    let mut outcomes = Tally::default();
+    for o in &model.outcomes {
+        if let Some(w) = &o.when {
+            outcomes.program(w);
+        }
+    }
+    [
+        ("once a run (hoisted, initial values)", once),
+        ("events", *events),
+        ("rules", *rules),
+        ("decisions", *decisions),
+        ("metrics (every step)", *metrics),
+        ("outcomes (end of run)", outcomes),
+    ]
+}
+
+fn main() -> ExitCode {
+    let path = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/frozen/gsomia_2019_frozen.toml")
+        });
+    let model = match scenario::load(&path).and_then(model::compile) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "{}: {} steps, {} parameters, {} state variables",
+        path.display(),
+        model.time.steps,
+        model.parameters.len(),
+        model.vars.len()
+    );
+    println!(
+        "{:<40} {:>9} {:>9} {:>12} {:>7}",
+        "per run", "programs", "ops", "maths calls", "draws"
+    );
+    let mut total = Tally::default();
+    for (name, t) in census(&model) {
+        println!(
+            "{name:<40} {:>9} {:>9} {:>12} {:>7}",
+            t.programs, t.ops, t.library, t.draws
+        );
+        total.add(t);
+    }
+    println!(
+        "{:<40} {:>9} {:>9} {:>12} {:>7}",
+        "total", total.programs, total.ops, total.library, total.draws
+    );
+    ExitCode::SUCCESS
+}
