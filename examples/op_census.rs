@@ -2,8 +2,11 @@
 //! the input to the "where is the limit" estimate in docs/performance.md.
 //!
 //! `cargo run --release --example op_census [-- scenario.toml]` (default: the frozen scenario).
-//! Counts are upper bounds where the engine can skip work: an event's or a decision's effects
-//! are counted at every step it may happen, though the engine skips them when no lane fires.
+//! Counts are upper bounds where the engine can skip work: an event's effects and a decision's
+//! choice are counted at every step they may happen, though the engine skips them when no lane
+//! fires or no lane's condition holds. An undated decision is due at every step until taken, so
+//! its choice counts at every step: in the frozen scenario the review decision's condition never
+//! holds, and its choice row is almost all of that bound.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,7 +42,7 @@ impl Tally {
     }
 }
 
-fn census(model: &Model) -> [(&'static str, Tally); 6] {
+fn census(model: &Model) -> [(&'static str, Tally); 7] {
     let steps = model.time.steps;
     let mut once = Tally::default();
     for p in &model.hoisted {
@@ -48,9 +51,11 @@ fn census(model: &Model) -> [(&'static str, Tally); 6] {
     for v in &model.vars {
         once.program(&v.init);
     }
-    let (mut events, mut rules, mut decisions, mut metrics) = Default::default();
-    let (events, rules, decisions, metrics): (&mut Tally, &mut Tally, &mut Tally, &mut Tally) =
-        (&mut events, &mut rules, &mut decisions, &mut metrics);
+    let mut events = Tally::default();
+    let mut rules = Tally::default();
+    let mut conditions = Tally::default();
+    let mut choices = Tally::default();
+    let mut metrics = Tally::default();
     for step in 0..steps {
         for e in &model.events {
             let due = match &e.trigger {
@@ -82,28 +87,36 @@ fn census(model: &Model) -> [(&'static str, Tally); 6] {
             rules.effects(&r.effects);
         }
         for d in &model.decisions {
-            let due = d.at == Some(step)
-                || d.timing
-                    .as_ref()
-                    .is_some_and(|t| (t.from..=t.until).contains(&step));
+            // The engine's schedule; "until taken" is not known here, so every possible step.
+            let due = match (&d.recur, &d.timing) {
+                (_, Some(t)) => (t.from..=t.until).contains(&step),
+                (None, None) => d.at.is_none_or(|at| at == step),
+                (Some(recur), None) => {
+                    let scheduled = match (d.at, recur.every) {
+                        (Some(at), Some(every)) => step >= at && (step - at) % every == 0,
+                        _ => true,
+                    };
+                    scheduled && step <= recur.until
+                }
+            };
             if !due {
                 continue;
             }
             if let Some(w) = &d.when {
-                decisions.program(w);
+                conditions.program(w);
             }
             if let Some(t) = &d.timing {
-                decisions.program(&t.wait);
+                choices.program(&t.wait);
             }
             for o in &d.options {
-                decisions.program(&o.utility);
-                decisions.effects(&o.effects);
+                choices.program(&o.utility);
+                choices.effects(&o.effects);
             }
             if let ChoiceModel::Logit { temperature } = &d.choice {
-                decisions.program(temperature);
+                choices.program(temperature);
                 // One exp a utility in the softmax, and one draw.
-                decisions.library += d.options.len() + usize::from(d.timing.is_some());
-                decisions.draws += 1;
+                choices.library += d.options.len() + usize::from(d.timing.is_some());
+                choices.draws += 1;
             }
         }
         for m in &model.metrics {
@@ -118,10 +131,11 @@ fn census(model: &Model) -> [(&'static str, Tally); 6] {
     }
     [
         ("once a run (hoisted, initial values)", once),
-        ("events", *events),
-        ("rules", *rules),
-        ("decisions", *decisions),
-        ("metrics (every step)", *metrics),
+        ("events", events),
+        ("rules", rules),
+        ("decision conditions", conditions),
+        ("decision choices (if due)", choices),
+        ("metrics (every step)", metrics),
         ("outcomes (end of run)", outcomes),
     ]
 }
