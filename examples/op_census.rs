@@ -42,7 +42,10 @@ impl Tally {
     }
 }
 
-fn census(model: &Model) -> [(&'static str, Tally); 7] {
+/// The row only a study with the timeline pays for.
+const TIMELINE_ROW: &str = "metrics (other steps, timeline only)";
+
+fn census(model: &Model) -> [(&'static str, Tally); 8] {
     let steps = model.time.steps;
     let mut once = Tally::default();
     for p in &model.hoisted {
@@ -55,7 +58,8 @@ fn census(model: &Model) -> [(&'static str, Tally); 7] {
     let mut rules = Tally::default();
     let mut conditions = Tally::default();
     let mut choices = Tally::default();
-    let mut metrics = Tally::default();
+    let mut end_metrics = Tally::default();
+    let mut timeline_metrics = Tally::default();
     for step in 0..steps {
         for e in &model.events {
             let due = match &e.trigger {
@@ -119,6 +123,12 @@ fn census(model: &Model) -> [(&'static str, Tally); 7] {
                 choices.draws += 1;
             }
         }
+        // Without the timeline the engine reads the metrics at the last step only.
+        let metrics = if step + 1 == steps {
+            &mut end_metrics
+        } else {
+            &mut timeline_metrics
+        };
         for m in &model.metrics {
             metrics.program(&m.expr);
         }
@@ -135,8 +145,9 @@ fn census(model: &Model) -> [(&'static str, Tally); 7] {
         ("rules", rules),
         ("decision conditions", conditions),
         ("decision choices (if due)", choices),
-        ("metrics (every step)", metrics),
+        ("metrics (last step)", end_metrics),
         ("outcomes (end of run)", outcomes),
+        (TIMELINE_ROW, timeline_metrics),
     ]
 }
 
@@ -165,17 +176,20 @@ fn main() -> ExitCode {
         "{:<40} {:>9} {:>9} {:>12} {:>7}",
         "per run", "programs", "ops", "maths calls", "draws"
     );
-    let mut total = Tally::default();
-    for (name, t) in census(&model) {
+    let row = |name: &str, t: &Tally| {
         println!(
             "{name:<40} {:>9} {:>9} {:>12} {:>7}",
             t.programs, t.ops, t.library, t.draws
         );
+    };
+    let mut total = Tally::default();
+    for (name, t) in census(&model) {
+        if name == TIMELINE_ROW {
+            row("total, --no-timeline", &total);
+        }
+        row(name, &t);
         total.add(t);
     }
-    println!(
-        "{:<40} {:>9} {:>9} {:>12} {:>7}",
-        "total", total.programs, total.ops, total.library, total.draws
-    );
+    row("total, with the timeline", &total);
     ExitCode::SUCCESS
 }
