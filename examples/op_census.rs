@@ -42,10 +42,9 @@ impl Tally {
     }
 }
 
-/// The row only a study with the timeline pays for.
-const TIMELINE_ROW: &str = "metrics (other steps, timeline only)";
-
-fn census(model: &Model) -> [(&'static str, Tally); 8] {
+/// The stages every study pays for, and the metrics of the other steps, which only a study with
+/// the timeline pays for.
+fn census(model: &Model) -> ([(&'static str, Tally); 7], Tally) {
     let steps = model.time.steps;
     let mut once = Tally::default();
     for p in &model.hoisted {
@@ -139,7 +138,7 @@ fn census(model: &Model) -> [(&'static str, Tally); 8] {
             outcomes.program(w);
         }
     }
-    [
+    let every_study = [
         ("once a run (hoisted, initial values)", once),
         ("events", events),
         ("rules", rules),
@@ -147,8 +146,8 @@ fn census(model: &Model) -> [(&'static str, Tally); 8] {
         ("decision choices (if due)", choices),
         ("metrics (last step)", end_metrics),
         ("outcomes (end of run)", outcomes),
-        (TIMELINE_ROW, timeline_metrics),
-    ]
+    ];
+    (every_study, timeline_metrics)
 }
 
 fn main() -> ExitCode {
@@ -182,14 +181,15 @@ fn main() -> ExitCode {
             t.programs, t.ops, t.library, t.draws
         );
     };
+    let (every_study, timeline_metrics) = census(&model);
     let mut total = Tally::default();
-    for (name, t) in census(&model) {
-        if name == TIMELINE_ROW {
-            row("total, --no-timeline", &total);
-        }
+    for (name, t) in every_study {
         row(name, &t);
         total.add(t);
     }
+    row("total, --no-timeline", &total);
+    row("metrics (other steps, timeline only)", &timeline_metrics);
+    total.add(timeline_metrics);
     row("total, with the timeline", &total);
     ExitCode::SUCCESS
 }
