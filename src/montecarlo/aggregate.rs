@@ -261,6 +261,22 @@ fn count_keys(counts: &mut [u64], ats: &[usize], span: (usize, usize), tallies: 
     }
 }
 
+/// Below this magnitude, `floor(v)` plus [`KEY_SHIFT`] is exact and its bits are the key
+/// plus those of [`KEY_SHIFT`].
+const SMALL_KEY: f64 = (1u64 << 51) as f64;
+/// 1.5 * 2^52: the floats from 2^52 to 2^53 are the integers, one apart.
+const KEY_SHIFT: f64 = (3u64 << 51) as f64;
+
+/// [`Kind::Linear`]'s key of `x` at the level whose scale (`2^-level`) is `scale`, for
+/// `|x| * scale` below [`SMALL_KEY`]: the same key, with operations that have vector forms.
+#[inline(always)]
+fn small_linear_key(x: f64, scale: f64) -> i64 {
+    let v = x * scale;
+    let k = (v.floor() + KEY_SHIFT).to_bits() as i64 - KEY_SHIFT.to_bits() as i64;
+    // A negative value whose scaled image underflows to -0 lies in bucket -1.
+    k - i64::from(v == 0.0 && x < 0.0)
+}
+
 /// `floor(log2(|x|))` for a nonzero finite `x`.
 fn exponent(x: f64) -> i32 {
     let bits = x.abs().to_bits();
@@ -460,6 +476,10 @@ impl Sketch {
             }
             return;
         }
+        // Scaled values below 2^51 in magnitude (nearly always) have keys that vector
+        // instructions compute exactly (AVX2 has no vector conversion to 64-bit integers).
+        let linear_scale = pow2(-linear_level);
+        let small_linear_keys = lo.abs().max(hi.abs()) * linear_scale < SMALL_KEY;
         let part_len = chunk.len().min(KEYS);
         scratch.linear.resize(part_len, 0);
         scratch.log.resize(part_len, 0);
@@ -468,10 +488,18 @@ impl Sketch {
             // vectorise), then the increments.
             let linear_keys = &mut scratch.linear[..part.len()];
             let log_keys = &mut scratch.log[..part.len()];
-            for ((&x, l), g) in part.iter().zip(&mut *linear_keys).zip(&mut *log_keys) {
-                let x = x + 0.0;
-                *l = linear_at(x) as usize;
-                *g = log_at(x) as usize;
+            if small_linear_keys {
+                for ((&x, l), g) in part.iter().zip(&mut *linear_keys).zip(&mut *log_keys) {
+                    let x = x + 0.0;
+                    *l = small_linear_key(x, linear_scale).wrapping_sub(linear_first) as usize;
+                    *g = log_at(x) as usize;
+                }
+            } else {
+                for ((&x, l), g) in part.iter().zip(&mut *linear_keys).zip(&mut *log_keys) {
+                    let x = x + 0.0;
+                    *l = linear_at(x) as usize;
+                    *g = log_at(x) as usize;
+                }
             }
             count_keys(linear, linear_keys, linear_span, &mut scratch.tallies);
             count_keys(log, log_keys, log_span, &mut scratch.tallies);
@@ -840,6 +868,21 @@ mod tests {
                 u.iter().map(|u| (u * 700.0).floor() - 350.0).collect(),
             ),
             ("spread", u.iter().map(|u| 1e6 + u * 3.0).collect()),
+            (
+                "negative, far from zero",
+                u.iter().map(|u| -1e12 - u * 7.0).collect(),
+            ),
+            // Scaled keys beyond 2^51: the scalar path.
+            (
+                "far from zero, narrow",
+                u.iter().map(|u| 1e15 + u * 0.5).collect(),
+            ),
+            // At a coarse level, tiny negatives scale to -0 and lie in bucket -1.
+            ("tiny negatives among large values", {
+                u.iter()
+                    .map(|u| if *u < 0.5 { -1e-320 } else { 1e9 * u })
+                    .collect()
+            }),
             ("mostly one value, a wide tail", {
                 u.iter()
                     .map(|u| if *u < 0.9 { 0.25 } else { 1e9 * u })
@@ -872,6 +915,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn small_linear_keys_are_the_linear_keys() {
+        let u = uniforms(5, 20_000);
+        let mut checked = 0;
+        for (i, pair) in u.chunks_exact(2).enumerate() {
+            let magnitude = 10f64.powf(pair[0] * 40.0 - 20.0);
+            let x = match i % 4 {
+                0 => (pair[1] - 0.5) * magnitude,
+                // Integers and halves: keys on bucket edges.
+                1 => ((pair[1] - 0.5) * magnitude).round() / 2.0,
+                2 => -f64::from_bits(1 + (pair[1] * 1e6) as u64),
+                _ => pair[1] * 4e-308,
+            } + 0.0;
+            for level in [-1022, -300, -60, -8, -1, 0, 1, 5, 60, 300, 1000] {
+                let scale = pow2(-level);
+                if x.abs() * scale >= SMALL_KEY {
+                    continue;
+                }
+                assert_eq!(
+                    small_linear_key(x, scale),
+                    Kind::Linear.key(x, level),
+                    "x {x:e}, level {level}"
+                );
+                checked += 1;
+            }
+        }
+        // Around 2^51 itself, where the vector form stops being exact.
+        for k in [(1i64 << 51) - 1, (1 << 50) + 3, -(1 << 51) + 1] {
+            for x in [k as f64, k as f64 - 0.5, k as f64 + 0.25] {
+                if x.abs() < SMALL_KEY {
+                    assert_eq!(small_linear_key(x, 1.0), Kind::Linear.key(x, 0), "x {x}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50_000, "{checked}");
     }
 
     fn sketch(capacity: u32, values: &[f64]) -> Sketch {

@@ -188,6 +188,7 @@ fn simulate_block(
     acc: &mut Accumulator,
     first: u64,
     len: u64,
+    queued: &mut Queued,
     mut rows: Option<&mut RunRows>,
 ) -> Result<(), RunError> {
     let p = model.parameters.len();
@@ -210,15 +211,10 @@ fn simulate_block(
         drivers: accumulator::driver_bins(model, config),
         set_counts: vec![0; model.outcomes.len()],
     };
-    // The sketches take a chunk of runs at a time (see `Pending`).
-    let chunk = PENDING_RUNS.min(len as usize).max(LANES);
-    let mut pending_end = Pending::new(m, chunk);
-    let steps = if config.timeline {
-        acc.metric_steps.len()
-    } else {
-        0
-    };
-    let mut pending_steps = Pending::new(steps, chunk);
+    let Queued {
+        end: pending_end,
+        steps: pending_steps,
+    } = queued;
     let replications = config.replications.max(1);
     let end = first + len;
     let mut run = first;
@@ -367,9 +363,35 @@ fn simulate_block(
         }
         run += live as u64;
     }
-    pending_end.flush(&mut acc.metric_end);
-    pending_steps.flush(&mut acc.metric_steps);
     Ok(())
+}
+
+/// A worker's metric values on their way into its sketches, kept from block to block so that
+/// a sketch takes many runs at a time however short the blocks are (see [`Pending`]).
+struct Queued {
+    end: Pending,
+    steps: Pending,
+}
+
+impl Queued {
+    fn new(model: &Model, config: &StudyConfig, acc: &Accumulator) -> Queued {
+        let chunk = (PENDING_RUNS as u64).min(config.runs).max(LANES as u64) as usize;
+        let steps = if config.timeline {
+            acc.metric_steps.len()
+        } else {
+            0
+        };
+        Queued {
+            end: Pending::new(model.metrics.len(), chunk),
+            steps: Pending::new(steps, chunk),
+        }
+    }
+
+    /// Adds what is queued to `acc`'s sketches: before `acc` is read or merged.
+    fn flush(&mut self, acc: &mut Accumulator) {
+        self.end.flush(&mut acc.metric_end);
+        self.steps.flush(&mut acc.metric_steps);
+    }
 }
 
 /// Runs the blocks `blocks` in parallel and returns their merged aggregates. `progress` is
@@ -430,9 +452,11 @@ pub fn run_blocks(
                     engine.keep_option_probabilities();
                 }
                 let mut acc = Accumulator::for_study(model, config);
+                let mut queued = Queued::new(model, config, &acc);
                 loop {
                     let block = next_block.fetch_add(1, Ordering::Relaxed);
                     if block >= blocks.end || failure.skips(block * block_len) {
+                        queued.flush(&mut acc);
                         return Ok(acc);
                     }
                     if cancel.load(Ordering::Relaxed) || sink_failed.load(Ordering::Relaxed) {
@@ -458,6 +482,7 @@ pub fn run_blocks(
                         &mut acc,
                         first,
                         len,
+                        &mut queued,
                         rows.as_mut(),
                     );
                     if let Err(e) = simulated {
