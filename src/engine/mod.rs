@@ -20,7 +20,7 @@ pub use batch::{Batches, RunJob};
 
 use crate::model::expr::Program;
 use crate::model::{ChoiceModel, EffectModel, Model, Origin, TriggerModel};
-use crate::rng::RunStream;
+use crate::rng::{uniforms, RunStream};
 use crate::scenario::{EffectOp, ProbeRole};
 
 /// Runs a study evaluates together. 16 amortises the interpreter's dispatch over enough
@@ -399,9 +399,10 @@ impl<'m, const N: usize> Engine<'m, N> {
                             p[lane],
                         ));
                     }
+                    let u = uniforms(&self.streams, event.stream, &[u64::from(step); N]);
                     let mut fires = [false; N];
                     for l in 0..N {
-                        fires[l] = self.streams[l].uniform(event.stream, u64::from(step)) < p[l];
+                        fires[l] = u[l] < p[l];
                     }
                     fires
                 }
@@ -563,9 +564,11 @@ impl<'m, const N: usize> Engine<'m, N> {
                         (None, Some(_)) => [u64::from(step); N],
                         (None, None) => [0; N],
                     };
+                    // Drawn in every lane at once (vector code); used where the decision is due.
+                    let draws = uniforms(&self.streams, decision.stream, &occurrence);
                     for l in 0..N {
                         if due[l] {
-                            let u = self.streams[l].uniform(decision.stream, occurrence[l]);
+                            let u = draws[l];
                             chosen[l] = logit_choice(
                                 self.utilities[..alternatives].iter().map(|u| u[l]),
                                 &mut self.probabilities[..alternatives],
