@@ -510,7 +510,8 @@ impl Distribution {
 
     /// [`Distribution::quantile`] of each of `us`, into `out`: the same numbers, with the
     /// choice of distribution made once and the commonest kinds in loops the compiler
-    /// vectorises.
+    /// vectorises. Inlined, so that the callers' AVX2 copies vectorise it four lanes wide.
+    #[inline(always)]
     pub fn quantile_each(&self, us: &[f64], out: &mut [f64]) {
         let unit = |u: f64| {
             if u.is_nan() {
