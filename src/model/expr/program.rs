@@ -382,69 +382,75 @@ impl Program {
 
     #[inline(always)]
     fn interpret<const N: usize>(&self, slots: &[[f64; N]], stack: &mut [[f64; N]]) -> [f64; N] {
+        // The top of the stack is kept apart, in a local the compiler holds in registers: most
+        // ops then read and write no memory but the operand they load. `stack[..sp]` holds
+        // the values below it (the first push stores the empty top, never read).
+        let mut top = [0.0; N];
         let mut sp = 0usize;
         for &op in &self.ops {
             match op {
                 Op::Const(v) => {
-                    stack[sp] = [v; N];
+                    stack[sp] = top;
                     sp += 1;
+                    top = [v; N];
                 }
                 Op::Load(s) => {
-                    stack[sp] = slots[s as usize];
+                    stack[sp] = top;
                     sp += 1;
+                    top = slots[s as usize];
                 }
-                Op::Neg => unary(&mut stack[sp - 1], |x| Unary::Neg.eval(x)),
-                Op::Not => unary(&mut stack[sp - 1], |x| Unary::Not.eval(x)),
-                Op::Abs => unary(&mut stack[sp - 1], |x| Unary::Abs.eval(x)),
-                Op::Exp => unary(&mut stack[sp - 1], |x| Unary::Exp.eval(x)),
-                Op::Ln => unary(&mut stack[sp - 1], |x| Unary::Ln.eval(x)),
-                Op::Sqrt => unary(&mut stack[sp - 1], |x| Unary::Sqrt.eval(x)),
-                Op::Sin => unary(&mut stack[sp - 1], |x| Unary::Sin.eval(x)),
-                Op::Cos => unary(&mut stack[sp - 1], |x| Unary::Cos.eval(x)),
-                Op::Logistic => unary(&mut stack[sp - 1], |x| Unary::Logistic.eval(x)),
-                Op::Or => sp = binary(stack, sp, |x, y| Binary::Or.eval(x, y)),
-                Op::And => sp = binary(stack, sp, |x, y| Binary::And.eval(x, y)),
-                Op::Lt => sp = binary(stack, sp, |x, y| Binary::Lt.eval(x, y)),
-                Op::Le => sp = binary(stack, sp, |x, y| Binary::Le.eval(x, y)),
-                Op::Gt => sp = binary(stack, sp, |x, y| Binary::Gt.eval(x, y)),
-                Op::Ge => sp = binary(stack, sp, |x, y| Binary::Ge.eval(x, y)),
-                Op::Eq => sp = binary(stack, sp, |x, y| Binary::Eq.eval(x, y)),
-                Op::Ne => sp = binary(stack, sp, |x, y| Binary::Ne.eval(x, y)),
-                Op::Add => sp = binary(stack, sp, |x, y| Binary::Add.eval(x, y)),
-                Op::Sub => sp = binary(stack, sp, |x, y| Binary::Sub.eval(x, y)),
-                Op::Mul => sp = binary(stack, sp, |x, y| Binary::Mul.eval(x, y)),
-                Op::Div => sp = binary(stack, sp, |x, y| Binary::Div.eval(x, y)),
-                Op::Pow => sp = binary(stack, sp, |x, y| Binary::Pow.eval(x, y)),
-                Op::Min => sp = binary(stack, sp, |x, y| Binary::Min.eval(x, y)),
-                Op::Max => sp = binary(stack, sp, |x, y| Binary::Max.eval(x, y)),
-                Op::Clamp => sp = ternary(stack, sp, clamp),
-                Op::Select => sp = ternary(stack, sp, select),
-                Op::AddC(c) => unary(&mut stack[sp - 1], |x| Binary::Add.eval_finite_right(x, c)),
-                Op::SubC(c) => unary(&mut stack[sp - 1], |x| Binary::Sub.eval_finite_right(x, c)),
-                Op::MulC(c) => unary(&mut stack[sp - 1], |x| Binary::Mul.eval_finite_right(x, c)),
-                Op::DivC(c) => unary(&mut stack[sp - 1], |x| Binary::Div.eval_finite_right(x, c)),
-                Op::PowC(c) => unary(&mut stack[sp - 1], |x| Binary::Pow.eval_finite_right(x, c)),
-                Op::LtC(c) => unary(&mut stack[sp - 1], |x| Binary::Lt.eval_finite_right(x, c)),
-                Op::LeC(c) => unary(&mut stack[sp - 1], |x| Binary::Le.eval_finite_right(x, c)),
-                Op::GtC(c) => unary(&mut stack[sp - 1], |x| Binary::Gt.eval_finite_right(x, c)),
-                Op::GeC(c) => unary(&mut stack[sp - 1], |x| Binary::Ge.eval_finite_right(x, c)),
-                Op::RSubC(c) => unary(&mut stack[sp - 1], |x| Binary::Sub.eval_finite_left(c, x)),
-                Op::RDivC(c) => unary(&mut stack[sp - 1], |x| Binary::Div.eval_finite_left(c, x)),
-                Op::AddL(s) => with_slot(&mut stack[sp - 1], &slots[s as usize], |x, y| {
+                Op::Neg => unary(&mut top, |x| Unary::Neg.eval(x)),
+                Op::Not => unary(&mut top, |x| Unary::Not.eval(x)),
+                Op::Abs => unary(&mut top, |x| Unary::Abs.eval(x)),
+                Op::Exp => unary(&mut top, |x| Unary::Exp.eval(x)),
+                Op::Ln => unary(&mut top, |x| Unary::Ln.eval(x)),
+                Op::Sqrt => unary(&mut top, |x| Unary::Sqrt.eval(x)),
+                Op::Sin => unary(&mut top, |x| Unary::Sin.eval(x)),
+                Op::Cos => unary(&mut top, |x| Unary::Cos.eval(x)),
+                Op::Logistic => unary(&mut top, |x| Unary::Logistic.eval(x)),
+                Op::Or => sp = binary(&mut top, stack, sp, |x, y| Binary::Or.eval(x, y)),
+                Op::And => sp = binary(&mut top, stack, sp, |x, y| Binary::And.eval(x, y)),
+                Op::Lt => sp = binary(&mut top, stack, sp, |x, y| Binary::Lt.eval(x, y)),
+                Op::Le => sp = binary(&mut top, stack, sp, |x, y| Binary::Le.eval(x, y)),
+                Op::Gt => sp = binary(&mut top, stack, sp, |x, y| Binary::Gt.eval(x, y)),
+                Op::Ge => sp = binary(&mut top, stack, sp, |x, y| Binary::Ge.eval(x, y)),
+                Op::Eq => sp = binary(&mut top, stack, sp, |x, y| Binary::Eq.eval(x, y)),
+                Op::Ne => sp = binary(&mut top, stack, sp, |x, y| Binary::Ne.eval(x, y)),
+                Op::Add => sp = binary(&mut top, stack, sp, |x, y| Binary::Add.eval(x, y)),
+                Op::Sub => sp = binary(&mut top, stack, sp, |x, y| Binary::Sub.eval(x, y)),
+                Op::Mul => sp = binary(&mut top, stack, sp, |x, y| Binary::Mul.eval(x, y)),
+                Op::Div => sp = binary(&mut top, stack, sp, |x, y| Binary::Div.eval(x, y)),
+                Op::Pow => sp = binary(&mut top, stack, sp, |x, y| Binary::Pow.eval(x, y)),
+                Op::Min => sp = binary(&mut top, stack, sp, |x, y| Binary::Min.eval(x, y)),
+                Op::Max => sp = binary(&mut top, stack, sp, |x, y| Binary::Max.eval(x, y)),
+                Op::Clamp => sp = ternary(&mut top, stack, sp, clamp),
+                Op::Select => sp = ternary(&mut top, stack, sp, select),
+                Op::AddC(c) => unary(&mut top, |x| Binary::Add.eval_finite_right(x, c)),
+                Op::SubC(c) => unary(&mut top, |x| Binary::Sub.eval_finite_right(x, c)),
+                Op::MulC(c) => unary(&mut top, |x| Binary::Mul.eval_finite_right(x, c)),
+                Op::DivC(c) => unary(&mut top, |x| Binary::Div.eval_finite_right(x, c)),
+                Op::PowC(c) => unary(&mut top, |x| Binary::Pow.eval_finite_right(x, c)),
+                Op::LtC(c) => unary(&mut top, |x| Binary::Lt.eval_finite_right(x, c)),
+                Op::LeC(c) => unary(&mut top, |x| Binary::Le.eval_finite_right(x, c)),
+                Op::GtC(c) => unary(&mut top, |x| Binary::Gt.eval_finite_right(x, c)),
+                Op::GeC(c) => unary(&mut top, |x| Binary::Ge.eval_finite_right(x, c)),
+                Op::RSubC(c) => unary(&mut top, |x| Binary::Sub.eval_finite_left(c, x)),
+                Op::RDivC(c) => unary(&mut top, |x| Binary::Div.eval_finite_left(c, x)),
+                Op::AddL(s) => with_slot(&mut top, &slots[s as usize], |x, y| {
                     Binary::Add.eval(x, y)
                 }),
-                Op::SubL(s) => with_slot(&mut stack[sp - 1], &slots[s as usize], |x, y| {
+                Op::SubL(s) => with_slot(&mut top, &slots[s as usize], |x, y| {
                     Binary::Sub.eval(x, y)
                 }),
-                Op::MulL(s) => with_slot(&mut stack[sp - 1], &slots[s as usize], |x, y| {
+                Op::MulL(s) => with_slot(&mut top, &slots[s as usize], |x, y| {
                     Binary::Mul.eval(x, y)
                 }),
-                Op::DivL(s) => with_slot(&mut stack[sp - 1], &slots[s as usize], |x, y| {
+                Op::DivL(s) => with_slot(&mut top, &slots[s as usize], |x, y| {
                     Binary::Div.eval(x, y)
                 }),
             }
         }
-        stack[0]
+        top
     }
 }
 
@@ -462,27 +468,35 @@ fn with_slot<const N: usize>(x: &mut [f64; N], y: &[f64; N], f: impl Fn(f64, f64
     }
 }
 
-/// Pops the top value into the one below it; returns the new stack pointer.
+/// Pops the value below the top: `top = f(below, top)`; returns the new stack pointer.
 #[inline(always)]
-fn binary<const N: usize>(stack: &mut [[f64; N]], sp: usize, f: impl Fn(f64, f64) -> f64) -> usize {
+fn binary<const N: usize>(
+    top: &mut [f64; N],
+    stack: &[[f64; N]],
+    sp: usize,
+    f: impl Fn(f64, f64) -> f64,
+) -> usize {
     let sp = sp - 1;
-    let (low, high) = stack.split_at_mut(sp);
-    with_slot(&mut low[sp - 1], &high[0], f);
+    let x = &stack[sp];
+    for l in 0..N {
+        top[l] = f(x[l], top[l]);
+    }
     sp
 }
 
-/// Pops the top two values into the one below them; returns the new stack pointer.
+/// Pops the two values below the top: `top = f(second below, below, top)`; returns the new
+/// stack pointer.
 #[inline(always)]
 fn ternary<const N: usize>(
-    stack: &mut [[f64; N]],
+    top: &mut [f64; N],
+    stack: &[[f64; N]],
     sp: usize,
     f: impl Fn(f64, f64, f64) -> f64,
 ) -> usize {
     let sp = sp - 2;
-    let (low, high) = stack.split_at_mut(sp);
-    let x = &mut low[sp - 1];
+    let (x, y) = (&stack[sp], &stack[sp + 1]);
     for l in 0..N {
-        x[l] = f(x[l], high[0][l], high[1][l]);
+        top[l] = f(x[l], y[l], top[l]);
     }
     sp
 }
