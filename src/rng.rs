@@ -29,7 +29,18 @@ fn mix(x: u64) -> u64 {
 /// 53 random bits, centred in their cell so that neither 0 nor 1 can occur.
 #[inline(always)]
 fn unit(bits: u64) -> f64 {
-    ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+    (exact_f64(bits >> 11) + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
+
+/// `x as f64` for `x < 2^53` (exact either way), without a conversion from a 64-bit integer,
+/// which AVX2 lacks and which kept the lane loops scalar: `2^52 + n` for `n < 2^52` is a
+/// double whose low bits are `n`, so `n` is that double less 2^52. Done for `x >> 1` and for
+/// the low bit, whose sum (`x < 2^53`) is exact.
+#[inline(always)]
+fn exact_f64(x: u64) -> f64 {
+    const TWO_52: f64 = 4_503_599_627_370_496.0;
+    let low_bits = |n: u64| f64::from_bits(TWO_52.to_bits() | n) - TWO_52;
+    low_bits(x >> 1) * 2.0 + low_bits(x & 1)
 }
 
 /// [`RunStream::uniform`] of every lane at once, lane `l` at counter `counters[l]`: the same
@@ -95,6 +106,20 @@ mod tests {
         });
         for v in edges.into_iter().chain(spread) {
             assert_eq!(mix(v), SplitMix64::seed_from_u64(v).next_u64(), "at {v:#x}");
+        }
+    }
+
+    #[test]
+    fn exact_f64_is_the_conversion() {
+        let top = (1u64 << 53) - 1;
+        let edges = [0, 1, 2, 3, (1 << 52) - 1, 1 << 52, (1 << 52) + 1, top - 1, top];
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let spread = (0..100_000).map(|_| {
+            x = mix(x);
+            x >> 11
+        });
+        for v in edges.into_iter().chain(spread) {
+            assert_eq!(exact_f64(v).to_bits(), (v as f64).to_bits(), "at {v}");
         }
     }
 

@@ -166,6 +166,24 @@ fn sample_lanes_in(
     out: &mut [f64],
     u_out: &mut [f64],
 ) {
+    // A full batch is one copy of the loops with a trip count known when compiling, which the
+    // compiler vectorises (the draws' conversion to doubles, the quantiles' square roots);
+    // with a count known only when running, it kept them scalar.
+    match <&[RunStream; LANES]>::try_from(streams) {
+        Ok(full) => sample_each(model, config, points, full, out, u_out),
+        Err(_) => sample_each(model, config, points, streams, out, u_out),
+    }
+}
+
+#[inline(always)]
+fn sample_each(
+    model: &Model,
+    config: &StudyConfig,
+    points: &[u64],
+    streams: &[RunStream],
+    out: &mut [f64],
+    u_out: &mut [f64],
+) {
     let p = model.parameters.len();
     let mut us = [0.0; LANES];
     let mut values = [0.0; LANES];
