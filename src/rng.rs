@@ -112,7 +112,17 @@ mod tests {
     #[test]
     fn exact_f64_is_the_conversion() {
         let top = (1u64 << 53) - 1;
-        let edges = [0, 1, 2, 3, (1 << 52) - 1, 1 << 52, (1 << 52) + 1, top - 1, top];
+        let edges = [
+            0,
+            1,
+            2,
+            3,
+            (1 << 52) - 1,
+            1 << 52,
+            (1 << 52) + 1,
+            top - 1,
+            top,
+        ];
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
         let spread = (0..100_000).map(|_| {
             x = mix(x);
@@ -130,7 +140,10 @@ mod tests {
         let key = stream_key("event", "e");
         let lanes = uniforms(&streams, key, &counters);
         for l in 0..16 {
-            assert_eq!(lanes[l].to_bits(), streams[l].uniform(key, counters[l]).to_bits());
+            assert_eq!(
+                lanes[l].to_bits(),
+                streams[l].uniform(key, counters[l]).to_bits()
+            );
         }
     }
 

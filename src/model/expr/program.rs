@@ -436,18 +436,18 @@ impl Program {
                 Op::GeC(c) => unary(&mut top, |x| Binary::Ge.eval_finite_right(x, c)),
                 Op::RSubC(c) => unary(&mut top, |x| Binary::Sub.eval_finite_left(c, x)),
                 Op::RDivC(c) => unary(&mut top, |x| Binary::Div.eval_finite_left(c, x)),
-                Op::AddL(s) => with_slot(&mut top, &slots[s as usize], |x, y| {
-                    Binary::Add.eval(x, y)
-                }),
-                Op::SubL(s) => with_slot(&mut top, &slots[s as usize], |x, y| {
-                    Binary::Sub.eval(x, y)
-                }),
-                Op::MulL(s) => with_slot(&mut top, &slots[s as usize], |x, y| {
-                    Binary::Mul.eval(x, y)
-                }),
-                Op::DivL(s) => with_slot(&mut top, &slots[s as usize], |x, y| {
-                    Binary::Div.eval(x, y)
-                }),
+                Op::AddL(s) => {
+                    with_slot(&mut top, &slots[s as usize], |x, y| Binary::Add.eval(x, y))
+                }
+                Op::SubL(s) => {
+                    with_slot(&mut top, &slots[s as usize], |x, y| Binary::Sub.eval(x, y))
+                }
+                Op::MulL(s) => {
+                    with_slot(&mut top, &slots[s as usize], |x, y| Binary::Mul.eval(x, y))
+                }
+                Op::DivL(s) => {
+                    with_slot(&mut top, &slots[s as usize], |x, y| Binary::Div.eval(x, y))
+                }
             }
         }
         top
