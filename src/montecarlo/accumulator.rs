@@ -8,6 +8,7 @@ use super::aggregate::{Sketch, ValueCounts, COARSE_BUCKETS, FINE_BUCKETS};
 use super::exact::ExactMoments;
 use super::{RunRows, StudyConfig, DRIVER_BINS};
 use crate::distribution::Spec;
+use crate::engine::LANES;
 use crate::model::Model;
 use crate::scenario::{MetricKind, MAX_METRIC_VALUES};
 
@@ -581,8 +582,6 @@ fn add_counts(a: &mut [u64], b: &[u64]) {
 pub(super) struct RunResult<'a> {
     pub(super) run: u64,
     pub(super) parameters: &'a [f64],
-    /// The design's uniform number behind each parameter (for the drivers bins).
-    pub(super) uniforms: &'a [f64],
     pub(super) outcome: usize,
     pub(super) choices: &'a [Option<u16>],
     pub(super) metrics: &'a [f64],
@@ -593,15 +592,14 @@ pub(super) struct RunResult<'a> {
     pub(super) timed: &'a [TimedRun],
 }
 
-/// Adds one run to the aggregates and to the rows.
+/// Adds one run to the aggregates counted run by run, and to the rows.
 pub(super) fn record(
     model: &Model,
-    drivers: &[DriverBins],
     acc: &mut Accumulator,
     rows: Option<&mut RunRows>,
     run: &RunResult<'_>,
 ) {
-    count(model, drivers, acc, run);
+    count(model, acc, run);
     if let Some(rows) = rows {
         push_row(rows, run);
     }
@@ -623,8 +621,7 @@ pub(super) fn push_row(rows: &mut RunRows, run: &RunResult<'_>) {
 
 /// Adds one run to the aggregates (the end-of-run sketches are filled by the caller).
 #[inline(always)]
-fn count(model: &Model, drivers: &[DriverBins], acc: &mut Accumulator, run: &RunResult<'_>) {
-    let outcomes = model.outcomes.len();
+fn count(model: &Model, acc: &mut Accumulator, run: &RunResult<'_>) {
     let outcome = run.outcome;
     acc.runs += 1;
     acc.outcome_counts[outcome] += 1;
@@ -661,10 +658,8 @@ fn count(model: &Model, drivers: &[DriverBins], acc: &mut Accumulator, run: &Run
             }
         }
     }
-    // (The end-of-run sketches are filled by the caller, a batch of runs at a time.)
-    for (moments, &v) in acc.metric_moments.iter_mut().zip(run.metrics) {
-        moments.add(v);
-    }
+    // (The end-of-run sketches, the exact sums and the drivers are filled a batch of runs at
+    // a time, by `count_lanes`.)
     for ((m, counts), &v) in model
         .metrics
         .iter()
@@ -675,10 +670,53 @@ fn count(model: &Model, drivers: &[DriverBins], acc: &mut Accumulator, run: &Run
             counts.add(run.run, value_slot(&m.kind, v), v + 0.0);
         }
     }
-    for (i, (&value, &u)) in run.parameters.iter().zip(run.uniforms).enumerate() {
-        acc.parameter_sums[i].add(value);
-        if let Some(bin) = drivers[i].bin(value, u) {
-            acc.driver_counts[(i * DRIVER_BINS + bin) * outcomes + outcome] += 1;
+}
+
+/// A batch of finished runs, column by column, for the aggregates that take a batch at a time.
+pub(super) struct LaneResults<'a> {
+    /// Per metric, its end value in each lane.
+    pub(super) metrics: &'a [[f64; LANES]],
+    /// Lane-major, `lane * parameters + i`.
+    pub(super) parameters: &'a [f64],
+    /// The design's uniform number behind each parameter, laid out as `parameters`.
+    pub(super) uniforms: &'a [f64],
+    /// Per live lane, the outcome it ended in.
+    pub(super) outcomes: &'a [usize],
+    /// Per live lane, whether it counts (a run that fails a `--given` condition does not).
+    pub(super) counted: &'a [bool],
+}
+
+/// Adds a batch's counted runs to the exact sums and the drivers table, one sum at a time.
+///
+/// Why by column: each exact sum's state stays near the core over a batch's values instead
+/// of being fetched once per run, and the drivers' choice of binning is made once per
+/// parameter. Each sum still takes its terms in run order, so its state is that of adding run
+/// by run (and an exact sum does not depend on the order anyway).
+pub(super) fn count_lanes(
+    model: &Model,
+    drivers: &[DriverBins],
+    acc: &mut Accumulator,
+    batch: &LaneResults<'_>,
+) {
+    let p = model.parameters.len();
+    let outcomes = model.outcomes.len();
+    let counted = batch.counted;
+    for (moments, values) in acc.metric_moments.iter_mut().zip(batch.metrics) {
+        for (&v, _) in values.iter().zip(counted).filter(|(_, &c)| c) {
+            moments.add(v);
+        }
+    }
+    for (i, (sums, bins)) in acc.parameter_sums.iter_mut().zip(drivers).enumerate() {
+        let lanes = (0..counted.len()).filter(|&lane| counted[lane]);
+        for lane in lanes.clone() {
+            sums.add(batch.parameters[lane * p + i]);
+        }
+        let table = &mut acc.driver_counts[i * DRIVER_BINS * outcomes..];
+        for lane in lanes {
+            let (value, u) = (batch.parameters[lane * p + i], batch.uniforms[lane * p + i]);
+            if let Some(bin) = bins.bin(value, u) {
+                table[bin * outcomes + batch.outcomes[lane]] += 1;
+            }
         }
     }
 }

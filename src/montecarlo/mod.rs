@@ -26,7 +26,7 @@ use crate::engine::{Batches, RunError, LANES};
 use crate::model::Model;
 use crate::rng::RunStream;
 pub use accumulator::Accumulator;
-use accumulator::{record, RunResult};
+use accumulator::{count_lanes, record, LaneResults, RunResult};
 use aggregate::{wilson, Pending};
 use design::sample_lanes;
 pub use design::{sample_parameters, DesignRows, Sampling};
@@ -289,6 +289,22 @@ fn simulate_block(
                 pending_steps.push(&mut acc.metric_steps, &packed(lanes.timeline()), counted);
             }
         }
+        let mut outcomes = [0; LANES];
+        for (lane, outcome) in outcomes.iter_mut().enumerate().take(live) {
+            *outcome = lanes.outcome(lane);
+        }
+        count_lanes(
+            model,
+            &scratch.drivers,
+            acc,
+            &LaneResults {
+                metrics: lanes.end_metrics(),
+                parameters: &scratch.parameters,
+                uniforms: &scratch.uniforms,
+                outcomes: &outcomes[..live],
+                counted: &held[..live],
+            },
+        );
         for (lane, &counted) in held.iter().enumerate().take(live) {
             let at = lane * p..(lane + 1) * p;
             for (d, c) in scratch.choices.iter_mut().enumerate() {
@@ -334,8 +350,7 @@ fn simulate_block(
             }
             let result = RunResult {
                 run: run + lane as u64,
-                parameters: &scratch.parameters[at.clone()],
-                uniforms: &scratch.uniforms[at],
+                parameters: &scratch.parameters[at],
                 outcome,
                 choices: &scratch.choices,
                 metrics: &scratch.metrics,
@@ -344,7 +359,7 @@ fn simulate_block(
                 timed: &scratch.timed,
             };
             if counted {
-                record(model, &scratch.drivers, acc, rows.as_deref_mut(), &result);
+                record(model, acc, rows.as_deref_mut(), &result);
             } else if let Some(rows) = rows.as_deref_mut() {
                 accumulator::push_row(rows, &result);
             }
