@@ -452,6 +452,15 @@ mod tests {
                 u.iter().map(|u| (1.0 + u) * 2f64.powi(36)).collect(),
             ),
             ("signs", u.iter().map(|u| (u - 0.5) * 3.0).collect()),
+            // Negative terms at the top of the reach, after a positive one.
+            (
+                "a positive first, then negatives at the top of the reach",
+                {
+                    let mut v = vec![1.0];
+                    v.extend(u.iter().map(|u| -(1.0 + u) * 2f64.powi(36)));
+                    v
+                },
+            ),
             ("first small, then far larger and smaller", {
                 let mut v = vec![1.0];
                 v.extend(
