@@ -108,6 +108,29 @@ fn initial_values_are_clamped_to_their_bounds() {
 }
 
 #[test]
+fn an_effect_is_computed_only_where_its_item_applies() {
+    // `1 / w.x` is infinite where `x` is 0, which is where the rule does not hold: runs where
+    // it holds and runs where it does not are computed side by side, and the infinite values
+    // of the others must neither stop the run nor leak into the ones where it holds.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = means(
+        dir.path(),
+        &format!(
+            "[actors.w]\nlabel = \"W\"\n[actors.w.vars]\nx = \"0\"\ny = \"0\"\nz = \"0\"\n\n\
+             [events.flip]\nprobability = \"0.5\"\n\
+             effects = [{{ var = \"w.x\", set = \"1 - w.x\" }}]\n\n\
+             [rules.inverse]\nwhen = \"w.x > 0\"\n\
+             effects = [{{ var = \"w.y\", add = \"1 / w.x\" }}]\n\n\
+             [rules.recount]\neffects = [{{ var = \"w.z\", add = \"if(w.x > 0, 1, 0)\" }}]\n\n\
+             [metrics.y]\nexpr = \"w.y\"\n\n[metrics.z]\nexpr = \"w.z\"\n{OUTCOME}"
+        ),
+    );
+    let z = m["z"].as_f64().expect("a number");
+    assert!(z > 0.0 && z < 6.0, "both kinds of runs side by side: {z}");
+    assert_eq!(m["y"], m["z"]);
+}
+
+#[test]
 fn later_items_of_a_step_see_what_earlier_ones_did() {
     let dir = tempfile::tempdir().expect("tempdir");
     let m = means(
