@@ -191,7 +191,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             // SAFETY: `avx2()` is true only when the CPU has AVX2.
             return unsafe { self.run_avx2(live) };
         }
-        self.run_steps(live, &mut Quiet)
+        self.run_steps::<false, _>(live, &mut Quiet)
     }
 
     /// [`Engine::run_steps`] compiled for AVX2 (four lanes per instruction instead of two):
@@ -199,7 +199,7 @@ impl<'m, const N: usize> Engine<'m, N> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn run_avx2(&mut self, live: usize) -> Result<(), RunError> {
-        self.run_steps(live, &mut Quiet)
+        self.run_steps::<true, _>(live, &mut Quiet)
     }
 
     /// The outcome lane `lane` ended in.
@@ -290,27 +290,27 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn run_steps<O: Observer>(&mut self, live: usize, observer: &mut O) -> Result<(), RunError> {
+    fn run_steps<const AVX2: bool, O: Observer>(&mut self, live: usize, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
-        self.reset(live)?;
+        self.reset::<AVX2>(live)?;
         let record_every_step = !self.timeline.is_empty();
         for step in 0..model.time.steps {
             self.slots[model.layout.step as usize] = [f64::from(step); N];
-            self.fire_events(step, observer)?;
-            self.apply_rules(step, observer)?;
-            self.take_decisions(step, observer)?;
+            self.fire_events::<AVX2, O>(step, observer)?;
+            self.apply_rules::<AVX2, O>(step, observer)?;
+            self.take_decisions::<AVX2, O>(step, observer)?;
             if !model.probes.is_empty() {
-                self.read_probes(step)?;
+                self.read_probes::<AVX2>(step)?;
             }
             if record_every_step || step + 1 == model.time.steps {
-                self.record_metrics(step)?;
+                self.record_metrics::<AVX2>(step)?;
             }
         }
-        self.classify()
+        self.classify::<AVX2>()
     }
 
     #[inline(always)]
-    fn reset(&mut self, live: usize) -> Result<(), RunError> {
+    fn reset<const AVX2: bool>(&mut self, live: usize) -> Result<(), RunError> {
         let model = self.model;
         let parameters = model.parameters.len();
         for lane in 0..N {
@@ -337,7 +337,7 @@ impl<'m, const N: usize> Engine<'m, N> {
         // A hoisted value that is not a number is reported by the expression that reads it,
         // when it does: the interpreter passes it on.
         for (k, program) in model.hoisted.iter().enumerate() {
-            self.slots[hoisted + k] = program.eval(&self.slots, &mut self.stack);
+            self.slots[hoisted + k] = eval::<AVX2, N>(program, &self.slots, &mut self.stack);
         }
         self.choices.fill([NOT_TAKEN; N]);
         if model.decisions.iter().any(|d| d.timing.is_some()) {
@@ -348,7 +348,7 @@ impl<'m, const N: usize> Engine<'m, N> {
         let vars = model.layout.vars as usize;
         for &i in &model.init_order {
             let var = &model.vars[i];
-            let value = var.init.eval(&self.slots, &mut self.stack);
+            let value = eval::<AVX2, N>(&var.init, &self.slots, &mut self.stack);
             if let Some(lane) = first_not_finite(&value, &self.live) {
                 let actor = var.id.split_once('.').map_or("", |(actor, _)| actor);
                 return Err(self.error(
@@ -370,7 +370,7 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn fire_events<O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
+    fn fire_events<const AVX2: bool, O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
         for (i, event) in model.events.iter().enumerate() {
             let fired_slot = event.fired_slot as usize;
@@ -387,7 +387,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                     if step < *from || step > *until {
                         continue;
                     }
-                    let p = probability.eval(&self.slots, &mut self.stack);
+                    let p = eval::<AVX2, N>(probability, &self.slots, &mut self.stack);
                     if let Some(lane) = first_not_finite(&p, &self.live) {
                         let origin = event.origin.to_string();
                         return Err(self.error(
@@ -411,7 +411,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                 continue;
             }
             // The condition is read only where the event fires.
-            self.and_condition(&mut fires, event.when.as_ref(), step, &event.origin)?;
+            self.and_condition::<AVX2>(&mut fires, event.when.as_ref(), step, &event.origin)?;
             if !any(&fires) {
                 continue;
             }
@@ -430,7 +430,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                 }
             }
             self.changes.clear();
-            self.apply_effects::<O>(&event.effects, &fires, step, &event.origin)?;
+            self.apply_effects::<AVX2, O>(&event.effects, &fires, step, &event.origin)?;
             if fires[0] {
                 observer.event_fired(step, i, &self.changes);
             }
@@ -439,18 +439,18 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn apply_rules<O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
+    fn apply_rules<const AVX2: bool, O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
         for (i, rule) in model.rules.iter().enumerate() {
             let mut holds = [true; N];
             if rule.when.is_some() {
-                self.and_condition(&mut holds, rule.when.as_ref(), step, &rule.origin)?;
+                self.and_condition::<AVX2>(&mut holds, rule.when.as_ref(), step, &rule.origin)?;
                 if !any(&holds) {
                     continue;
                 }
             }
             self.changes.clear();
-            self.apply_effects::<O>(&rule.effects, &holds, step, &rule.origin)?;
+            self.apply_effects::<AVX2, O>(&rule.effects, &holds, step, &rule.origin)?;
             if O::WANTS_DETAIL && holds[0] {
                 observer.rule_applied(step, i, &self.changes);
             }
@@ -459,7 +459,7 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn take_decisions<O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
+    fn take_decisions<const AVX2: bool, O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
         let model = self.model;
         for (i, decision) in model.decisions.iter().enumerate() {
             let mut due = match (&decision.recur, &decision.timing) {
@@ -490,7 +490,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             if !any(&due) {
                 continue;
             }
-            self.and_condition(&mut due, decision.when.as_ref(), step, &decision.origin)?;
+            self.and_condition::<AVX2>(&mut due, decision.when.as_ref(), step, &decision.origin)?;
             if !any(&due) {
                 continue;
             }
@@ -506,7 +506,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                     self.utilities[k] = [f64::NAN; N];
                     continue;
                 }
-                let u = option.utility.eval(&self.slots, &mut self.stack);
+                let u = eval::<AVX2, N>(&option.utility, &self.slots, &mut self.stack);
                 if let Some(lane) = first_not_finite(&u, &deciding) {
                     let what = format!("the utility of option `{}`", option.id);
                     let origin = decision.origin.to_string();
@@ -517,7 +517,7 @@ impl<'m, const N: usize> Engine<'m, N> {
             // A timed decision has one more alternative, waiting, after its options.
             let mut alternatives = n;
             if let Some(timing) = &decision.timing {
-                let u = timing.wait.eval(&self.slots, &mut self.stack);
+                let u = eval::<AVX2, N>(&timing.wait, &self.slots, &mut self.stack);
                 if let Some(lane) = first_not_finite(&u, &deciding) {
                     let origin = decision.origin.to_string();
                     let what = "the utility of waiting (`wait`)";
@@ -544,7 +544,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                 ChoiceModel::Logit {
                     temperature: program,
                 } => {
-                    let t = program.eval(&self.slots, &mut self.stack);
+                    let t = eval::<AVX2, N>(program, &self.slots, &mut self.stack);
                     let valid = t.map(|t| t > 0.0 && t.is_finite());
                     if let Some(lane) = (0..N).find(|&l| deciding[l] && !valid[l]) {
                         let origin = decision.origin.to_string();
@@ -652,7 +652,7 @@ impl<'m, const N: usize> Engine<'m, N> {
                     takes[l] = due[l] && chosen[l] == k;
                 }
                 if any(&takes) {
-                    self.apply_effects::<O>(&option.effects, &takes, step, &decision.origin)?;
+                    self.apply_effects::<AVX2, O>(&option.effects, &takes, step, &decision.origin)?;
                 }
             }
             if O::WANTS_DETAIL && due[0] {
@@ -677,13 +677,13 @@ impl<'m, const N: usize> Engine<'m, N> {
 
     /// Reads the probes dated in `step`, at its end. A value that is not a finite number (it
     /// read one that was not) stops the run, as a rule's condition does.
-    fn read_probes(&mut self, step: u32) -> Result<(), RunError> {
+    fn read_probes<const AVX2: bool>(&mut self, step: u32) -> Result<(), RunError> {
         let model = self.model;
         for (k, probe) in model.probes.iter().enumerate() {
             if probe.step != step {
                 continue;
             }
-            let v = probe.value.eval(&self.slots, &mut self.stack);
+            let v = eval::<AVX2, N>(&probe.value, &self.slots, &mut self.stack);
             if let Some(lane) = first_not_finite(&v, &self.live) {
                 let what = match probe.role {
                     ProbeRole::Given => format!("the --given condition `{}`", probe.text),
@@ -715,7 +715,7 @@ impl<'m, const N: usize> Engine<'m, N> {
     /// condition is 0 or 1, or not a number when a value it read was not (`NaN > 0` would be
     /// false, and the mistake hidden), which stops the run.
     #[inline(always)]
-    fn and_condition(
+    fn and_condition<const AVX2: bool>(
         &mut self,
         mask: &mut Mask<N>,
         condition: Option<&Program>,
@@ -725,7 +725,7 @@ impl<'m, const N: usize> Engine<'m, N> {
         let Some(condition) = condition else {
             return Ok(());
         };
-        let values = condition.eval(&self.slots, &mut self.stack);
+        let values = eval::<AVX2, N>(condition, &self.slots, &mut self.stack);
         if let Some(lane) = first_not_finite(&values, &and(mask, &self.live)) {
             let origin = origin.to_string();
             let what = "the condition `when`";
@@ -739,7 +739,7 @@ impl<'m, const N: usize> Engine<'m, N> {
 
     /// Applies `effects` in the lanes of `mask`; the others keep their values.
     #[inline(always)]
-    fn apply_effects<O: Observer>(
+    fn apply_effects<const AVX2: bool, O: Observer>(
         &mut self,
         effects: &[EffectModel],
         mask: &Mask<N>,
@@ -749,7 +749,7 @@ impl<'m, const N: usize> Engine<'m, N> {
         let checked = and(mask, &self.live);
         let vars = self.model.layout.vars as usize;
         for effect in effects {
-            let value = effect.value.eval(&self.slots, &mut self.stack);
+            let value = eval::<AVX2, N>(&effect.value, &self.slots, &mut self.stack);
             let slot = vars + effect.var;
             let before = self.slots[slot];
             let mut after = before;
@@ -779,11 +779,11 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn record_metrics(&mut self, step: u32) -> Result<(), RunError> {
+    fn record_metrics<const AVX2: bool>(&mut self, step: u32) -> Result<(), RunError> {
         let model = self.model;
         let count = model.metrics.len();
         for (k, metric) in model.metrics.iter().enumerate() {
-            let v = metric.expr.eval(&self.slots, &mut self.stack);
+            let v = eval::<AVX2, N>(&metric.expr, &self.slots, &mut self.stack);
             if self.metric_checked[k] {
                 if let Some(lane) = first_not_finite(&v, &self.live) {
                     let origin = metric.origin.to_string();
@@ -808,7 +808,7 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn classify(&mut self) -> Result<(), RunError> {
+    fn classify<const AVX2: bool>(&mut self) -> Result<(), RunError> {
         let model = self.model;
         let last = model.outcomes.len() - 1;
         let last_step = model.time.steps - 1;
@@ -817,7 +817,7 @@ impl<'m, const N: usize> Engine<'m, N> {
         for (k, outcome) in model.outcomes.iter().enumerate() {
             let mut holds = open;
             // The condition is read until one holds.
-            self.and_condition(
+            self.and_condition::<AVX2>(
                 &mut holds,
                 outcome.when.as_ref(),
                 last_step,
@@ -882,7 +882,7 @@ impl<'m> Engine<'m, 1> {
         observer: &mut O,
     ) -> Result<RunOutcome, RunError> {
         self.load(0, run, stream, parameters);
-        self.run_steps(1, observer)?;
+        self.run_steps::<false, _>(1, observer)?;
         Ok(RunOutcome {
             outcome: self.outcomes[0],
         })
@@ -897,6 +897,23 @@ impl<'m> Engine<'m, 1> {
     pub fn metrics(&self) -> &[f64] {
         self.end_metrics().as_flattened()
     }
+}
+
+/// `program`'s values: with `AVX2`, straight into the interpreter's AVX2 copy. The engine's
+/// AVX2 copy passes `true`; its other copies `false`, which checks the CPU on every program.
+#[inline(always)]
+fn eval<const AVX2: bool, const N: usize>(
+    program: &Program,
+    slots: &[[f64; N]],
+    stack: &mut [[f64; N]],
+) -> [f64; N] {
+    #[cfg(target_arch = "x86_64")]
+    if AVX2 {
+        // SAFETY: only `Engine::run_avx2` passes `AVX2 = true`, and it runs only on a CPU
+        // with AVX2.
+        return unsafe { program.eval_avx2(slots, stack) };
+    }
+    program.eval(slots, stack)
 }
 
 /// `f64::clamp` for bounds already known to be ordered (checked when the model was built),
@@ -964,26 +981,27 @@ fn and<const N: usize>(a: &Mask<N>, b: &Mask<N>) -> Mask<N> {
 }
 
 /// The first lane of `mask` whose value is not finite. Checks every lane without a branch
-/// (the common answer is none), and looks for which only then.
+/// and without the mask (the common answer is that all are finite, masked or not), and reads
+/// the mask only when some lane is not.
 #[inline(always)]
 fn first_not_finite<const N: usize>(values: &[f64; N], mask: &Mask<N>) -> Option<usize> {
     let mut any = false;
     for l in 0..N {
-        any |= mask[l] & !values[l].is_finite();
+        any |= !values[l].is_finite();
     }
     if any {
-        Some(lane_not_finite(values, mask))
+        lane_not_finite(values, mask)
     } else {
         None
     }
 }
 
-/// The search of [`first_not_finite`], kept out of line: inlined, the compiler prepares its
-/// per-lane view of the mask on every call, whether or not anything failed.
+/// The search of [`first_not_finite`] among the lanes of `mask`, kept out of line: inlined,
+/// the compiler prepares its per-lane view of the mask on every call, whether or not anything
+/// failed. A lane outside the mask may hold any value (an effect computed where its rule does
+/// not hold), so finding none is an ordinary answer.
 #[cold]
 #[inline(never)]
-fn lane_not_finite<const N: usize>(values: &[f64; N], mask: &Mask<N>) -> usize {
-    (0..N)
-        .find(|&l| mask[l] && !values[l].is_finite())
-        .unwrap_or(0)
+fn lane_not_finite<const N: usize>(values: &[f64; N], mask: &Mask<N>) -> Option<usize> {
+    (0..N).find(|&l| mask[l] && !values[l].is_finite())
 }
