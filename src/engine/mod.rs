@@ -290,7 +290,11 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn run_steps<const AVX2: bool, O: Observer>(&mut self, live: usize, observer: &mut O) -> Result<(), RunError> {
+    fn run_steps<const AVX2: bool, O: Observer>(
+        &mut self,
+        live: usize,
+        observer: &mut O,
+    ) -> Result<(), RunError> {
         let model = self.model;
         self.reset::<AVX2>(live)?;
         let record_every_step = !self.timeline.is_empty();
@@ -370,7 +374,11 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn fire_events<const AVX2: bool, O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
+    fn fire_events<const AVX2: bool, O: Observer>(
+        &mut self,
+        step: u32,
+        observer: &mut O,
+    ) -> Result<(), RunError> {
         let model = self.model;
         for (i, event) in model.events.iter().enumerate() {
             let fired_slot = event.fired_slot as usize;
@@ -439,7 +447,11 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn apply_rules<const AVX2: bool, O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
+    fn apply_rules<const AVX2: bool, O: Observer>(
+        &mut self,
+        step: u32,
+        observer: &mut O,
+    ) -> Result<(), RunError> {
         let model = self.model;
         for (i, rule) in model.rules.iter().enumerate() {
             let mut holds = [true; N];
@@ -459,7 +471,11 @@ impl<'m, const N: usize> Engine<'m, N> {
     }
 
     #[inline(always)]
-    fn take_decisions<const AVX2: bool, O: Observer>(&mut self, step: u32, observer: &mut O) -> Result<(), RunError> {
+    fn take_decisions<const AVX2: bool, O: Observer>(
+        &mut self,
+        step: u32,
+        observer: &mut O,
+    ) -> Result<(), RunError> {
         let model = self.model;
         for (i, decision) in model.decisions.iter().enumerate() {
             let mut due = match (&decision.recur, &decision.timing) {

@@ -8,7 +8,7 @@ use super::aggregate::{Sketch, ValueCounts, COARSE_BUCKETS, FINE_BUCKETS};
 use super::exact::ExactMoments;
 use super::{RunRows, StudyConfig, DRIVER_BINS};
 use crate::distribution::Spec;
-use crate::engine::LANES;
+use crate::engine::{Engine, LANES};
 use crate::model::Model;
 use crate::scenario::{MetricKind, MAX_METRIC_VALUES};
 
@@ -580,7 +580,6 @@ fn add_counts(a: &mut [u64], b: &[u64]) {
 
 /// One finished run, as the aggregates and the per-run rows need it.
 pub(super) struct RunResult<'a> {
-    pub(super) run: u64,
     pub(super) parameters: &'a [f64],
     pub(super) outcome: usize,
     pub(super) choices: &'a [Option<u16>],
@@ -592,14 +591,15 @@ pub(super) struct RunResult<'a> {
     pub(super) timed: &'a [TimedRun],
 }
 
-/// Adds one run to the aggregates counted run by run, and to the rows.
+/// Adds one run to the aggregates that are counted run by run (recurring and timed
+/// decisions), and to the rows.
 pub(super) fn record(
     model: &Model,
     acc: &mut Accumulator,
     rows: Option<&mut RunRows>,
     run: &RunResult<'_>,
 ) {
-    count(model, acc, run);
+    count_run(model, acc, run);
     if let Some(rows) = rows {
         push_row(rows, run);
     }
@@ -619,21 +619,16 @@ pub(super) fn push_row(rows: &mut RunRows, run: &RunResult<'_>) {
     rows.len += 1;
 }
 
-/// Adds one run to the aggregates (the end-of-run sketches are filled by the caller).
+impl Accumulator {
+    /// Whether [`record`] has anything to count: the rest is counted a batch at a time.
+    pub(super) fn counts_run_by_run(&self) -> bool {
+        !self.recurring.is_empty() || !self.timed.is_empty()
+    }
+}
+
+/// Adds one run to the aggregates of recurring and timed decisions.
 #[inline(always)]
-fn count(model: &Model, acc: &mut Accumulator, run: &RunResult<'_>) {
-    let outcome = run.outcome;
-    acc.runs += 1;
-    acc.outcome_counts[outcome] += 1;
-    for (d, choice) in run.choices.iter().enumerate() {
-        let counts = &mut acc.option_counts[d];
-        let last = counts.len() - 1;
-        counts[choice.map_or(last, usize::from)] += 1;
-    }
-    for (e, &n) in run.event_counts.iter().enumerate() {
-        acc.event_totals[e] += u64::from(n);
-        acc.event_any[e] += u64::from(n > 0);
-    }
+fn count_run(model: &Model, acc: &mut Accumulator, run: &RunResult<'_>) {
     let mut times = run.decision_times;
     for counts in &mut acc.recurring {
         let options = counts.option_times.len();
@@ -658,64 +653,95 @@ fn count(model: &Model, acc: &mut Accumulator, run: &RunResult<'_>) {
             }
         }
     }
-    // (The end-of-run sketches, the exact sums and the drivers are filled a batch of runs at
-    // a time, by `count_lanes`.)
-    for ((m, counts), &v) in model
-        .metrics
-        .iter()
-        .zip(&mut acc.metric_values)
-        .zip(run.metrics)
-    {
-        if !matches!(m.kind, MetricKind::Continuous) {
-            counts.add(run.run, value_slot(&m.kind, v), v + 0.0);
-        }
-    }
 }
 
-/// A batch of finished runs, column by column, for the aggregates that take a batch at a time.
-pub(super) struct LaneResults<'a> {
-    /// Per metric, its end value in each lane.
-    pub(super) metrics: &'a [[f64; LANES]],
+/// A batch of finished runs, for the aggregates that take a batch at a time.
+pub(super) struct LaneResults<'a, 'm> {
+    /// The engine holding the batch, one run per lane.
+    pub(super) lanes: &'a Engine<'m, LANES>,
+    /// The run in lane 0.
+    pub(super) first_run: u64,
     /// Lane-major, `lane * parameters + i`.
     pub(super) parameters: &'a [f64],
     /// The design's uniform number behind each parameter, laid out as `parameters`.
     pub(super) uniforms: &'a [f64],
-    /// Per live lane, the outcome it ended in.
-    pub(super) outcomes: &'a [usize],
     /// Per live lane, whether it counts (a run that fails a `--given` condition does not).
     pub(super) counted: &'a [bool],
 }
 
-/// Adds a batch's counted runs to the exact sums and the drivers table, one sum at a time.
+/// Adds a batch's counted runs to the counts, the exact sums and the drivers table, one
+/// aggregate at a time (the end-of-run sketches are filled by the caller).
 ///
-/// Why by column: each exact sum's state stays near the core over a batch's values instead
-/// of being fetched once per run, and the drivers' choice of binning is made once per
-/// parameter. Each sum still takes its terms in run order, so its state is that of adding run
-/// by run (and an exact sum does not depend on the order anyway).
+/// Why by column: each aggregate's state stays near the core over a batch's values instead
+/// of being fetched once per run, and what depends only on the aggregate (a metric's kind, a
+/// parameter's binning) is looked at once per batch. Each aggregate still takes its runs in
+/// run order, so its state is that of adding run by run.
 pub(super) fn count_lanes(
     model: &Model,
     drivers: &[DriverBins],
     acc: &mut Accumulator,
-    batch: &LaneResults<'_>,
+    batch: &LaneResults<'_, '_>,
 ) {
     let p = model.parameters.len();
     let outcomes = model.outcomes.len();
-    let counted = batch.counted;
-    for (moments, values) in acc.metric_moments.iter_mut().zip(batch.metrics) {
-        for (&v, _) in values.iter().zip(counted).filter(|(_, &c)| c) {
-            moments.add(v);
+    let lanes = batch.lanes;
+    let mut which = [0; LANES];
+    let mut n = 0;
+    for (lane, &counted) in batch.counted.iter().enumerate() {
+        which[n] = lane;
+        n += usize::from(counted);
+    }
+    let which = &which[..n];
+    acc.runs += n as u64;
+    for &lane in which {
+        acc.outcome_counts[lanes.outcome(lane)] += 1;
+    }
+    for (d, counts) in acc.option_counts.iter_mut().enumerate() {
+        let last = counts.len() - 1;
+        for &lane in which {
+            counts[lanes.choice(d, lane).map_or(last, usize::from)] += 1;
+        }
+    }
+    for (e, (total, any)) in acc
+        .event_totals
+        .iter_mut()
+        .zip(&mut acc.event_any)
+        .enumerate()
+    {
+        for &lane in which {
+            let count = lanes.event_count(e, lane);
+            *total += u64::from(count);
+            *any += u64::from(count > 0);
+        }
+    }
+    let end = lanes.end_metrics();
+    for (moments, values) in acc.metric_moments.iter_mut().zip(end) {
+        for &lane in which {
+            moments.add(values[lane]);
+        }
+    }
+    for ((m, counts), values) in model.metrics.iter().zip(&mut acc.metric_values).zip(end) {
+        if matches!(m.kind, MetricKind::Continuous) {
+            continue;
+        }
+        for &lane in which {
+            let v = values[lane];
+            counts.add(
+                batch.first_run + lane as u64,
+                value_slot(&m.kind, v),
+                v + 0.0,
+            );
         }
     }
     for (i, (sums, bins)) in acc.parameter_sums.iter_mut().zip(drivers).enumerate() {
-        let lanes = (0..counted.len()).filter(|&lane| counted[lane]);
-        for lane in lanes.clone() {
+        for &lane in which {
             sums.add(batch.parameters[lane * p + i]);
         }
         let table = &mut acc.driver_counts[i * DRIVER_BINS * outcomes..];
-        for lane in lanes {
+        for &lane in which {
             let (value, u) = (batch.parameters[lane * p + i], batch.uniforms[lane * p + i]);
             if let Some(bin) = bins.bin(value, u) {
-                table[bin * outcomes + batch.outcomes[lane]] += 1;
+                table[bin * outcomes + lanes.outcome(lane)] += 1;
             }
         }
     }

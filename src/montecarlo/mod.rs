@@ -22,7 +22,7 @@ use std::sync::mpsc;
 
 use rayon::prelude::*;
 
-use crate::engine::{Batches, RunError, LANES};
+use crate::engine::{Batches, Engine, RunError, LANES};
 use crate::model::Model;
 use crate::rng::RunStream;
 pub use accumulator::Accumulator;
@@ -289,79 +289,39 @@ fn simulate_block(
                 pending_steps.push(&mut acc.metric_steps, &packed(lanes.timeline()), counted);
             }
         }
-        let mut outcomes = [0; LANES];
-        for (lane, outcome) in outcomes.iter_mut().enumerate().take(live) {
-            *outcome = lanes.outcome(lane);
-        }
         count_lanes(
             model,
             &scratch.drivers,
             acc,
             &LaneResults {
-                metrics: lanes.end_metrics(),
+                lanes,
+                first_run: run,
                 parameters: &scratch.parameters,
                 uniforms: &scratch.uniforms,
-                outcomes: &outcomes[..live],
                 counted: &held[..live],
             },
         );
+        // The rest of a run's results are gathered one run at a time, only where something
+        // takes them that way: the rows, recurring and timed decisions.
+        let by_run = rows.is_some() || acc.counts_run_by_run();
         for (lane, &counted) in held.iter().enumerate().take(live) {
-            let at = lane * p..(lane + 1) * p;
-            for (d, c) in scratch.choices.iter_mut().enumerate() {
-                *c = lanes.choice(d, lane);
-            }
-            for (k, v) in scratch.metrics.iter_mut().enumerate() {
-                *v = lanes.metric(k, lane);
-            }
-            for (e, n) in scratch.event_counts.iter_mut().enumerate() {
-                *n = lanes.event_count(e, lane);
-            }
-            if !scratch.decision_times.is_empty() {
-                let mut times = scratch.decision_times.iter_mut();
-                for (d, decision) in model.decisions.iter().enumerate() {
-                    if decision.recur.is_some() {
-                        *times.next().expect("sized by the model") = lanes.decision_count(d, lane);
-                        for k in 0..decision.options.len() {
-                            *times.next().expect("sized by the model") =
-                                lanes.option_count(d, k, lane);
-                        }
-                    }
+            if by_run {
+                let result = run_result(model, lanes, lane, &mut scratch);
+                if counted {
+                    record(model, acc, rows.as_deref_mut(), &result);
+                } else if let Some(rows) = rows.as_deref_mut() {
+                    accumulator::push_row(rows, &result);
                 }
             }
-            if !scratch.timed.is_empty() {
-                let timed =
-                    (0..model.decisions.len()).filter(|&d| model.decisions[d].timing.is_some());
-                for (slot, d) in scratch.timed.iter_mut().zip(timed) {
-                    *slot = lanes
-                        .decision_step(d, lane)
-                        .map(|step| (step, lanes.decision_forced(d, lane)));
-                }
-            }
-            let outcome = lanes.outcome(lane);
             if replications > 1 {
                 // A block holds whole sets, so a set's last run closes its count.
-                scratch.set_counts[outcome] += 1;
+                scratch.set_counts[lanes.outcome(lane)] += 1;
                 if (run + lane as u64 + 1) % replications == 0 {
                     for (o, count) in scratch.set_counts.iter_mut().enumerate() {
                         acc.replicated[o][*count as usize] += 1;
                         *count = 0;
                     }
                 }
-            }
-            let result = RunResult {
-                run: run + lane as u64,
-                parameters: &scratch.parameters[at],
-                outcome,
-                choices: &scratch.choices,
-                metrics: &scratch.metrics,
-                event_counts: &scratch.event_counts,
-                decision_times: &scratch.decision_times,
-                timed: &scratch.timed,
-            };
-            if counted {
-                record(model, acc, rows.as_deref_mut(), &result);
-            } else if let Some(rows) = rows.as_deref_mut() {
-                accumulator::push_row(rows, &result);
             }
             if let Some(rows) = rows.as_deref_mut().filter(|r| r.probe_count > 0) {
                 for k in 0..rows.probe_count {
@@ -380,6 +340,53 @@ fn simulate_block(
         run += live as u64;
     }
     Ok(())
+}
+
+/// Lane `lane`'s run, gathered from the engine into `scratch`.
+fn run_result<'s>(
+    model: &Model,
+    lanes: &Engine<'_, LANES>,
+    lane: usize,
+    scratch: &'s mut BlockScratch,
+) -> RunResult<'s> {
+    let p = model.parameters.len();
+    for (d, c) in scratch.choices.iter_mut().enumerate() {
+        *c = lanes.choice(d, lane);
+    }
+    for (k, v) in scratch.metrics.iter_mut().enumerate() {
+        *v = lanes.metric(k, lane);
+    }
+    for (e, n) in scratch.event_counts.iter_mut().enumerate() {
+        *n = lanes.event_count(e, lane);
+    }
+    if !scratch.decision_times.is_empty() {
+        let mut times = scratch.decision_times.iter_mut();
+        for (d, decision) in model.decisions.iter().enumerate() {
+            if decision.recur.is_some() {
+                *times.next().expect("sized by the model") = lanes.decision_count(d, lane);
+                for k in 0..decision.options.len() {
+                    *times.next().expect("sized by the model") = lanes.option_count(d, k, lane);
+                }
+            }
+        }
+    }
+    if !scratch.timed.is_empty() {
+        let timed = (0..model.decisions.len()).filter(|&d| model.decisions[d].timing.is_some());
+        for (slot, d) in scratch.timed.iter_mut().zip(timed) {
+            *slot = lanes
+                .decision_step(d, lane)
+                .map(|step| (step, lanes.decision_forced(d, lane)));
+        }
+    }
+    RunResult {
+        parameters: &scratch.parameters[lane * p..(lane + 1) * p],
+        outcome: lanes.outcome(lane),
+        choices: &scratch.choices,
+        metrics: &scratch.metrics,
+        event_counts: &scratch.event_counts,
+        decision_times: &scratch.decision_times,
+        timed: &scratch.timed,
+    }
 }
 
 /// A worker's metric values on their way into its sketches, kept from block to block so that
