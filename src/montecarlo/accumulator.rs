@@ -529,15 +529,10 @@ impl DriverBins {
         }
     }
 
-    /// The bin of a run whose parameter is `value`, drawn from uniform `u`.
-    #[inline]
-    pub(super) fn bin(&self, value: f64, u: f64) -> Option<usize> {
-        match self {
-            DriverBins::None => None,
-            DriverBins::Deciles => Some(((u * DRIVER_BINS as f64) as usize).min(DRIVER_BINS - 1)),
-            // The distribution draws only these values.
-            DriverBins::Values(v) => v.iter().position(|&x| x == value),
-        }
+    /// The decile of uniform `u`, by the parameter's quantile: `floor(10 u)`, at most 9.
+    #[inline(always)]
+    pub(super) fn decile(u: f64) -> usize {
+        ((u * DRIVER_BINS as f64) as u32).min(DRIVER_BINS as u32 - 1) as usize
     }
 }
 
@@ -738,11 +733,50 @@ pub(super) fn count_lanes(
             sums.add(batch.parameters[lane * p + i]);
         }
         let table = &mut acc.driver_counts[i * DRIVER_BINS * outcomes..];
-        for &lane in which {
-            let (value, u) = (batch.parameters[lane * p + i], batch.uniforms[lane * p + i]);
-            if let Some(bin) = bins.bin(value, u) {
-                table[bin * outcomes + lanes.outcome(lane)] += 1;
+        match bins {
+            DriverBins::None => {}
+            DriverBins::Deciles => {
+                for &lane in which {
+                    let bin = DriverBins::decile(batch.uniforms[lane * p + i]);
+                    table[bin * outcomes + lanes.outcome(lane)] += 1;
+                }
             }
+            DriverBins::Values(values) => {
+                for &lane in which {
+                    let value = batch.parameters[lane * p + i];
+                    // The distribution draws only these values.
+                    if let Some(bin) = values.iter().position(|&x| x == value) {
+                        table[bin * outcomes + lanes.outcome(lane)] += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::distribution::{U_MAX, U_MIN};
+
+    #[test]
+    fn a_decile_is_the_floor_of_ten_u() {
+        let edges = (0..=10).flat_map(|k| {
+            let u = f64::from(k) / 10.0;
+            [u.next_down(), u, u.next_up()]
+        });
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let spread = (0..100_000).map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        });
+        for u in edges
+            .chain([U_MIN, U_MAX, 0.1 * 3.0, 0.7 - 1e-17])
+            .chain(spread)
+            .filter(|u| (0.0..1.0).contains(u))
+        {
+            let floor = (u * 10.0).floor() as usize;
+            assert_eq!(DriverBins::decile(u), floor.min(9), "at {u:e}");
         }
     }
 }
