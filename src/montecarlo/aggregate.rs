@@ -202,8 +202,10 @@ fn extremes(values: &[f64]) -> (f64, f64, bool) {
     (min, max, !fractional.iter().any(|&f| f))
 }
 
-/// Values whose keys are computed together before they are counted.
-const KEYS: usize = 1024;
+/// Values whose keys are computed together before they are counted: at least a whole chunk
+/// of a study's [`Pending`] values, so that the tallies are cleared and added to the buckets
+/// once a chunk.
+const KEYS: usize = 4096;
 
 /// Reusable room for [`Sketch::add_chunk`]: the keys of a part of a chunk and the tallies.
 #[derive(Debug, Default)]
@@ -900,7 +902,7 @@ mod tests {
             }),
         ];
         for (name, values) in &spreads {
-            for width in [16, 48, 1024, 1040] {
+            for width in [16, 48, 1024, 1040, 4100] {
                 for capacity in [COARSE_BUCKETS, FINE_BUCKETS] {
                     let mut sketches = vec![Sketch::new(capacity)];
                     let mut pending = Pending::new(1, width);

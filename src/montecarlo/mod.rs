@@ -37,10 +37,12 @@ pub use summary::{CalibrationInfo, CorrelationInfo, Summary};
 pub const BLOCK: u64 = 1024;
 
 /// Runs whose metric values wait before they go into the sketches: enough for a sketch's
-/// buckets to be fetched once for many runs, few enough that the waiting values (8 KB a
-/// sketch, 2.75 MB for the default timeline) stay near the core: 4,096 made the queueing
-/// itself slower than the buckets it saved.
-const PENDING_RUNS: usize = 1024;
+/// buckets to be fetched once for many runs (they do not stay in cache between chunks), few
+/// enough that the waiting values (16 KB a sketch, 5.5 MB a worker for the default timeline)
+/// stay in the last-level cache with two workers. Against 1,024, 2,048 took 9 % off a run
+/// with the timeline on one thread and 5 % on two; 4,096 did as well on one thread and no
+/// better than 1,024 on two (docs/performance.md).
+const PENDING_RUNS: usize = 2048;
 /// Most runs per parameter set: a set's runs are one block's, and its outcome counts a table
 /// of `R + 1` slots per outcome.
 pub const MAX_REPLICATIONS: u64 = 10_000;
