@@ -48,6 +48,11 @@ pub struct SourceFile {
     /// The path as the user should read it (relative when they gave it relative).
     pub name: String,
     pub text: String,
+    /// The byte offset of each line's start, the first line's (0) included: every compiled
+    /// expression's location is looked up when the scenario is loaded, tens of thousands of
+    /// lookups for a large file, and a rescan of the text for each cost more than the rest of
+    /// loading.
+    line_starts: Vec<u32>,
 }
 
 /// The files a scenario was read from: the scenario itself and every file it `extends`.
@@ -58,7 +63,13 @@ pub struct SourceMap {
 
 impl SourceMap {
     pub fn add(&mut self, name: String, text: String) -> FileId {
-        self.files.push(SourceFile { name, text });
+        let newlines = text.match_indices('\n').map(|(i, _)| i as u32 + 1);
+        let line_starts = std::iter::once(0).chain(newlines).collect();
+        self.files.push(SourceFile {
+            name,
+            text,
+            line_starts,
+        });
         FileId(self.files.len() as u32 - 1)
     }
 
@@ -74,12 +85,15 @@ impl SourceMap {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, file: FileId, offset: u32) -> (usize, usize) {
-        let text = &self.file(file).text;
-        let offset = (offset as usize).min(text.len());
-        let before = &text[..floor_char_boundary(text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let file = self.file(file);
+        let text = &file.text;
+        let offset = floor_char_boundary(text, (offset as usize).min(text.len()));
+        // Lines starting at or before the offset: the first line's start is 0, so at least one.
+        let line = file
+            .line_starts
+            .partition_point(|&start| start as usize <= offset);
+        let line_start = file.line_starts[line - 1] as usize;
+        let col = text[line_start..offset].chars().count() + 1;
         (line, col)
     }
 
@@ -224,6 +238,24 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_and_column_are_those_of_a_count_from_the_start() {
+        let text = "a = 1\n\nb = \"é + ü\"\r\n  c = '日本'\nlast";
+        let mut map = SourceMap::default();
+        let file = map.add("x.toml".into(), text.into());
+        for offset in 0..=text.len() as u32 + 3 {
+            let end = floor_char_boundary(text, (offset as usize).min(text.len()));
+            let before = &text[..end];
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let col = before[line_start..].chars().count() + 1;
+            assert_eq!(map.line_col(file, offset), (line, col), "offset {offset}");
+        }
+        let empty = map.add("empty.toml".into(), String::new());
+        assert_eq!(map.line_col(empty, 0), (1, 1));
+        assert_eq!(map.line_col(empty, 9), (1, 1));
+    }
 
     #[test]
     fn renders_location_line_and_caret() {
