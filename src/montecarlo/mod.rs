@@ -151,6 +151,23 @@ pub struct RunRows {
     pub probes: Vec<f64>,
 }
 
+impl RunRows {
+    /// Room for `runs` rows, so that a block's rows are written into place rather than
+    /// moved each time a column grows.
+    fn reserve(&mut self, runs: usize) {
+        self.parameters.reserve(runs * self.parameter_count);
+        self.choices.reserve(runs * self.decision_count);
+        self.outcomes.reserve(runs);
+        self.metrics.reserve(runs * self.metric_count);
+        self.event_counts.reserve(runs * self.event_count);
+        self.timeline
+            .reserve(runs * self.step_count * self.metric_count);
+        self.option_probabilities
+            .reserve(runs * self.decision_count * self.option_stride);
+        self.probes.reserve(runs * self.probe_count);
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StudyError {
     #[error(transparent)]
@@ -500,6 +517,9 @@ pub fn run_blocks(
                         probe_count,
                         ..RunRows::default()
                     });
+                    if let Some(rows) = rows.as_mut() {
+                        rows.reserve(len as usize);
+                    }
                     let simulated = simulate_block(
                         model,
                         config,

@@ -218,14 +218,10 @@ impl RunsParquet {
             g.parameter_set
                 .extend((0..rows.len as i64).map(|k| (first + k) / r));
         }
+        // Column by column through the block's rows, which are row-major.
+        let parameter_rows = || rows.parameters.chunks_exact(rows.parameter_count.max(1));
         for (column, &i) in g.parameters.iter_mut().zip(&self.columns.parameters) {
-            column.extend(
-                rows.parameters
-                    .iter()
-                    .skip(i)
-                    .step_by(rows.parameter_count)
-                    .take(rows.len),
-            );
+            column.extend(parameter_rows().take(rows.len).map(|row| row[i]));
         }
         for (d, (values, defined)) in g.choices.iter_mut().zip(&mut g.defined).enumerate() {
             for r in 0..rows.len {
@@ -243,24 +239,13 @@ impl RunsParquet {
                 .iter()
                 .map(|&o| self.outcome_values[o as usize].clone()),
         );
+        let metric_rows = || rows.metrics.chunks_exact(rows.metric_count.max(1));
         for (k, column) in g.metrics.iter_mut().enumerate() {
-            column.extend(
-                rows.metrics
-                    .iter()
-                    .skip(k)
-                    .step_by(rows.metric_count)
-                    .take(rows.len),
-            );
+            column.extend(metric_rows().take(rows.len).map(|row| row[k]));
         }
+        let event_rows = || rows.event_counts.chunks_exact(rows.event_count.max(1));
         for (e, column) in g.events.iter_mut().enumerate() {
-            column.extend(
-                rows.event_counts
-                    .iter()
-                    .skip(e)
-                    .step_by(rows.event_count)
-                    .take(rows.len)
-                    .map(|&n| i64::from(n)),
-            );
+            column.extend(event_rows().take(rows.len).map(|row| i64::from(row[e])));
         }
         g.rows += rows.len;
     }
