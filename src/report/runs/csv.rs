@@ -3,18 +3,20 @@
 
 use std::io::{self, BufWriter};
 
+use super::synced::SyncedFile;
 use super::{Columns, RunsFile};
 use crate::montecarlo::RunRows;
 
 pub struct RunsCsv {
-    writer: ::csv::Writer<BufWriter<tempfile::NamedTempFile>>,
+    writer: ::csv::Writer<BufWriter<SyncedFile>>,
     columns: Columns,
 }
 
 impl RunsCsv {
     /// Writes the header into `file`; rows follow.
     pub fn create(file: tempfile::NamedTempFile, columns: Columns) -> io::Result<RunsCsv> {
-        let mut writer = ::csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, file));
+        let file = BufWriter::with_capacity(1 << 20, SyncedFile::new(file)?);
+        let mut writer = ::csv::Writer::from_writer(file);
         writer
             .write_record(columns.header())
             .map_err(io::Error::other)?;
@@ -69,9 +71,7 @@ impl RunsFile for RunsCsv {
             .writer
             .into_inner()
             .map_err(|e| io::Error::other(e.to_string()))?;
-        let file = buffered.into_inner().map_err(|e| e.into_error())?;
-        file.as_file().sync_all()?;
-        Ok(file)
+        buffered.into_inner().map_err(|e| e.into_error())?.finish()
     }
 }
 

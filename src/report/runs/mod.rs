@@ -4,10 +4,12 @@
 //! format: [`csv`], [`parquet`]), writes into a hidden temporary file beside the target and
 //! renames it into place on [`RunsWriter::finish`], so an interrupted study leaves no truncated
 //! file under a final name. [`Columns`] is the one place that says which columns a row has, so
-//! both formats have the same columns in the same order.
+//! both formats have the same columns in the same order. Every per-run file is a
+//! [`synced::SyncedFile`], synced to the disk as it is written.
 
 pub mod csv;
 pub mod parquet;
+mod synced;
 pub mod timeline;
 
 use std::io;

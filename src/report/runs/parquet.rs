@@ -7,7 +7,7 @@
 //! many runs there are.
 
 use std::io::{self, BufWriter};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 
 use parquet::basic::{Compression, Encoding, LogicalType, Repetition, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
@@ -16,6 +16,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
 use parquet::schema::types::{ColumnPath, Type};
 
+use super::synced::SyncedFile;
 use super::{Columns, RunsFile};
 use crate::montecarlo::{RunRows, BLOCK};
 
@@ -25,7 +26,7 @@ pub const BUFFERED_VALUES: usize = 2 << 20;
 /// when a study has so many runs that it would need more.
 const MAX_ROW_GROUPS: u64 = 30_000;
 
-type Sink = BufWriter<tempfile::NamedTempFile>;
+type Sink = BufWriter<SyncedFile>;
 
 pub struct RunsParquet {
     writer: SerializedFileWriter<Sink>,
@@ -36,48 +37,6 @@ pub struct RunsParquet {
     /// Each decision's options, and the outcomes, as the byte strings written.
     option_values: Vec<Vec<ByteArray>>,
     outcome_values: Vec<ByteArray>,
-    /// Syncs what is written so far while the study goes on; started with the first row group.
-    syncer: Option<BackgroundSync>,
-}
-
-/// Syncs a file to the disk on request, on a thread of its own, so that the writer does not
-/// wait for the disk. A failure is kept for [`BackgroundSync::finish`]: the file shares its
-/// error state with the handle synced here, so an error seen here would not be seen again by
-/// the final sync.
-struct BackgroundSync {
-    requests: mpsc::Sender<()>,
-    thread: std::thread::JoinHandle<io::Result<()>>,
-}
-
-impl BackgroundSync {
-    fn start(file: &std::fs::File) -> io::Result<BackgroundSync> {
-        let file = file.try_clone()?;
-        let (requests, received) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("runs-sync".into())
-            .spawn(move || {
-                while received.recv().is_ok() {
-                    // Requests made while syncing are served by the next sync.
-                    while received.try_recv().is_ok() {}
-                    file.sync_data()?;
-                }
-                Ok(())
-            })?;
-        Ok(BackgroundSync { requests, thread })
-    }
-
-    fn request(&self) {
-        // A thread that stopped has a failure, which `finish` reports.
-        let _ = self.requests.send(());
-    }
-
-    /// Waits for the syncs requested so far; the first failure, if one failed.
-    fn finish(self) -> io::Result<()> {
-        drop(self.requests);
-        self.thread
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the thread syncing runs.parquet stopped")))
-    }
 }
 
 /// The rows of the row group being filled, column by column.
@@ -180,7 +139,7 @@ impl RunsParquet {
             .set_max_row_group_row_count(Some(group_rows))
             .build();
         let writer = SerializedFileWriter::new(
-            BufWriter::with_capacity(1 << 20, file),
+            BufWriter::with_capacity(1 << 20, SyncedFile::new(file)?),
             Arc::new(schema),
             Arc::new(properties),
         )
@@ -204,7 +163,6 @@ impl RunsParquet {
                 .collect(),
             outcome_values: columns.outcome_ids.iter().map(bytes).collect(),
             columns,
-            syncer: None,
         })
     }
 
@@ -275,16 +233,6 @@ impl RunsParquet {
             write_column::<Int64Type>(&mut row_group, column, None)?;
         }
         row_group.close()?;
-        // To the disk as it is written, while the study runs: synced only at the end, the whole
-        // file (hundreds of MB at 10^6 runs) would be waited for at once after the study.
-        self.writer.flush()?;
-        if self.syncer.is_none() {
-            let file = self.writer.inner().get_ref().as_file();
-            self.syncer = Some(BackgroundSync::start(file)?);
-        }
-        if let Some(syncer) = &self.syncer {
-            syncer.request();
-        }
         g.rows = 0;
         g.run.clear();
         g.parameter_set.clear();
@@ -322,13 +270,8 @@ impl RunsFile for RunsParquet {
 
     fn finish(mut self: Box<Self>) -> io::Result<tempfile::NamedTempFile> {
         self.write_group().map_err(parquet_error)?;
-        if let Some(syncer) = self.syncer.take() {
-            syncer.finish()?;
-        }
         // Writes the footer.
         let buffered = self.writer.into_inner().map_err(parquet_error)?;
-        let file = buffered.into_inner().map_err(|e| e.into_error())?;
-        file.as_file().sync_all()?;
-        Ok(file)
+        buffered.into_inner().map_err(|e| e.into_error())?.finish()
     }
 }

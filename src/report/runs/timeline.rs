@@ -5,6 +5,7 @@
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
+use super::synced::SyncedFile;
 use crate::model::Model;
 use crate::montecarlo::{RunRows, RunSink};
 
@@ -16,7 +17,7 @@ pub const FILE_NAME: &str = "timeline.csv";
 ///
 /// [`finish`]: TimelineCsv::finish
 pub struct TimelineCsv {
-    writer: ::csv::Writer<BufWriter<tempfile::NamedTempFile>>,
+    writer: ::csv::Writer<BufWriter<SyncedFile>>,
     path: PathBuf,
     dates: Vec<String>,
     metric_ids: Vec<String>,
@@ -26,7 +27,8 @@ pub struct TimelineCsv {
 impl TimelineCsv {
     pub fn create(path: &Path, model: &Model) -> io::Result<TimelineCsv> {
         let temp = super::super::atomic::temp_beside(path, ".tmp")?;
-        let mut writer = ::csv::Writer::from_writer(BufWriter::with_capacity(1 << 20, temp));
+        let temp = BufWriter::with_capacity(1 << 20, SyncedFile::new(temp)?);
+        let mut writer = ::csv::Writer::from_writer(temp);
         writer
             .write_record(["run", "step", "date", "metric", "value"])
             .map_err(io::Error::other)?;
@@ -47,8 +49,10 @@ impl TimelineCsv {
             .writer
             .into_inner()
             .map_err(|e| io::Error::other(e.to_string()))?;
-        let file = buffered.into_inner().map_err(|e| e.into_error())?;
-        file.as_file().sync_all()?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .finish()?;
         file.persist(&self.path).map_err(|e| e.error)?;
         Ok((self.path, self.lines))
     }
