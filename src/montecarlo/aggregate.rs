@@ -205,7 +205,7 @@ fn extremes(values: &[f64]) -> (f64, f64, bool) {
 /// Values whose keys are computed together before they are counted: at least a whole chunk
 /// of a study's [`Pending`] values, so that the tallies are cleared and added to the buckets
 /// once a chunk.
-const KEYS: usize = 4096;
+pub(super) const KEYS: usize = 4096;
 
 /// Reusable room for [`Sketch::add_chunk`]: the keys of a part of a chunk and the tallies.
 #[derive(Debug, Default)]

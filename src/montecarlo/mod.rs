@@ -43,6 +43,8 @@ pub const BLOCK: u64 = 1024;
 /// with the timeline on one thread and 5 % on two; 4,096 did as well on one thread and no
 /// better than 1,024 on two (docs/performance.md).
 const PENDING_RUNS: usize = 2048;
+// A chunk is one part for the sketches' key pass (`aggregate::KEYS`).
+const _: () = assert!(PENDING_RUNS <= aggregate::KEYS);
 /// Most runs per parameter set: a set's runs are one block's, and its outcome counts a table
 /// of `R + 1` slots per outcome.
 pub const MAX_REPLICATIONS: u64 = 10_000;
